@@ -1,0 +1,30 @@
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace relay {
+
+/// message-service's settings, read once from the environment at startup (see README's table).
+struct MessageServiceConfig {
+  int port = 8080;
+  std::string bind_address = "0.0.0.0";
+  std::string data_dir = "./data";
+  std::string notification_service_url = "http://127.0.0.1:8081";
+  /// The notify-service URL a browser should use; empty = same host as the page, notify's port.
+  std::string public_notify_url;
+  size_t max_message_bytes = 16384;
+  std::string www_dir;
+  std::string notify_token;
+  int forward_batch_size = 256;
+  int forward_retry_max_ms = 5000;
+
+  /// The largest request body read at all: content may be JSON-escaped up to 6 bytes per byte.
+  size_t max_body_bytes() const { return max_message_bytes * 6 + 4096; }
+};
+
+/// Reads MessageServiceConfig from the environment; on an invalid value prints one line to stderr
+/// and exits with code 2.
+MessageServiceConfig load_message_service_config();
+
+}  // namespace relay

@@ -1,0 +1,75 @@
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "message-service/store.h"
+#include "shared/logfmt.h"
+#include "shared/metrics.h"
+
+namespace relay {
+
+/// Hands stored messages to notify-service, in id order, at least once. It wakes as soon as a
+/// message is stored (no polling delay), sends everything waiting in batches, and only after a
+/// batch is acknowledged moves its durable cursor, so a crash or an unreachable notify-service
+/// loses nothing: unacknowledged batches are retried with exponential backoff, and after a
+/// restart forwarding resumes from the stored cursor. Runs on its own thread.
+class Forwarder {
+ public:
+  /// Delivers one batch; returns true when notify-service acknowledged it, else false and a
+  /// reason in `*error`. Called only from the forwarder's thread.
+  using SendBatch = std::function<bool(const std::vector<Message>& batch, std::string* error)>;
+
+  struct Options {
+    size_t batch_size = 256;
+    size_t batch_bytes = 4 * 1024 * 1024;
+    int retry_initial_ms = 50;
+    int retry_max_ms = 5000;
+  };
+
+  Forwarder(MessageStore& store, SendBatch send, Options options, const Logger& logger,
+            MetricsRegistry& metrics);
+  ~Forwarder();
+  Forwarder(const Forwarder&) = delete;
+  Forwarder& operator=(const Forwarder&) = delete;
+
+  void start();
+  /// Stops the thread; a batch in flight is abandoned unacknowledged and resent next time.
+  void stop();
+  /// Tells the forwarder a message was stored. Cheap; any thread.
+  void wake();
+
+  /// Messages stored but not yet acknowledged by notify-service.
+  int64_t backlog();
+  /// Whether the last delivery attempt succeeded (true before any attempt).
+  bool last_attempt_ok() const { return last_attempt_ok_.load(); }
+
+ private:
+  void run();
+  /// Waits until woken, stopped, or `timeout_ms` passed (-1: no timeout) since `seen_wakes`.
+  void wait(uint64_t seen_wakes, int timeout_ms);
+
+  MessageStore& store_;
+  SendBatch send_;
+  Options options_;
+  const Logger& logger_;
+  Counter& forwarded_;
+  Counter& errors_;
+  Counter& batches_;
+
+  std::mutex mutex_;
+  std::condition_variable wakeup_;
+  uint64_t wakes_ = 0;     // guarded by mutex_
+  bool stopping_ = false;  // guarded by mutex_
+  std::atomic<int64_t> cursor_{0};
+  std::atomic<bool> last_attempt_ok_{true};
+  std::thread thread_;
+};
+
+}  // namespace relay

@@ -1,0 +1,191 @@
+#include "message-service/message_routes.h"
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <regex>
+
+#include "message-service/notify_client.h"
+#include "shared/http_support.h"
+
+namespace relay {
+
+namespace {
+
+constexpr int kDefaultHistoryLimit = 50;
+constexpr int kMaxHistoryLimit = 1000;
+
+nlohmann::json message_reply(const Message& message) {
+  auto body = message_to_json(message);
+  body["status"] = "sent";
+  return body;
+}
+
+// The media type of a Content-Type header, lower-cased, without parameters.
+std::string media_type(const std::string& content_type) {
+  std::string type = content_type.substr(0, content_type.find(';'));
+  type.erase(
+      std::remove_if(type.begin(), type.end(), [](unsigned char c) { return std::isspace(c); }),
+      type.end());
+  std::transform(type.begin(), type.end(), type.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return type;
+}
+
+}  // namespace
+
+MessageRoutes::MessageRoutes(const MessageServiceConfig& config, MessageStore& store,
+                             Forwarder& forwarder, MetricsRegistry& metrics, const Logger& logger)
+    : config_(config),
+      store_(store),
+      forwarder_(forwarder),
+      metrics_(metrics),
+      logger_(logger),
+      stored_(metrics.counter("relay_messages_stored_total", "Messages durably stored.")),
+      idempotent_replays_(metrics.counter(
+          "relay_idempotent_replays_total",
+          "POST /messages retries answered with the original message (Idempotency-Key).")) {}
+
+const RouteTable& MessageRoutes::table() {
+  static const RouteTable routes = [] {
+    RouteTable table;
+    table.add("/messages", "/messages", {"GET", "POST"});
+    table.add("/messages/[0-9]+", "/messages/{id}", {"GET"});
+    table.add("/health", "/health", {"GET"});
+    table.add("/metrics", "/metrics", {"GET"});
+    table.add("/config\\.json", "/config.json", {"GET"});
+    table.add("/|/index\\.html|/.*\\.(js|css|png|svg|ico)", "static", {"GET", "HEAD"});
+    return table;
+  }();
+  return routes;
+}
+
+bool MessageRoutes::attach(httplib::Server& server) {
+  server.Post("/messages", [this](const httplib::Request& req, httplib::Response& res) {
+    if (media_type(req.get_header_value("Content-Type")) != "application/json") {
+      send_error(res, {415, "unsupported_media_type",
+                       "send the message as JSON with Content-Type: application/json"});
+      return;
+    }
+    std::string key = req.get_header_value("Idempotency-Key");
+    if (req.has_header("Idempotency-Key") && !is_valid_idempotency_key(key)) {
+      send_error(res, {400, "invalid_idempotency_key",
+                       "Idempotency-Key must be 1 to 200 printable ASCII characters"});
+      return;
+    }
+    auto parsed = parse_message_request(req.body, config_.max_message_bytes);
+    if (auto* error = std::get_if<ApiError>(&parsed)) {
+      send_error(res, *error);
+      return;
+    }
+    auto result = store_.insert(std::get<MessageDraft>(parsed), key);
+    switch (result.outcome) {
+      case MessageStore::InsertOutcome::kFailed:
+        logger_.error("store write failed", {{"error", result.error}});
+        send_error(res, {503, "store_unavailable",
+                         "the message could not be stored; nothing was saved, retry later"});
+        res.set_header("Retry-After", "1");
+        return;
+      case MessageStore::InsertOutcome::kConflict:
+        send_error(res, {409, "idempotency_conflict",
+                         "this Idempotency-Key was already used for a different message (id " +
+                             std::to_string(result.message.id) + ")"});
+        return;
+      case MessageStore::InsertOutcome::kReplayed:
+        idempotent_replays_.add();
+        res.set_header("Idempotent-Replayed", "true");
+        res.set_header("Location", "/messages/" + std::to_string(result.message.id));
+        send_json(res, 200, message_reply(result.message));
+        return;
+      case MessageStore::InsertOutcome::kCreated:
+        stored_.add();
+        forwarder_.wake();
+        res.set_header("Location", "/messages/" + std::to_string(result.message.id));
+        send_json(res, 201, message_reply(result.message));
+        return;
+    }
+  });
+
+  server.Get("/messages", [this](const httplib::Request& req, httplib::Response& res) {
+    auto filter = parse_filter(req.get_param_value("channel"), req.get_param_value("user"));
+    if (auto* error = std::get_if<ApiError>(&filter)) {
+      send_error(res, *error);
+      return;
+    }
+    std::optional<int64_t> after;
+    if (req.has_param("after")) {
+      after = parse_non_negative(req.get_param_value("after"));
+      if (!after) {
+        send_error(res, {400, "invalid_after", "\"after\" must be a message id (a whole number)"});
+        return;
+      }
+    }
+    int limit = kDefaultHistoryLimit;
+    if (req.has_param("limit")) {
+      auto parsed = parse_non_negative(req.get_param_value("limit"));
+      if (!parsed || *parsed < 1 || *parsed > kMaxHistoryLimit) {
+        send_error(res, {400, "invalid_limit", "\"limit\" must be a whole number from 1 to 1000"});
+        return;
+      }
+      limit = static_cast<int>(*parsed);
+    }
+    nlohmann::json messages = nlohmann::json::array();
+    for (const auto& message : store_.list(std::get<MessageFilter>(filter), after, limit)) {
+      messages.push_back(message_reply(message));
+    }
+    send_json(res, 200, {{"messages", std::move(messages)}});
+  });
+
+  server.Get("/messages/([0-9]+)", [this](const httplib::Request& req, httplib::Response& res) {
+    auto id = parse_non_negative(req.matches[1].str());
+    auto message = id ? store_.get(*id) : std::nullopt;
+    // A direct message is shown only to a party named by ?user= (auth comes later).
+    if (message && !message->to.empty()) {
+      auto user = req.get_param_value("user");
+      if (user != message->to && user != message->user) message.reset();
+    }
+    if (!message) {
+      send_error(res, {404, "message_not_found",
+                       "no message with id " + req.matches[1].str() + " is visible to you"});
+      return;
+    }
+    send_json(res, 200, message_reply(*message));
+  });
+
+  server.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
+    bool store_ok = store_.healthy();
+    bool notify_ok = probe_notify_service(config_.notification_service_url, 500);
+    send_json(res, store_ok ? 200 : 503,
+              {{"status", store_ok ? "ok" : "degraded"},
+               {"service", "message-service"},
+               {"version", RELAY_VERSION},
+               {"store", store_ok ? "ok" : "error"},
+               {"forward_backlog", forwarder_.backlog()},
+               {"notify_reachable", notify_ok}});
+  });
+
+  server.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(metrics_.render(), "text/plain; version=0.0.4");
+  });
+
+  server.Get("/config.json", [this](const httplib::Request&, httplib::Response& res) {
+    static const std::regex kPort(R"(:([0-9]+)$)");
+    std::smatch port_match;
+    const auto& url = config_.notification_service_url;
+    std::string notify_port = std::regex_search(url, port_match, kPort) ? port_match[1].str()
+                              : url.rfind("https", 0) == 0              ? "443"
+                                                                        : "80";
+    nlohmann::json body = {{"notify_url", config_.public_notify_url.empty()
+                                              ? nlohmann::json(nullptr)
+                                              : nlohmann::json(config_.public_notify_url)},
+                           {"notify_port", notify_port},
+                           {"max_message_bytes", config_.max_message_bytes}};
+    res.set_header("Cache-Control", "no-store");
+    send_json(res, 200, body);
+  });
+
+  return std::filesystem::is_directory(config_.www_dir) &&
+         server.set_mount_point("/", config_.www_dir);
+}
+
+}  // namespace relay

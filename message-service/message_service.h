@@ -1,0 +1,32 @@
+#pragma once
+
+#include <memory>
+
+#include "message-service/config.h"
+#include "shared/logfmt.h"
+
+namespace relay {
+
+/// The whole message-service process: store, forwarder and HTTP server, wired together and
+/// started/stopped in the right order.
+class MessageService {
+ public:
+  explicit MessageService(MessageServiceConfig config);
+  ~MessageService();
+  MessageService(const MessageService&) = delete;
+  MessageService& operator=(const MessageService&) = delete;
+
+  /// Opens the store, binds the port, logs `msg=listening port=N` as the first line, then starts
+  /// forwarding. Returns false (after logging why) when it cannot start.
+  bool start();
+  /// Stops accepting requests, finishes those in flight, stops the forwarder and closes the store.
+  void stop();
+
+ private:
+  struct Parts;
+  MessageServiceConfig config_;
+  Logger logger_{"message"};
+  std::unique_ptr<Parts> parts_;
+};
+
+}  // namespace relay

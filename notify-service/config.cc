@@ -1,0 +1,30 @@
+#include "notify-service/config.h"
+
+#include "shared/config_env.h"
+
+namespace relay {
+
+NotifyServiceConfig load_notify_service_config() {
+  NotifyServiceConfig config;
+  EnvReader env;
+  config.port = static_cast<int>(env.integer("PORT", config.port, 0, 65535));
+  config.bind_address = env.text("BIND_ADDRESS", config.bind_address);
+  config.message_service_url = env.service_url("MESSAGE_SERVICE_URL", config.message_service_url);
+  config.heartbeat_seconds =
+      static_cast<int>(env.integer("HEARTBEAT_SECONDS", config.heartbeat_seconds, 1, 3600));
+  config.max_subscribers = static_cast<size_t>(
+      env.integer("MAX_SUBSCRIBERS", static_cast<int64_t>(config.max_subscribers), 1, 1000000));
+  config.max_backlog_bytes = static_cast<size_t>(env.integer(
+      "MAX_BACKLOG_BYTES", static_cast<int64_t>(config.max_backlog_bytes), 1024, 1LL << 32));
+  config.ring_size = static_cast<size_t>(
+      env.integer("RING_SIZE", static_cast<int64_t>(config.ring_size), 1, 10000000));
+  config.notify_token = env.text("NOTIFY_TOKEN", "");
+  config.retry_ms = static_cast<int>(env.integer("RETRY_MS", config.retry_ms, 100, 600000));
+  config.max_notify_body_bytes = static_cast<size_t>(
+      env.integer("MAX_NOTIFY_BODY_BYTES", static_cast<int64_t>(config.max_notify_body_bytes), 1024,
+                  1LL << 31));
+  env.exit_if_invalid("notify-service");
+  return config;
+}
+
+}  // namespace relay

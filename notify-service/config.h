@@ -1,0 +1,26 @@
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace relay {
+
+/// notify-service's settings, read once from the environment at startup (see README's table).
+struct NotifyServiceConfig {
+  int port = 8081;
+  std::string bind_address = "0.0.0.0";
+  std::string message_service_url = "http://127.0.0.1:8080";
+  int heartbeat_seconds = 15;
+  size_t max_subscribers = 10000;
+  size_t max_backlog_bytes = 1 << 20;
+  size_t ring_size = 10000;
+  std::string notify_token;
+  int retry_ms = 2000;
+  size_t max_notify_body_bytes = 64 << 20;
+};
+
+/// Reads NotifyServiceConfig from the environment; on an invalid value prints one line to stderr
+/// and exits with code 2.
+NotifyServiceConfig load_notify_service_config();
+
+}  // namespace relay

@@ -1,0 +1,176 @@
+#include "notify-service/hub.h"
+
+#include <algorithm>
+
+#include "shared/sse.h"
+
+namespace relay {
+
+EventPtr make_message_event(const Message& message) {
+  auto data = message_to_json(message);
+  data["type"] = "message";
+  return std::make_shared<Event>(
+      Event{message, sse_event(std::to_string(message.id), "message", dump_json(data))});
+}
+
+// ---- Subscriber ----
+
+Subscriber::Batch Subscriber::wait_for_events(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  ready_.wait_for(lock, timeout, [this] { return !pending_.empty() || cut_ || closed_; });
+  Batch batch;
+  batch.ended = cut_ || closed_;
+  if (!batch.ended) {
+    batch.events.assign(pending_.begin(), pending_.end());
+  }
+  pending_.clear();
+  pending_bytes_ = 0;
+  return batch;
+}
+
+bool Subscriber::was_cut() const {
+  std::lock_guard lock(mutex_);
+  return cut_;
+}
+
+bool Subscriber::push(const std::vector<EventPtr>& events, size_t max_backlog_bytes) {
+  bool alive;
+  {
+    std::lock_guard lock(mutex_);
+    if (cut_ || closed_) return !cut_;
+    for (const auto& event : events) {
+      pending_bytes_ += event->frame.size();
+      pending_.push_back(event);
+    }
+    if (pending_bytes_ > max_backlog_bytes) {
+      cut_ = true;
+      pending_.clear();
+      pending_bytes_ = 0;
+    }
+    alive = !cut_;
+  }
+  ready_.notify_one();
+  return alive;
+}
+
+void Subscriber::close() {
+  {
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+  }
+  ready_.notify_all();
+}
+
+// ---- Hub ----
+
+Hub::Hub(Options options, Stats stats) : options_(options), stats_(std::move(stats)) {}
+
+bool Hub::ring_reaches_back_to(int64_t id) const {
+  return ring_floor_ && id >= *ring_floor_;
+}
+
+Hub::Subscription Hub::subscribe(MessageFilter filter, std::optional<int64_t> last_event_id) {
+  std::lock_guard lock(mutex_);
+  Subscription subscription;
+  if (stopping_ || subscribers_.size() >= options_.max_subscribers) return subscription;
+  subscription.subscriber = std::make_shared<Subscriber>(std::move(filter));
+  if (last_event_id) {
+    // Replays from the ring when it reaches back far enough and the replay fits in the backlog
+    // cap; otherwise the caller streams history from message-service page by page.
+    subscription.resume = Resume::kNeedsHistory;
+    if (ring_reaches_back_to(*last_event_id)) {
+      std::vector<EventPtr> missed;
+      size_t missed_bytes = 0;
+      for (const auto& event : ring_) {
+        if (event->message.id > *last_event_id &&
+            subscription.subscriber->filter().matches(event->message)) {
+          missed.push_back(event);
+          missed_bytes += event->frame.size();
+        }
+      }
+      if (missed_bytes <= options_.max_backlog_bytes) {
+        subscription.subscriber->push(missed, options_.max_backlog_bytes);
+        subscription.resume = Resume::kFromRing;
+      }
+    }
+  }
+  subscribers_.push_back(subscription.subscriber);
+  return subscription;
+}
+
+void Hub::unsubscribe(const std::shared_ptr<Subscriber>& subscriber) {
+  std::lock_guard lock(mutex_);
+  auto it = std::find(subscribers_.begin(), subscribers_.end(), subscriber);
+  if (it != subscribers_.end()) {
+    *it = std::move(subscribers_.back());
+    subscribers_.pop_back();
+  }
+}
+
+size_t Hub::publish(const std::vector<Message>& messages) {
+  std::vector<EventPtr> fresh;
+  std::lock_guard lock(mutex_);
+  for (const auto& message : messages) {
+    if (message.id <= last_id_) continue;
+    if (!ring_floor_) ring_floor_ = message.id - 1;
+    last_id_ = message.id;
+    fresh.push_back(make_message_event(message));
+  }
+  if (fresh.empty()) return 0;
+  for (const auto& event : fresh) {
+    ring_.push_back(event);
+    if (ring_.size() > options_.ring_size) {
+      ring_floor_ = ring_.front()->message.id;
+      ring_.pop_front();
+    }
+  }
+  std::vector<EventPtr> matching;
+  size_t cut = 0;
+  for (size_t i = 0; i < subscribers_.size();) {
+    auto& subscriber = subscribers_[i];
+    matching.clear();
+    for (const auto& event : fresh) {
+      if (subscriber->filter().matches(event->message)) matching.push_back(event);
+    }
+    if (!matching.empty() && !subscriber->push(matching, options_.max_backlog_bytes)) {
+      ++cut;
+      subscriber = std::move(subscribers_.back());
+      subscribers_.pop_back();
+      continue;
+    }
+    ++i;
+  }
+  if (cut > 0 && stats_.on_cut) stats_.on_cut(cut);
+  return fresh.size();
+}
+
+std::vector<EventPtr> Hub::ring_events_after(int64_t after_id, const MessageFilter& filter) {
+  std::lock_guard lock(mutex_);
+  std::vector<EventPtr> events;
+  for (const auto& event : ring_) {
+    if (event->message.id > after_id && filter.matches(event->message)) events.push_back(event);
+  }
+  return events;
+}
+
+void Hub::shutdown() {
+  std::vector<std::shared_ptr<Subscriber>> subscribers;
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    subscribers.swap(subscribers_);
+  }
+  for (auto& subscriber : subscribers) subscriber->close();
+}
+
+size_t Hub::subscriber_count() {
+  std::lock_guard lock(mutex_);
+  return subscribers_.size();
+}
+
+int64_t Hub::last_id() {
+  std::lock_guard lock(mutex_);
+  return last_id_;
+}
+
+}  // namespace relay

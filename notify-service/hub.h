@@ -1,0 +1,126 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "shared/message.h"
+
+namespace relay {
+
+/// A message encoded once for every subscriber: its SSE frame, plus the message for filtering.
+struct Event {
+  Message message;
+  std::string frame;
+};
+using EventPtr = std::shared_ptr<const Event>;
+
+/// Encodes a message as the SSE frame every stream receives
+/// (`id: N` / `event: message` / `data: {...,"type":"message"}`).
+EventPtr make_message_event(const Message& message);
+
+/// One open stream's mailbox: the events published for it and not yet taken by its writer.
+/// The hub appends; the stream's writer takes. Thread-safe.
+class Subscriber {
+ public:
+  explicit Subscriber(MessageFilter filter) : filter_(std::move(filter)) {}
+
+  /// What the writer gets: the events queued since the last call, in id order; `ended` when the
+  /// hub closed this subscriber (it fell too far behind, or the service is stopping).
+  struct Batch {
+    std::vector<EventPtr> events;
+    bool ended = false;
+  };
+  /// Waits up to `timeout` for events (returns at once when some are queued).
+  Batch wait_for_events(std::chrono::milliseconds timeout);
+
+  const MessageFilter& filter() const { return filter_; }
+  /// True when the hub closed this subscriber because its backlog passed the cap.
+  bool was_cut() const;
+
+ private:
+  friend class Hub;
+  /// Queues `events`, or cuts the subscriber when its backlog would pass `max_backlog_bytes`.
+  /// Returns false when it was cut (now or before).
+  bool push(const std::vector<EventPtr>& events, size_t max_backlog_bytes);
+  void close();
+
+  const MessageFilter filter_;
+  mutable std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<EventPtr> pending_;  // guarded by mutex_
+  size_t pending_bytes_ = 0;      // guarded by mutex_
+  bool cut_ = false;              // guarded by mutex_
+  bool closed_ = false;           // guarded by mutex_
+};
+
+/// The fan-out hub: receives messages (in id order, at least once), drops ids it has already seen,
+/// keeps the most recent ones in a ring for resuming streams, and queues each new message for
+/// every subscriber whose filter matches it. Knows nothing of HTTP; any transport can drive it.
+/// Thread-safe.
+class Hub {
+ public:
+  struct Options {
+    size_t ring_size = 10000;
+    size_t max_backlog_bytes = 1 << 20;
+    size_t max_subscribers = 10000;
+  };
+  /// Counters the hub updates; the owner renders them.
+  struct Stats {
+    std::function<void(size_t)> on_cut;  // a subscriber was cut for falling behind
+  };
+
+  Hub(Options options, Stats stats);
+
+  /// How a new subscriber catches up with what it missed before `last_event_id`.
+  enum class Resume {
+    kLiveOnly,      // no last_event_id: live events only
+    kFromRing,      // the missed events were queued from the ring
+    kNeedsHistory,  // the ring does not reach back: the caller must fetch history
+  };
+  struct Subscription {
+    std::shared_ptr<Subscriber> subscriber;  // null when the hub is full or stopping
+    Resume resume = Resume::kLiveOnly;
+  };
+  /// Registers a subscriber. Every event published after this call is queued for it. With
+  /// `last_event_id`, the matching ring events after it are queued first when the ring reaches back
+  /// that far and they fit in the backlog cap (kFromRing); otherwise kNeedsHistory.
+  Subscription subscribe(MessageFilter filter, std::optional<int64_t> last_event_id);
+  void unsubscribe(const std::shared_ptr<Subscriber>& subscriber);
+
+  /// Publishes the messages whose ids are above every id seen so far (others are duplicates from
+  /// an at-least-once sender). `messages` must be in ascending id order. Returns how many were new.
+  size_t publish(const std::vector<Message>& messages);
+
+  /// The ring's events after `after_id` that `filter` matches (whatever the ring still holds).
+  std::vector<EventPtr> ring_events_after(int64_t after_id, const MessageFilter& filter);
+
+  /// Closes every subscriber and refuses new ones.
+  void shutdown();
+
+  size_t subscriber_count();
+  int64_t last_id();
+
+ private:
+  bool ring_reaches_back_to(int64_t id) const;
+
+  const Options options_;
+  Stats stats_;
+  std::mutex mutex_;
+  std::vector<std::shared_ptr<Subscriber>> subscribers_;  // guarded by mutex_
+  std::deque<EventPtr> ring_;                             // guarded by mutex_
+  /// Every message with an id above ring_floor_ that reached this hub is in the ring; unset until
+  /// the first message arrives (the hub cannot know what came before it started).
+  std::optional<int64_t> ring_floor_;  // guarded by mutex_
+  int64_t last_id_ = 0;                // guarded by mutex_
+  bool stopping_ = false;              // guarded by mutex_
+};
+
+}  // namespace relay

@@ -1,0 +1,196 @@
+#include "notify-service/notify_routes.h"
+
+#include <algorithm>
+
+#include "shared/http_support.h"
+#include "shared/sse.h"
+
+namespace relay {
+
+namespace {
+
+bool is_valid_client_id(const std::string& id) {
+  if (id.empty() || id.size() > 64) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) { return c > 0x20 && c < 0x7F; });
+}
+
+// Parses the body of POST /notify: one message object or an array of them, sorted by id.
+std::variant<std::vector<Message>, ApiError> parse_notify_body(const std::string& body) {
+  auto parsed = nlohmann::json::parse(body, nullptr, false);
+  if (parsed.is_discarded()) {
+    return ApiError{400, "invalid_json", "the body must be a message object or an array of them"};
+  }
+  std::vector<nlohmann::json> items;
+  if (parsed.is_array()) {
+    items.assign(parsed.begin(), parsed.end());
+  } else {
+    items.push_back(std::move(parsed));
+  }
+  std::vector<Message> messages;
+  messages.reserve(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    std::string error;
+    auto message = message_from_json(items[i], &error);
+    if (message && !is_valid_channel(message->channel)) error = "\"channel\" is not a valid name";
+    if (!message || !error.empty()) {
+      return ApiError{400, "invalid_message", "message " + std::to_string(i) + ": " + error};
+    }
+    messages.push_back(std::move(*message));
+  }
+  std::stable_sort(messages.begin(), messages.end(),
+                   [](const Message& a, const Message& b) { return a.id < b.id; });
+  return messages;
+}
+
+}  // namespace
+
+NotifyRoutes::NotifyRoutes(const NotifyServiceConfig& config, Hub& hub, HistoryFetch fetch_history,
+                           MetricsRegistry& metrics, const Logger& logger)
+    : config_(config),
+      hub_(hub),
+      fetch_history_(std::move(fetch_history)),
+      metrics_(metrics),
+      logger_(logger),
+      stream_counters_{
+          metrics.counter("relay_events_sent_total", "Message events written to streams."),
+          metrics.counter("relay_heartbeats_sent_total", "Heartbeat comments written to streams."),
+          metrics.counter("relay_ring_replays_total",
+                          "Streams resumed from the in-memory ring of recent messages."),
+          metrics.counter("relay_history_replays_total",
+                          "Streams resumed from message-service's history."),
+          metrics.counter("relay_resets_total",
+                          "Streams told with event: reset that missed messages cannot be "
+                          "replayed."),
+      },
+      notified_(
+          metrics.counter("relay_notify_messages_total", "New messages received on POST /notify.")),
+      duplicates_(metrics.counter("relay_notify_duplicates_total",
+                                  "Messages received again on POST /notify and ignored.")),
+      rejected_(metrics.counter("relay_subscribers_rejected_total",
+                                "Streams refused because MAX_SUBSCRIBERS were open.")) {
+  metrics.gauge("relay_subscribers", "Open event streams.",
+                [this] { return static_cast<double>(hub_.subscriber_count()); });
+}
+
+const RouteTable& NotifyRoutes::table() {
+  static const RouteTable routes = [] {
+    RouteTable table;
+    table.add("/events", "/events", {"GET"});
+    table.add("/notify", "/notify", {"POST"});
+    table.add("/health", "/health", {"GET"});
+    table.add("/metrics", "/metrics", {"GET"});
+    return table;
+  }();
+  return routes;
+}
+
+void NotifyRoutes::attach(httplib::Server& server) {
+  server.Get("/events", [this](const httplib::Request& req, httplib::Response& res) {
+    auto filter = parse_filter(req.get_param_value("channels"), req.get_param_value("user"));
+    if (auto* error = std::get_if<ApiError>(&filter)) {
+      send_error(res, *error);
+      return;
+    }
+    std::string resume_text = req.get_header_value("Last-Event-ID");
+    if (resume_text.empty()) resume_text = req.get_param_value("last_event_id");
+    std::optional<int64_t> last_event_id;
+    if (!resume_text.empty()) {
+      last_event_id = parse_non_negative(resume_text);
+      if (!last_event_id) {
+        send_error(res, {400, "invalid_last_event_id",
+                         "Last-Event-ID / last_event_id must be a message id (a whole number)"});
+        return;
+      }
+    }
+    std::string client_id = req.get_param_value("client_id");
+    if (client_id.empty()) {
+      client_id = "client-" + std::to_string(next_client_number_.fetch_add(1));
+    } else if (!is_valid_client_id(client_id)) {
+      send_error(res, {400, "invalid_client_id",
+                       "client_id must be 1 to 64 printable ASCII characters without spaces"});
+      return;
+    }
+
+    auto subscription = hub_.subscribe(std::get<MessageFilter>(filter), last_event_id);
+    if (!subscription.subscriber) {
+      rejected_.add();
+      res.set_header("Retry-After", "5");
+      send_error(res, {503, "too_many_subscribers",
+                       "the service holds its limit of " + std::to_string(config_.max_subscribers) +
+                           " streams (or is stopping); retry later"});
+      return;
+    }
+    StreamOptions options;
+    options.retry_ms = config_.retry_ms;
+    options.heartbeat = std::chrono::seconds(config_.heartbeat_seconds);
+    auto session = std::make_shared<StreamSession>(hub_, subscription, last_event_id, client_id,
+                                                   options, fetch_history_, stream_counters_);
+    logger_.info("stream opened", {{"client_id", client_id},
+                                   {"channels", req.get_param_value("channels")},
+                                   {"user", req.get_param_value("user")},
+                                   {"last_event_id", resume_text},
+                                   {"remote", req.remote_addr}});
+    res.set_header("Cache-Control", "no-store");
+    res.set_header("X-Accel-Buffering", "no");
+    res.set_chunked_content_provider(
+        "text/event-stream",
+        [session](size_t, httplib::DataSink& sink) {
+          auto chunk = session->next_chunk();
+          if (!chunk) {
+            sink.done();
+            return true;
+          }
+          return sink.write(chunk->data(), chunk->size());
+        },
+        [this, session](bool) {
+          hub_.unsubscribe(session->subscriber());
+          logger_.info("stream closed", {{"client_id", session->client_id()},
+                                         {"last_sent_id", session->last_sent_id()},
+                                         {"cut_slow", session->subscriber()->was_cut() ? 1 : 0}});
+        });
+  });
+
+  server.Post("/notify", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!config_.notify_token.empty()) {
+      if (req.get_header_value("Authorization") != "Bearer " + config_.notify_token) {
+        res.set_header("WWW-Authenticate", "Bearer");
+        send_error(
+            res, {401, "unauthorized", "POST /notify needs Authorization: Bearer <NOTIFY_TOKEN>"});
+        return;
+      }
+    } else if (!is_loopback_peer(req)) {
+      send_error(res, {403, "forbidden",
+                       "POST /notify accepts only loopback peers unless NOTIFY_TOKEN is set"});
+      return;
+    }
+    auto parsed = parse_notify_body(req.body);
+    if (auto* error = std::get_if<ApiError>(&parsed)) {
+      send_error(res, *error);
+      return;
+    }
+    const auto& messages = std::get<std::vector<Message>>(parsed);
+    size_t accepted = hub_.publish(messages);
+    notified_.add(accepted);
+    duplicates_.add(messages.size() - accepted);
+    send_json(res, 200,
+              {{"accepted", accepted},
+               {"duplicates", messages.size() - accepted},
+               {"last_event_id", std::to_string(hub_.last_id())}});
+  });
+
+  server.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
+    send_json(res, 200,
+              {{"status", "ok"},
+               {"service", "notify-service"},
+               {"version", RELAY_VERSION},
+               {"subscribers", hub_.subscriber_count()},
+               {"max_subscribers", config_.max_subscribers},
+               {"last_event_id", std::to_string(hub_.last_id())}});
+  });
+
+  server.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(metrics_.render(), "text/plain; version=0.0.4");
+  });
+}
+
+}  // namespace relay

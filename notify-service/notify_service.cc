@@ -1,0 +1,74 @@
+#include "notify-service/notify_service.h"
+
+#include <httplib.h>
+
+#include "notify-service/history_client.h"
+#include "notify-service/hub.h"
+#include "notify-service/notify_routes.h"
+#include "shared/http_support.h"
+
+namespace relay {
+
+struct NotifyService::Parts {
+  MetricsRegistry metrics;
+  std::unique_ptr<Hub> hub;
+  std::unique_ptr<NotifyRoutes> routes;
+  httplib::Server server;
+  std::unique_ptr<BackgroundServer> running;
+};
+
+NotifyService::NotifyService(NotifyServiceConfig config)
+    : config_(std::move(config)), parts_(std::make_unique<Parts>()) {}
+
+NotifyService::~NotifyService() {
+  stop();
+}
+
+bool NotifyService::start() {
+  auto& p = *parts_;
+  Hub::Options hub_options;
+  hub_options.ring_size = config_.ring_size;
+  hub_options.max_backlog_bytes = config_.max_backlog_bytes;
+  hub_options.max_subscribers = config_.max_subscribers;
+  auto& cut = p.metrics.counter("relay_slow_consumers_cut_total",
+                                "Streams closed because their unsent backlog passed "
+                                "MAX_BACKLOG_BYTES.");
+  p.hub = std::make_unique<Hub>(hub_options, Hub::Stats{[&cut, this](size_t n) {
+                                  cut.add(n);
+                                  logger_.warn("slow consumer cut", {{"streams", n}});
+                                }});
+  p.routes = std::make_unique<NotifyRoutes>(
+      config_, *p.hub, make_history_fetch(config_.message_service_url), p.metrics, logger_);
+  HttpServerOptions http;
+  http.routes = &NotifyRoutes::table();
+  http.metrics = &p.metrics;
+  http.logger = &logger_;
+  http.max_body_bytes = config_.max_notify_body_bytes;
+  configure_server(p.server, http);
+  p.routes->attach(p.server);
+
+  p.running = std::make_unique<BackgroundServer>(p.server);
+  int port = p.running->start(config_.bind_address, config_.port);
+  if (port < 0) {
+    logger_.error("cannot listen", {{"address", config_.bind_address}, {"port", config_.port}});
+    return false;
+  }
+  logger_.info("listening", {{"port", port},
+                             {"address", config_.bind_address},
+                             {"version", RELAY_VERSION},
+                             {"message_service_url", config_.message_service_url},
+                             {"max_subscribers", config_.max_subscribers},
+                             {"auth", config_.notify_token.empty() ? "loopback" : "token"}});
+  return true;
+}
+
+void NotifyService::stop() {
+  auto& p = *parts_;
+  if (!p.running) return;
+  p.hub->shutdown();
+  p.running->stop();
+  p.running.reset();
+  logger_.info("stopped");
+}
+
+}  // namespace relay

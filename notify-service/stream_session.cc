@@ -1,0 +1,107 @@
+#include "notify-service/stream_session.h"
+
+#include "shared/sse.h"
+
+namespace relay {
+
+StreamSession::StreamSession(Hub& hub, Hub::Subscription subscription,
+                             std::optional<int64_t> last_event_id, std::string client_id,
+                             StreamOptions options, HistoryFetch fetch_history,
+                             StreamCounters counters)
+    : hub_(hub),
+      subscription_(std::move(subscription)),
+      resume_from_(last_event_id),
+      client_id_(std::move(client_id)),
+      options_(options),
+      fetch_history_(std::move(fetch_history)),
+      counters_(counters),
+      last_sent_id_(last_event_id.value_or(0)) {}
+
+std::string StreamSession::greeting() {
+  const char* resume = "none";
+  if (subscription_.resume == Hub::Resume::kFromRing) {
+    resume = "ring";
+    counters_.ring_replays.add();
+  } else if (subscription_.resume == Hub::Resume::kNeedsHistory) {
+    resume = "history";
+    counters_.history_replays.add();
+  }
+  nlohmann::json data = {{"client_id", client_id_}, {"resume", resume}};
+  if (resume_from_) data["last_event_id"] = std::to_string(*resume_from_);
+  phase_ = subscription_.resume == Hub::Resume::kNeedsHistory ? Phase::kHistory : Phase::kLive;
+  return sse_retry(options_.retry_ms) + sse_event("", "connected", dump_json(data));
+}
+
+void StreamSession::append_new(const std::vector<EventPtr>& events, std::string* out) {
+  size_t written = 0;
+  for (const auto& event : events) {
+    if (event->message.id <= last_sent_id_) continue;
+    out->append(event->frame);
+    last_sent_id_ = event->message.id;
+    ++written;
+  }
+  counters_.events_sent.add(written);
+}
+
+std::string StreamSession::next_history_page() {
+  const auto& filter = subscription_.subscriber->filter();
+  auto page = fetch_history_(filter, last_sent_id_, options_.history_page_size);
+  std::string out;
+  if (!page) {
+    counters_.resets.add();
+    nlohmann::json data = {
+        {"reason", "history_unavailable"},
+        {"last_event_id", std::to_string(last_sent_id_)},
+        {"detail",
+         "messages after this id could not be replayed (message-service history is "
+         "unreachable); reload history with GET /messages"}};
+    out = sse_event("", "reset", dump_json(data));
+    // Still deliver whatever the ring holds after the resume point.
+    append_new(hub_.ring_events_after(last_sent_id_, filter), &out);
+    phase_ = Phase::kLive;
+    return out;
+  }
+  std::vector<EventPtr> events;
+  events.reserve(page->size());
+  for (const auto& message : *page) {
+    if (filter.matches(message)) events.push_back(make_message_event(message));
+  }
+  append_new(events, &out);
+  if (static_cast<int>(page->size()) < options_.history_page_size) phase_ = Phase::kLive;
+  return out;
+}
+
+std::optional<std::string> StreamSession::next_chunk() {
+  using Clock = std::chrono::steady_clock;
+  if (phase_ == Phase::kGreeting) {
+    last_write_ = Clock::now();
+    return greeting();
+  }
+  while (phase_ == Phase::kHistory) {
+    std::string page = next_history_page();
+    if (!page.empty()) {
+      last_write_ = Clock::now();
+      return page;
+    }
+  }
+  while (true) {
+    auto since_write = Clock::now() - last_write_;
+    auto wait =
+        std::chrono::duration_cast<std::chrono::milliseconds>(options_.heartbeat - since_write);
+    auto batch =
+        subscription_.subscriber->wait_for_events(std::max(wait, std::chrono::milliseconds(0)));
+    if (batch.ended) return std::nullopt;
+    std::string out;
+    append_new(batch.events, &out);
+    if (out.empty() && Clock::now() - last_write_ >= options_.heartbeat) {
+      out = sse_comment("ping");
+      counters_.heartbeats_sent.add();
+    }
+    if (!out.empty()) {
+      last_write_ = Clock::now();
+      return out;
+    }
+  }
+}
+
+}  // namespace relay

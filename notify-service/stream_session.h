@@ -1,0 +1,75 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "notify-service/hub.h"
+#include "shared/metrics.h"
+
+namespace relay {
+
+/// Reads one page of message-service's history: the messages `filter` lets through with ids after
+/// `after`, ascending, at most `limit`. Returns nullopt when the history cannot be read.
+using HistoryFetch = std::function<std::optional<std::vector<Message>>(const MessageFilter& filter,
+                                                                       int64_t after, int limit)>;
+
+struct StreamOptions {
+  int retry_ms = 2000;
+  std::chrono::milliseconds heartbeat{15000};
+  int history_page_size = 1000;
+};
+
+/// The counters every stream updates.
+struct StreamCounters {
+  Counter& events_sent;
+  Counter& heartbeats_sent;
+  Counter& ring_replays;
+  Counter& history_replays;
+  Counter& resets;
+};
+
+/// What one SSE stream sends, independent of the transport that writes it: first `retry:` and
+/// `event: connected`, then (when resuming) the missed messages from the hub's ring or from
+/// message-service's history page by page, or `event: reset` when neither can supply them, then
+/// live events and `: ping` heartbeats. Guarantees per stream: ascending ids, no duplicates, no
+/// gaps while connected. Used by one writer thread at a time.
+class StreamSession {
+ public:
+  StreamSession(Hub& hub, Hub::Subscription subscription, std::optional<int64_t> last_event_id,
+                std::string client_id, StreamOptions options, HistoryFetch fetch_history,
+                StreamCounters counters);
+
+  /// The next bytes to write, never empty; waits up to the heartbeat interval for them. Returns
+  /// nullopt when the stream must end (the hub cut it or the service is stopping).
+  std::optional<std::string> next_chunk();
+
+  const std::shared_ptr<Subscriber>& subscriber() const { return subscription_.subscriber; }
+  const std::string& client_id() const { return client_id_; }
+  /// The id of the last message written to this stream (or the resume point).
+  int64_t last_sent_id() const { return last_sent_id_; }
+
+ private:
+  enum class Phase { kGreeting, kHistory, kLive };
+
+  std::string greeting();
+  std::string next_history_page();
+  /// Appends the frames of `events` newer than last_sent_id_ to `out`.
+  void append_new(const std::vector<EventPtr>& events, std::string* out);
+
+  Hub& hub_;
+  Hub::Subscription subscription_;
+  std::optional<int64_t> resume_from_;
+  std::string client_id_;
+  StreamOptions options_;
+  HistoryFetch fetch_history_;
+  StreamCounters counters_;
+  Phase phase_ = Phase::kGreeting;
+  int64_t last_sent_id_ = 0;
+  std::chrono::steady_clock::time_point last_write_;
+};
+
+}  // namespace relay

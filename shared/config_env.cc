@@ -1,0 +1,58 @@
+#include "shared/config_env.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <regex>
+
+#include <fmt/format.h>
+
+#include "shared/validation.h"
+
+namespace relay {
+
+namespace {
+const char* env_value(const char* name) {
+  const char* value = std::getenv(name);
+  return (value != nullptr && *value != '\0') ? value : nullptr;
+}
+}  // namespace
+
+int64_t EnvReader::integer(const char* name, int64_t fallback, int64_t min, int64_t max) {
+  const char* value = env_value(name);
+  if (value == nullptr) return fallback;
+  auto parsed = parse_non_negative(value);
+  if (!parsed || *parsed < min || *parsed > max) {
+    errors_.push_back(fmt::format("{}={:?} is invalid: expected a whole number from {} to {}", name,
+                                  std::string(value), min, max));
+    return fallback;
+  }
+  return *parsed;
+}
+
+std::string EnvReader::text(const char* name, const std::string& fallback) {
+  const char* value = env_value(name);
+  return value == nullptr ? fallback : std::string(value);
+}
+
+std::string EnvReader::service_url(const char* name, const std::string& fallback) {
+  const char* value = env_value(name);
+  if (value == nullptr) return fallback;
+  static const std::regex kUrl(
+      R"(^https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?/?$|^https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?/?$)");
+  std::string url(value);
+  if (!std::regex_match(url, kUrl)) {
+    errors_.push_back(fmt::format(
+        "{}={:?} is invalid: expected a base URL like http://127.0.0.1:8081 (no path)", name, url));
+    return fallback;
+  }
+  if (url.back() == '/') url.pop_back();
+  return url;
+}
+
+void EnvReader::exit_if_invalid(const char* service) const {
+  if (errors_.empty()) return;
+  std::fprintf(stderr, "%s: configuration error: %s\n", service, errors_.front().c_str());
+  std::exit(2);
+}
+
+}  // namespace relay

@@ -1,0 +1,235 @@
+#include "shared/http_support.h"
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+
+namespace relay {
+
+// ---- ThreadPerConnectionQueue ----
+
+ThreadPerConnectionQueue::~ThreadPerConnectionQueue() {
+  shutdown();
+}
+
+void ThreadPerConnectionQueue::join_finished_locked() {
+  for (auto id : finished_ids_) {
+    auto it = std::find_if(threads_.begin(), threads_.end(),
+                           [id](const std::thread& t) { return t.get_id() == id; });
+    if (it != threads_.end()) {
+      it->join();
+      threads_.erase(it);
+    }
+  }
+  finished_ids_.clear();
+}
+
+void ThreadPerConnectionQueue::enqueue(std::function<void()> fn) {
+  std::lock_guard lock(mutex_);
+  join_finished_locked();
+  threads_.emplace_back([this, fn = std::move(fn)] {
+    fn();
+    std::lock_guard done_lock(mutex_);
+    finished_ids_.push_back(std::this_thread::get_id());
+  });
+}
+
+void ThreadPerConnectionQueue::shutdown() {
+  std::list<std::thread> threads;
+  {
+    std::lock_guard lock(mutex_);
+    threads.swap(threads_);
+    finished_ids_.clear();
+  }
+  for (auto& thread : threads) thread.join();
+}
+
+// ---- RouteTable ----
+
+void RouteTable::add(const std::string& pattern, std::string label,
+                     std::vector<std::string> methods) {
+  if (std::find(methods.begin(), methods.end(), "OPTIONS") == methods.end()) {
+    methods.push_back("OPTIONS");
+  }
+  routes_.push_back(Route{std::regex(pattern), std::move(label), std::move(methods)});
+}
+
+const std::string& RouteTable::label_for(const std::string& path) const {
+  static const std::string kOther = "other";
+  for (const auto& route : routes_) {
+    if (std::regex_match(path, route.pattern)) return route.label;
+  }
+  return kOther;
+}
+
+const std::vector<std::string>* RouteTable::methods_for(const std::string& path) const {
+  for (const auto& route : routes_) {
+    if (std::regex_match(path, route.pattern)) return &route.methods;
+  }
+  return nullptr;
+}
+
+// ---- responses ----
+
+void send_json(httplib::Response& res, int status, const nlohmann::json& body) {
+  res.status = status;
+  res.set_content(dump_json(body), "application/json");
+}
+
+void send_error(httplib::Response& res, const ApiError& error) {
+  res.status = error.status;
+  res.set_content(error_body(error), "application/json");
+}
+
+void add_cors_headers(const httplib::Request& req, httplib::Response& res) {
+  if (res.has_header("Access-Control-Allow-Origin")) return;
+  if (req.has_header("Origin")) {
+    res.set_header("Access-Control-Allow-Origin", req.get_header_value("Origin"));
+    res.set_header("Vary", "Origin");
+  } else {
+    res.set_header("Access-Control-Allow-Origin", "*");
+  }
+  res.set_header("Access-Control-Expose-Headers", "Location, Retry-After");
+}
+
+bool is_loopback_peer(const httplib::Request& req) {
+  const auto& addr = req.remote_addr;
+  return addr.rfind("127.", 0) == 0 || addr == "::1" || addr.rfind("::ffff:127.", 0) == 0;
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The start of the request this worker thread is handling (each request is read, routed and
+// answered on one thread), so the logger can compute its duration.
+thread_local std::optional<Clock::time_point> request_started_at;
+
+std::string join(const std::vector<std::string>& items, const char* separator) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += separator;
+    out += item;
+  }
+  return out;
+}
+
+// Gives JSON bodies to errors the library or routing produced without one.
+httplib::Server::HandlerResponse fill_error_body(const HttpServerOptions& options,
+                                                 const httplib::Request& req,
+                                                 httplib::Response& res) {
+  add_cors_headers(req, res);
+  if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+  switch (res.status) {
+    case 404: {
+      const auto* methods = options.routes->methods_for(req.path);
+      if (methods != nullptr) {
+        res.set_header("Allow", join(*methods, ", "));
+        send_error(res, {405, "method_not_allowed",
+                         req.method + " is not allowed on " + req.path +
+                             "; allowed: " + join(*methods, ", ")});
+      } else {
+        send_error(res, {404, "not_found", "no route for " + req.method + " " + req.path});
+      }
+      break;
+    }
+    case 413:
+      send_error(res, {413, "payload_too_large",
+                       "the request body is larger than " + std::to_string(options.max_body_bytes) +
+                           " bytes"});
+      break;
+    case 400:
+      send_error(res, {400, "bad_request", "the request could not be parsed as HTTP"});
+      break;
+    default:
+      send_error(res, {res.status, "http_" + std::to_string(res.status),
+                       "the request failed with HTTP status " + std::to_string(res.status)});
+  }
+  return httplib::Server::HandlerResponse::Handled;
+}
+
+}  // namespace
+
+void configure_server(httplib::Server& server, const HttpServerOptions& options) {
+  server.new_task_queue = [] { return new ThreadPerConnectionQueue(); };
+  server.set_keep_alive_timeout(options.keep_alive_timeout_seconds);
+  server.set_keep_alive_max_count(10000);
+  server.set_read_timeout(5, 0);
+  server.set_write_timeout(options.write_timeout_seconds, 0);
+  server.set_payload_max_length(options.max_body_bytes);
+
+  server.set_pre_routing_handler([options](const httplib::Request& req, httplib::Response& res) {
+    request_started_at = Clock::now();
+    add_cors_headers(req, res);
+    if (req.method != "OPTIONS") return httplib::Server::HandlerResponse::Unhandled;
+    const auto* methods = options.routes->methods_for(req.path);
+    if (methods == nullptr) {
+      send_error(res, {404, "not_found", "no route for OPTIONS " + req.path});
+    } else {
+      res.status = 204;
+      res.set_header("Allow", join(*methods, ", "));
+      res.set_header("Access-Control-Allow-Methods", join(*methods, ", "));
+      res.set_header("Access-Control-Allow-Headers",
+                     "Content-Type, Idempotency-Key, Authorization, Last-Event-ID, Cache-Control");
+      res.set_header("Access-Control-Max-Age", "600");
+    }
+    return httplib::Server::HandlerResponse::Handled;
+  });
+
+  server.set_error_handler(httplib::Server::HandlerWithResponse(
+      [options](const httplib::Request& req, httplib::Response& res) {
+        return fill_error_body(options, req, res);
+      }));
+
+  server.set_exception_handler(
+      [options](const httplib::Request& req, httplib::Response& res, std::exception_ptr error) {
+        std::string what = "unknown exception";
+        try {
+          if (error) std::rethrow_exception(error);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        options.logger->error("unhandled exception", {{"path", req.path}, {"what", what}});
+        add_cors_headers(req, res);
+        send_error(res, {500, "internal_error", "the server failed to handle this request"});
+      });
+
+  server.set_logger([options](const httplib::Request& req, const httplib::Response& res) {
+    const std::string& route = options.routes->label_for(req.path);
+    double seconds = 0;
+    if (request_started_at) {
+      seconds = std::chrono::duration<double>(Clock::now() - *request_started_at).count();
+      request_started_at.reset();
+    }
+    bool streaming = res.get_header_value("Content-Type") == "text/event-stream";
+    if (!streaming) options.metrics->record_request(req.method, route, res.status, seconds);
+    if (req.path == "/health" || req.path == "/metrics") return;
+    options.logger->info("request", {{"method", req.method},
+                                     {"path", req.path},
+                                     {"status", res.status},
+                                     {"duration_ms", seconds * 1000.0},
+                                     {"remote", req.remote_addr}});
+  });
+}
+
+int BackgroundServer::start(const std::string& host, int port) {
+  int bound = port;
+  if (port == 0) {
+    bound = server_.bind_to_any_port(host);
+  } else if (!server_.bind_to_port(host, port)) {
+    bound = -1;
+  }
+  if (bound <= 0) return -1;
+  thread_ = std::thread([this] { server_.listen_after_bind(); });
+  while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  return bound;
+}
+
+void BackgroundServer::stop() {
+  if (!thread_.joinable()) return;
+  server_.stop();
+  thread_.join();
+}
+
+}  // namespace relay

@@ -1,0 +1,184 @@
+#include "shared/validation.h"
+
+#include <charconv>
+
+namespace relay {
+
+std::string error_body(const ApiError& error) {
+  return dump_json({{"error", error.code}, {"detail", error.detail}});
+}
+
+bool is_valid_utf8(std::string_view text) {
+  size_t i = 0;
+  const size_t n = text.size();
+  while (i < n) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t extra;
+    uint32_t code;
+    if (c >= 0xC2 && c <= 0xDF) {
+      extra = 1;
+      code = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      extra = 2;
+      code = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      extra = 3;
+      code = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + extra >= n) return false;
+    for (size_t k = 1; k <= extra; ++k) {
+      auto cc = static_cast<unsigned char>(text[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      code = (code << 6) | (cc & 0x3F);
+    }
+    if ((extra == 2 && code < 0x800) || (extra == 3 && code < 0x10000) || code > 0x10FFFF ||
+        (code >= 0xD800 && code <= 0xDFFF)) {
+      return false;
+    }
+    i += extra + 1;
+  }
+  return true;
+}
+
+bool is_valid_channel(std::string_view name) {
+  if (name.empty() || name.size() > kMaxNameBytes) return false;
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool is_valid_user_name(std::string_view name) {
+  if (name.empty() || name.size() > kMaxNameBytes || !is_valid_utf8(name)) return false;
+  for (char c : name) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7F) return false;
+  }
+  return true;
+}
+
+namespace {
+
+ApiError bad_request(std::string code, std::string detail) {
+  return ApiError{400, std::move(code), std::move(detail)};
+}
+
+// Reads an optional string field; returns an error when present but not a string.
+std::optional<ApiError> optional_string(const nlohmann::json& body, const char* key,
+                                        std::string* out, bool* present) {
+  *present = false;
+  auto it = body.find(key);
+  if (it == body.end() || it->is_null()) return std::nullopt;
+  if (!it->is_string()) {
+    return bad_request(std::string("invalid_") + key,
+                       std::string("\"") + key + "\" must be a string");
+  }
+  *out = it->get<std::string>();
+  *present = true;
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::variant<MessageDraft, ApiError> parse_message_request(std::string_view body,
+                                                           size_t max_content_bytes) {
+  if (!is_valid_utf8(body)) {
+    return bad_request("invalid_utf8", "the request body must be valid UTF-8");
+  }
+  auto parsed = nlohmann::json::parse(body, nullptr, false);
+  if (parsed.is_discarded()) {
+    return bad_request("invalid_json", "the request body is not valid JSON");
+  }
+  if (!parsed.is_object()) {
+    return bad_request("invalid_json", "the request body must be a JSON object");
+  }
+  MessageDraft draft;
+  auto content = parsed.find("content");
+  if (content == parsed.end() || content->is_null()) {
+    return bad_request("missing_content", "\"content\" is required: a non-empty string");
+  }
+  if (!content->is_string()) {
+    return bad_request("invalid_content", "\"content\" must be a string");
+  }
+  draft.content = content->get<std::string>();
+  if (draft.content.empty()) {
+    return bad_request("empty_content", "\"content\" must not be empty");
+  }
+  if (draft.content.size() > max_content_bytes) {
+    return ApiError{413, "content_too_large",
+                    "\"content\" is " + std::to_string(draft.content.size()) +
+                        " bytes; the limit is " + std::to_string(max_content_bytes) + " bytes"};
+  }
+
+  bool present = false;
+  if (auto error = optional_string(parsed, "user", &draft.user, &present)) return *error;
+  if (!present) {
+    draft.user = kDefaultUser;
+  } else if (!is_valid_user_name(draft.user)) {
+    return bad_request("invalid_user", "\"user\" must be 1 to 64 bytes with no control characters");
+  }
+  if (auto error = optional_string(parsed, "channel", &draft.channel, &present)) return *error;
+  if (!present) {
+    draft.channel = kDefaultChannel;
+  } else if (!is_valid_channel(draft.channel)) {
+    return bad_request("invalid_channel",
+                       "\"channel\" must be 1 to 64 characters from A-Z a-z 0-9 _ . -");
+  }
+  if (auto error = optional_string(parsed, "to", &draft.to, &present)) return *error;
+  if (present && !is_valid_user_name(draft.to)) {
+    return bad_request("invalid_to", "\"to\" must be 1 to 64 bytes with no control characters");
+  }
+  return draft;
+}
+
+std::variant<MessageFilter, ApiError> parse_filter(std::string_view channels_csv,
+                                                   std::string_view user) {
+  MessageFilter filter;
+  size_t start = 0;
+  while (start <= channels_csv.size() && !channels_csv.empty()) {
+    size_t comma = channels_csv.find(',', start);
+    if (comma == std::string_view::npos) comma = channels_csv.size();
+    auto name = channels_csv.substr(start, comma - start);
+    if (!is_valid_channel(name)) {
+      return bad_request("invalid_channel",
+                         "each channel must be 1 to 64 characters from A-Z a-z 0-9 _ . - "
+                         "(comma-separated)");
+    }
+    filter.channels.emplace_back(name);
+    start = comma + 1;
+  }
+  if (!user.empty()) {
+    if (!is_valid_user_name(user)) {
+      return bad_request("invalid_user",
+                         "\"user\" must be 1 to 64 bytes with no control characters");
+    }
+    filter.user = std::string(user);
+  }
+  return filter;
+}
+
+std::optional<int64_t> parse_non_negative(std::string_view text) {
+  if (text.empty() || text.size() > 19) return std::nullopt;
+  int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < 0) return std::nullopt;
+  return value;
+}
+
+bool is_valid_idempotency_key(std::string_view key) {
+  if (key.empty() || key.size() > 200) return false;
+  for (char c : key) {
+    if (c < 0x21 || c > 0x7E) return false;
+  }
+  return true;
+}
+
+}  // namespace relay

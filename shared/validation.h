@@ -1,0 +1,65 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "shared/message.h"
+
+namespace relay {
+
+/// A refusal to send back to a client: HTTP status, a stable machine-readable code and a sentence
+/// saying what to fix. Rendered as {"error": code, "detail": detail}.
+struct ApiError {
+  int status = 400;
+  std::string code;
+  std::string detail;
+};
+
+/// The JSON body for an ApiError.
+std::string error_body(const ApiError& error);
+
+inline constexpr size_t kMaxNameBytes = 64;
+inline constexpr std::string_view kDefaultUser = "anonymous";
+inline constexpr std::string_view kDefaultChannel = "general";
+
+/// True when `text` is well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
+bool is_valid_utf8(std::string_view text);
+
+/// True for a channel name: 1 to 64 characters from [A-Za-z0-9_.-].
+bool is_valid_channel(std::string_view name);
+
+/// True for a user name: 1 to 64 bytes of UTF-8 with no control characters.
+bool is_valid_user_name(std::string_view name);
+
+/// A message a client asked to post, validated and with defaults applied; not yet stored.
+struct MessageDraft {
+  std::string content;
+  std::string user;
+  std::string channel;
+  std::string to;
+
+  bool operator==(const MessageDraft&) const = default;
+};
+
+/// Validates the body of POST /messages. `content` must be a non-empty string of at most
+/// `max_content_bytes` bytes (413 past that); `user`, `channel` and `to` are optional.
+std::variant<MessageDraft, ApiError> parse_message_request(std::string_view body,
+                                                           size_t max_content_bytes);
+
+/// Builds a reader's filter from the query values `channels` (comma-separated, empty = every
+/// channel) and `user` (empty = no direct messages).
+std::variant<MessageFilter, ApiError> parse_filter(std::string_view channels_csv,
+                                                   std::string_view user);
+
+/// Parses a non-negative decimal integer (an event id, a limit). Rejects signs, spaces and
+/// anything that does not fit in int64.
+std::optional<int64_t> parse_non_negative(std::string_view text);
+
+/// True for an Idempotency-Key value: 1 to 200 printable ASCII characters.
+bool is_valid_idempotency_key(std::string_view key);
+
+}  // namespace relay
