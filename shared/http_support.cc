@@ -122,8 +122,12 @@ httplib::Server::HandlerResponse fill_error_body(const HttpServerOptions& option
   if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
   switch (res.status) {
     case 404: {
+      // A known path answered 404 for an allowed method (a missing file, an absent id) stays
+      // 404; for any other method it is 405.
       const auto* methods = options.routes->methods_for(req.path);
-      if (methods != nullptr) {
+      bool method_allowed = methods != nullptr && std::find(methods->begin(), methods->end(),
+                                                            req.method) != methods->end();
+      if (methods != nullptr && !method_allowed) {
         res.set_header("Allow", join(*methods, ", "));
         send_error(res, {405, "method_not_allowed",
                          req.method + " is not allowed on " + req.path +

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs the whole test suite three ways:
+#   1. the normal build (-Wall -Wextra -Werror): unit + integration tests;
+#   2. AddressSanitizer + UndefinedBehaviorSanitizer build: unit + integration tests;
+#   3. ThreadSanitizer build: the unit tests (hub, forwarder and store concurrency).
+# Exits non-zero if any build or test fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh
+jobs="$(nproc)"
+started=$(date +%s)
+
+run_suite() {  # name, build dir, ctest label (empty = all), extra cmake args...
+  local name="$1" dir="$2" label="$3"
+  shift 3
+  echo "=== ${name}: configure and build (${dir})"
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRELAY_WERROR=ON "$@" >/dev/null
+  cmake --build "$dir" -j"$jobs"
+  echo "=== ${name}: tests"
+  local args=(--test-dir "$dir" -j"$jobs" --output-on-failure --timeout 900)
+  [ -n "$label" ] && args+=(-L "$label")
+  ctest "${args[@]}"
+}
+
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
+
+run_suite "release" build "" 
+run_suite "asan+ubsan" build-asan "" -DRELAY_SANITIZE=address,undefined
+run_suite "tsan" build-tsan "unit" -DRELAY_SANITIZE=thread
+
+echo "=== all suites passed in $(( $(date +%s) - started )) s"
