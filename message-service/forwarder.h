@@ -28,7 +28,8 @@ class Forwarder {
 
   struct Options {
     size_t batch_size = 256;
-    size_t batch_bytes = 4 * 1024 * 1024;
+    /// Content bytes per batch: well under notify-service's default 1 MiB per-stream backlog cap.
+    size_t batch_bytes = 256 * 1024;
     int retry_initial_ms = 50;
     int retry_max_ms = 5000;
   };

@@ -38,11 +38,14 @@ bool Subscriber::push(const std::vector<EventPtr>& events, size_t max_backlog_by
   {
     std::lock_guard lock(mutex_);
     if (cut_ || closed_) return !cut_;
+    // A writer that has taken everything queued is keeping up, so a batch into an empty queue is
+    // always accepted; the cap applies to what piles up behind it.
+    bool writer_caught_up = pending_.empty();
     for (const auto& event : events) {
       pending_bytes_ += event->frame.size();
       pending_.push_back(event);
     }
-    if (pending_bytes_ > max_backlog_bytes) {
+    if (!writer_caught_up && pending_bytes_ > max_backlog_bytes) {
       cut_ = true;
       pending_.clear();
       pending_bytes_ = 0;

@@ -218,6 +218,15 @@ void configure_server(httplib::Server& server, const HttpServerOptions& options)
 }
 
 int BackgroundServer::start(const std::string& host, int port) {
+  // cpp-httplib 0.11.4 listens with a backlog of 5, so a burst of connections (a reconnect storm)
+  // waits out SYN retries. Remember the listening socket (replacing the library's default options,
+  // which also set SO_REUSEPORT and would let a second process share the port) and raise the
+  // backlog once it is bound; Linux applies a repeated listen() to a listening socket.
+  server_.set_socket_options([this](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    listening_fd_ = sock;
+  });
   int bound = port;
   if (port == 0) {
     bound = server_.bind_to_any_port(host);
@@ -225,6 +234,7 @@ int BackgroundServer::start(const std::string& host, int port) {
     bound = -1;
   }
   if (bound <= 0) return -1;
+  if (listening_fd_ >= 0) ::listen(listening_fd_, SOMAXCONN);
   thread_ = std::thread([this] { server_.listen_after_bind(); });
   while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   return bound;

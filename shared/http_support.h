@@ -108,6 +108,7 @@ class BackgroundServer {
 
  private:
   httplib::Server& server_;
+  int listening_fd_ = -1;
   std::thread thread_;
 };
 

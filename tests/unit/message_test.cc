@@ -1,0 +1,172 @@
+// Unit tests of shared/message.h: the wire form of a message and who may see it.
+
+#include "shared/message.h"
+
+#include <string>
+
+#include <doctest/doctest.h>
+
+namespace relay {
+namespace {
+
+Message channel_message(std::string channel) {
+  return Message{1, "hello", "carol", std::move(channel), "", 0};
+}
+
+Message direct_message(std::string from, std::string to, std::string channel = "general") {
+  return Message{2, "psst", std::move(from), std::move(channel), std::move(to), 0};
+}
+
+MessageFilter filter(std::vector<std::string> channels, std::string user = "") {
+  return MessageFilter{std::move(channels), std::move(user)};
+}
+
+// Parses `value`, failing the test when message_from_json refuses it.
+Message parse_ok(const nlohmann::json& value) {
+  std::string error;
+  auto message = message_from_json(value, &error);
+  REQUIRE_MESSAGE(message.has_value(), "refused " << value.dump() << ": " << error);
+  return *message;
+}
+
+// The error message_from_json gives for `value`; fails the test when it accepts it.
+std::string parse_error(const nlohmann::json& value) {
+  std::string error;
+  auto message = message_from_json(value, &error);
+  REQUIRE_MESSAGE(!message.has_value(), "accepted " << value.dump());
+  CHECK_FALSE(error.empty());
+  return error;
+}
+
+}  // namespace
+
+TEST_SUITE_BEGIN("message");
+
+TEST_CASE("message: a channel message is visible to readers of that channel or of every channel") {
+  Message message = channel_message("a");
+  CHECK(filter({}).matches(message));
+  CHECK(filter({"a"}).matches(message));
+  CHECK(filter({"b", "a"}).matches(message));
+  CHECK_FALSE(filter({"b"}).matches(message));
+  CHECK_FALSE(filter({"ab"}).matches(message));
+  // A user name does not widen or narrow channel messages.
+  CHECK(filter({}, "alice").matches(message));
+  CHECK_FALSE(filter({"b"}, "carol").matches(message));
+}
+
+TEST_CASE("message: a direct message is visible only to its sender and recipient") {
+  Message message = direct_message("alice", "bob", "a");
+  CHECK(filter({}, "alice").matches(message));
+  CHECK(filter({}, "bob").matches(message));
+  CHECK_FALSE(filter({}, "carol").matches(message));
+  CHECK_FALSE(filter({}).matches(message));
+  CHECK_FALSE(filter({"a"}).matches(message));
+  // Whatever the channel list says.
+  CHECK(filter({"b"}, "bob").matches(message));
+  CHECK(filter({"a"}, "alice").matches(message));
+  CHECK_FALSE(filter({"a"}, "carol").matches(message));
+  // Names are compared exactly.
+  CHECK_FALSE(filter({}, "Bob").matches(message));
+  CHECK_FALSE(filter({}, "bo").matches(message));
+}
+
+TEST_CASE("message: message_to_json writes the wire form") {
+  Message message{42, "hi there", "alice", "general", "", 1700000000123};
+  CHECK(message_to_json(message) == nlohmann::json{{"id", "42"},
+                                                   {"content", "hi there"},
+                                                   {"user", "alice"},
+                                                   {"channel", "general"},
+                                                   {"timestamp", "2023-11-14T22:13:20.123Z"}});
+  CHECK_FALSE(message_to_json(message).contains("to"));
+  message.to = "bob";
+  CHECK(message_to_json(message)["to"] == "bob");
+  CHECK(message_to_json(Message{9007199254740993, "x", "u", "c", "", 0})["id"] ==
+        "9007199254740993");
+}
+
+TEST_CASE("message: message_from_json reads back what message_to_json wrote") {
+  const Message originals[] = {
+      {1, "hello", "anonymous", "general", "", 0},
+      {7, "caf\xC3\xA9 \xF0\x9F\x8E\x89\nsecond line\r\n\"quoted\" \\", "Zo\xC3\xAB", "dev-1.x",
+       "bob", 1700000000123},
+      {INT64_MAX, std::string(16384, 'x'), "u", "c", "", 253402300799999},
+  };
+  for (const Message& original : originals) {
+    Message copy = parse_ok(message_to_json(original));
+    CHECK(copy.id == original.id);
+    CHECK(copy.content == original.content);
+    CHECK(copy.user == original.user);
+    CHECK(copy.channel == original.channel);
+    CHECK(copy.to == original.to);
+    CHECK(copy.timestamp_ms == original.timestamp_ms);
+    // And through text, as it travels.
+    Message from_text = parse_ok(nlohmann::json::parse(dump_json(message_to_json(original))));
+    CHECK(from_text.content == original.content);
+    CHECK(from_text.id == original.id);
+  }
+}
+
+TEST_CASE("message: message_from_json accepts numeric ids and timestamps without milliseconds") {
+  nlohmann::json value = {{"id", 12},
+                          {"content", "c"},
+                          {"user", "u"},
+                          {"channel", "g"},
+                          {"timestamp", "2023-11-14T22:13:20Z"}};
+  Message message = parse_ok(value);
+  CHECK(message.id == 12);
+  CHECK(message.timestamp_ms == 1700000000000);
+  CHECK(message.to.empty());
+}
+
+TEST_CASE("message: message_from_json refuses malformed messages") {
+  const nlohmann::json good = {{"id", "5"},
+                               {"content", "c"},
+                               {"user", "u"},
+                               {"channel", "g"},
+                               {"timestamp", "2023-11-14T22:13:20.123Z"}};
+  parse_ok(good);
+  parse_error(nlohmann::json::array({good}));
+  parse_error("text");
+  parse_error(nullptr);
+  for (const nlohmann::json& bad_id :
+       {nlohmann::json("0"), nlohmann::json("-3"), nlohmann::json("abc"), nlohmann::json("12a"),
+        nlohmann::json(""), nlohmann::json(0), nlohmann::json(-4), nlohmann::json(1.5),
+        nlohmann::json(nullptr), nlohmann::json("99999999999999999999")}) {
+    CAPTURE(bad_id.dump());
+    nlohmann::json value = good;
+    value["id"] = bad_id;
+    CHECK(parse_error(value).find("id") != std::string::npos);
+  }
+  for (const char* field : {"id", "content", "user", "channel", "timestamp"}) {
+    CAPTURE(field);
+    nlohmann::json value = good;
+    value.erase(field);
+    CHECK(parse_error(value).find(field) != std::string::npos);
+  }
+  for (const char* field : {"content", "user", "channel", "to", "timestamp"}) {
+    CAPTURE(field);
+    nlohmann::json value = good;
+    value[field] = 5;
+    CHECK(parse_error(value).find(field) != std::string::npos);
+  }
+  for (const char* timestamp :
+       {"yesterday", "2023-11-14 22:13:20Z", "2023-11-14T22:13:20.123",
+        "2023-11-14T22:13:20.123+01:00", "2023-11-14T22:13:20.12Z", "2023-11-14T22:13:20.1a3Z"}) {
+    CAPTURE(timestamp);
+    nlohmann::json value = good;
+    value["timestamp"] = timestamp;
+    CHECK(parse_error(value).find("timestamp") != std::string::npos);
+  }
+}
+
+TEST_CASE("message: dump_json never throws on invalid UTF-8") {
+  CHECK(dump_json(nlohmann::json{{"a", "b"}}) == R"({"a":"b"})");
+  CHECK(dump_json(nlohmann::json("caf\xC3\xA9")) == "\"caf\xC3\xA9\"");
+  std::string dumped;
+  CHECK_NOTHROW(dumped = dump_json(nlohmann::json("bad\xFF")));
+  CHECK(dumped == "\"bad\xEF\xBF\xBD\"");
+}
+
+TEST_SUITE_END();
+
+}  // namespace relay

@@ -1,0 +1,199 @@
+// Unit tests for message-service's store (a real SQLite file in a temp dir) and forwarder.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "message-service/forwarder.h"
+#include "message-service/store.h"
+
+namespace relay {
+namespace {
+
+// A fresh directory under /tmp, removed when the test ends.
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "relay-store-XXXXXX").string();
+    path = mkdtemp(pattern.data());
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+};
+
+std::unique_ptr<MessageStore> open_store(const TempDir& dir) {
+  std::string error;
+  auto store = MessageStore::open(dir.path.string(), &error);
+  REQUIRE_MESSAGE(store, error);
+  return store;
+}
+
+MessageDraft draft(std::string content, std::string channel = "general", std::string user = "u",
+                   std::string to = "") {
+  return MessageDraft{std::move(content), std::move(user), std::move(channel), std::move(to)};
+}
+
+template <typename Predicate>
+bool eventually(Predicate predicate) {
+  for (int i = 0; i < 1000; ++i) {
+    if (predicate()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return predicate();
+}
+
+}  // namespace
+
+TEST_CASE("store assigns strictly increasing ids and reads messages back") {
+  TempDir dir;
+  auto store = open_store(dir);
+  auto first = store->insert(draft("one"), "");
+  auto second = store->insert(draft("two", "dev", "bob", "alice"), "");
+  REQUIRE(first.outcome == MessageStore::InsertOutcome::kCreated);
+  REQUIRE(second.outcome == MessageStore::InsertOutcome::kCreated);
+  CHECK(first.message.id == 1);
+  CHECK(second.message.id == 2);
+  CHECK(first.message.timestamp_ms > 0);
+  auto read = store->get(2);
+  REQUIRE(read);
+  CHECK(read->content == "two");
+  CHECK(read->channel == "dev");
+  CHECK(read->user == "bob");
+  CHECK(read->to == "alice");
+  CHECK(read->timestamp_ms == second.message.timestamp_ms);
+  CHECK_FALSE(store->get(3));
+  CHECK(store->last_id() == 2);
+  CHECK(store->healthy());
+}
+
+TEST_CASE("store idempotency keys replay the original or refuse a different message") {
+  TempDir dir;
+  auto store = open_store(dir);
+  auto original = store->insert(draft("hello"), "key-1");
+  auto retry = store->insert(draft("hello"), "key-1");
+  auto conflict = store->insert(draft("changed"), "key-1");
+  CHECK(retry.outcome == MessageStore::InsertOutcome::kReplayed);
+  CHECK(retry.message.id == original.message.id);
+  CHECK(retry.message.timestamp_ms == original.message.timestamp_ms);
+  CHECK(conflict.outcome == MessageStore::InsertOutcome::kConflict);
+  CHECK(store->last_id() == 1);
+  CHECK(store->insert(draft("hello"), "key-2").message.id == 2);
+}
+
+TEST_CASE("store keeps messages and the forward cursor across reopening") {
+  TempDir dir;
+  {
+    auto store = open_store(dir);
+    for (int i = 0; i < 5; ++i) store->insert(draft("m" + std::to_string(i)), "");
+    CHECK(store->set_forwarded_upto(3));
+  }
+  auto store = open_store(dir);
+  CHECK(store->last_id() == 5);
+  CHECK(store->forwarded_upto() == 3);
+  CHECK(store->get(5)->content == "m4");
+  CHECK(store->insert(draft("after reopen"), "").message.id == 6);
+}
+
+TEST_CASE("store history honours channels, direct-message parties, after and limit") {
+  TempDir dir;
+  auto store = open_store(dir);
+  store->insert(draft("a1", "a"), "");                    // 1
+  store->insert(draft("b1", "b"), "");                    // 2
+  store->insert(draft("dm", "a", "alice", "bob"), "");    // 3
+  store->insert(draft("a2", "a"), "");                    // 4
+  store->insert(draft("dm2", "b", "carol", "dave"), "");  // 5
+
+  auto ids = [](const std::vector<Message>& messages) {
+    std::vector<int64_t> out;
+    for (const auto& m : messages) out.push_back(m.id);
+    return out;
+  };
+  CHECK(ids(store->list({}, std::nullopt, 50)) == std::vector<int64_t>{1, 2, 4});
+  CHECK(ids(store->list({{"a"}, ""}, std::nullopt, 50)) == std::vector<int64_t>{1, 4});
+  CHECK(ids(store->list({{"a"}, "bob"}, std::nullopt, 50)) == std::vector<int64_t>{1, 3, 4});
+  CHECK(ids(store->list({{}, "alice"}, std::nullopt, 50)) == std::vector<int64_t>{1, 2, 3, 4});
+  CHECK(ids(store->list({}, 1, 50)) == std::vector<int64_t>{2, 4});
+  CHECK(ids(store->list({}, 0, 2)) == std::vector<int64_t>{1, 2});
+  CHECK(ids(store->list({}, std::nullopt, 2)) == std::vector<int64_t>{2, 4});
+}
+
+TEST_CASE("store load_after bounds batches by count and bytes but returns at least one") {
+  TempDir dir;
+  auto store = open_store(dir);
+  for (int i = 0; i < 10; ++i) store->insert(draft(std::string(100, 'x')), "");
+  CHECK(store->load_after(0, 4, 1 << 20).size() == 4);
+  CHECK(store->load_after(0, 100, 250).size() == 3);
+  CHECK(store->load_after(0, 100, 1).size() == 1);
+  CHECK(store->load_after(8, 100, 1 << 20).size() == 2);
+  CHECK(store->load_after(10, 100, 1 << 20).empty());
+}
+
+TEST_CASE("store open reports a data directory it cannot use") {
+  TempDir dir;
+  auto file = dir.path / "not-a-dir";
+  {
+    std::FILE* f = std::fopen(file.c_str(), "w");
+    std::fclose(f);
+  }
+  std::string error;
+  CHECK_FALSE(MessageStore::open(file.string(), &error));
+  CHECK(error.find("not-a-dir") != std::string::npos);
+}
+
+TEST_CASE("forwarder delivers every message once, in order, through failures and restarts") {
+  TempDir dir;
+  auto store = open_store(dir);
+  Logger logger("test");
+  MetricsRegistry metrics;
+  std::mutex mutex;
+  std::vector<int64_t> delivered;
+  std::atomic<int> failures_left{3};
+  auto send = [&](const std::vector<Message>& batch, std::string* error) {
+    if (failures_left.fetch_sub(1) > 0) {
+      *error = "simulated outage";
+      return false;
+    }
+    std::lock_guard lock(mutex);
+    for (const auto& m : batch) delivered.push_back(m.id);
+    return true;
+  };
+  Forwarder::Options options;
+  options.batch_size = 7;
+  options.retry_initial_ms = 5;
+  options.retry_max_ms = 20;
+  {
+    Forwarder forwarder(*store, send, options, logger, metrics);
+    forwarder.start();
+    for (int i = 0; i < 50; ++i) {
+      store->insert(draft("m" + std::to_string(i)), "");
+      forwarder.wake();
+    }
+    REQUIRE(eventually([&] { return forwarder.backlog() == 0; }));
+    forwarder.stop();
+  }
+  CHECK(store->forwarded_upto() == 50);
+  {
+    std::lock_guard lock(mutex);
+    REQUIRE(delivered.size() == 50);
+    for (size_t i = 0; i < delivered.size(); ++i)
+      CHECK(delivered[i] == static_cast<int64_t>(i + 1));
+  }
+  CHECK(metrics.counter("relay_forward_errors_total", "").value() == 3);
+
+  // Messages stored while no forwarder runs are sent by the next one, and nothing acknowledged
+  // before is sent again.
+  for (int i = 0; i < 5; ++i) store->insert(draft("later"), "");
+  Forwarder restarted(*store, send, options, logger, metrics);
+  restarted.start();
+  REQUIRE(eventually([&] { return restarted.backlog() == 0; }));
+  restarted.stop();
+  std::lock_guard lock(mutex);
+  REQUIRE(delivered.size() == 55);
+  CHECK(delivered.back() == 55);
+  CHECK(delivered[50] == 51);
+}
+
+}  // namespace relay
