@@ -1,5 +1,7 @@
 #include "notify-service/stream_session.h"
 
+#include <algorithm>
+
 #include "shared/sse.h"
 
 namespace relay {
@@ -15,7 +17,8 @@ StreamSession::StreamSession(Hub& hub, Hub::Subscription subscription,
       options_(options),
       fetch_history_(std::move(fetch_history)),
       counters_(counters),
-      last_sent_id_(last_event_id.value_or(0)) {}
+      last_sent_id_(last_event_id.value_or(0)),
+      history_cursor_(last_sent_id_) {}
 
 std::string StreamSession::greeting() {
   const char* resume = "none";
@@ -45,7 +48,7 @@ void StreamSession::append_new(const std::vector<EventPtr>& events, std::string*
 
 std::string StreamSession::next_history_page() {
   const auto& filter = subscription_.subscriber->filter();
-  auto page = fetch_history_(filter, last_sent_id_, options_.history_page_size);
+  auto page = fetch_history_(filter, history_cursor_, options_.history_page_size);
   std::string out;
   if (!page) {
     counters_.resets.add();
@@ -64,6 +67,7 @@ std::string StreamSession::next_history_page() {
   std::vector<EventPtr> events;
   events.reserve(page->size());
   for (const auto& message : *page) {
+    history_cursor_ = std::max(history_cursor_, message.id);
     if (filter.matches(message)) events.push_back(make_message_event(message));
   }
   append_new(events, &out);

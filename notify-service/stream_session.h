@@ -69,6 +69,9 @@ class StreamSession {
   StreamCounters counters_;
   Phase phase_ = Phase::kGreeting;
   int64_t last_sent_id_ = 0;
+  /// The highest id read from history so far: the next page starts after it, even when a page
+  /// held nothing this stream may see.
+  int64_t history_cursor_ = 0;
   std::chrono::steady_clock::time_point last_write_;
 };
 

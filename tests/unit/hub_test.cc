@@ -233,6 +233,25 @@ TEST_CASE("stream session greets, replays history page by page, then goes live w
   CHECK(session.last_sent_id() == 22);
 }
 
+TEST_CASE("stream session pages past history it may not show instead of asking again") {
+  Hub hub(small_hub(), {});
+  // A history source that ignores the filter: full pages of another channel, then one match.
+  HistoryFetch fetch = [](const MessageFilter&, int64_t after, int limit) {
+    std::vector<Message> page;
+    for (int64_t id = after + 1; id <= 9 && static_cast<int>(page.size()) < limit; ++id) {
+      page.push_back(msg(id, id == 9 ? "mine" : "other"));
+    }
+    return std::optional(page);
+  };
+  SessionCounters counters;
+  StreamOptions options;
+  options.history_page_size = 2;
+  MessageFilter mine{{"mine"}, ""};
+  StreamSession session(hub, hub.subscribe(mine, 0), 0, "c", options, fetch, counters.counters);
+  auto events = read_session(session, 1);
+  CHECK(message_ids(events) == std::vector<int64_t>{9});
+}
+
 TEST_CASE("stream session says reset when history is unreachable, then sends what the ring has") {
   Hub hub(small_hub(/*ring=*/3), {});
   hub.publish(range(1, 10));
