@@ -161,6 +161,7 @@ bool MessageRoutes::attach(httplib::Server& server) {
                {"version", RELAY_VERSION},
                {"store", store_ok ? "ok" : "error"},
                {"forward_backlog", forwarder_.backlog()},
+               {"forwarding", forwarder_.last_attempt_ok() ? "ok" : "retrying"},
                {"notify_reachable", notify_ok}});
   });
 

@@ -20,22 +20,25 @@ std::variant<std::vector<Message>, ApiError> parse_notify_body(const std::string
   if (parsed.is_discarded()) {
     return ApiError{400, "invalid_json", "the body must be a message object or an array of them"};
   }
-  std::vector<nlohmann::json> items;
-  if (parsed.is_array()) {
-    items.assign(parsed.begin(), parsed.end());
-  } else {
-    items.push_back(std::move(parsed));
-  }
+  // Items are read in place: copying a json value recurses, and a hostile body can nest deeper
+  // than any stack.
   std::vector<Message> messages;
-  messages.reserve(items.size());
-  for (size_t i = 0; i < items.size(); ++i) {
+  auto read_item = [&messages](const nlohmann::json& item,
+                               size_t index) -> std::optional<ApiError> {
     std::string error;
-    auto message = message_from_json(items[i], &error);
+    auto message = message_from_json(item, &error);
     if (message && !is_valid_channel(message->channel)) error = "\"channel\" is not a valid name";
     if (!message || !error.empty()) {
-      return ApiError{400, "invalid_message", "message " + std::to_string(i) + ": " + error};
+      return ApiError{400, "invalid_message", "message " + std::to_string(index) + ": " + error};
     }
     messages.push_back(std::move(*message));
+    return std::nullopt;
+  };
+  if (!parsed.is_array()) {
+    if (auto error = read_item(parsed, 0)) return *error;
+  }
+  for (size_t i = 0; parsed.is_array() && i < parsed.size(); ++i) {
+    if (auto error = read_item(parsed[i], i)) return *error;
   }
   std::stable_sort(messages.begin(), messages.end(),
                    [](const Message& a, const Message& b) { return a.id < b.id; });

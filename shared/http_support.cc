@@ -137,11 +137,16 @@ httplib::Server::HandlerResponse fill_error_body(const HttpServerOptions& option
       }
       break;
     }
-    case 413:
+    case 413: {
+      // cpp-httplib caps form-encoded bodies at 8 KiB whatever the configured limit.
+      bool form = req.get_header_value("Content-Type") == "application/x-www-form-urlencoded";
       send_error(res, {413, "payload_too_large",
-                       "the request body is larger than " + std::to_string(options.max_body_bytes) +
-                           " bytes"});
+                       form ? "form-encoded bodies are limited to 8192 bytes; send JSON with "
+                              "Content-Type: application/json"
+                            : "the request body is larger than " +
+                                  std::to_string(options.max_body_bytes) + " bytes"});
       break;
+    }
     case 400:
       send_error(res, {400, "bad_request", "the request could not be parsed as HTTP"});
       break;

@@ -70,8 +70,8 @@ void MetricsRegistry::record_request(const std::string& method, const std::strin
           {{"method", method}, {"route", route}, {"status", std::to_string(status)}})
       .add();
   histogram("http_request_duration_seconds",
-            "Time from reading a request to writing its response, by method and route.",
-            {{"method", method}, {"route", route}})
+            "Time from reading a request to writing its response, by method, route and status.",
+            {{"method", method}, {"route", route}, {"status", std::to_string(status)}})
       .observe(seconds);
 }
 

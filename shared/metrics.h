@@ -52,7 +52,7 @@ class MetricsRegistry {
   void gauge(const std::string& name, const std::string& help, std::function<double()> read);
 
   /// Records one HTTP request: `http_requests_total{method,route,status}` and
-  /// `http_request_duration_seconds{method,route}`.
+  /// `http_request_duration_seconds{method,route,status}`.
   void record_request(const std::string& method, const std::string& route, int status,
                       double seconds);
 

@@ -235,6 +235,7 @@ TEST_CASE("message-service: health, metrics, CORS, the web page and config") {
   CHECK(body["store"] == "ok");
   CHECK(body["forward_backlog"].is_number_integer());
   CHECK(body["notify_reachable"].is_boolean());
+  CHECK((body["forwarding"] == "ok" || body["forwarding"] == "retrying"));
   CHECK(eventually([&] {
     Json now = http.get("/health").json();
     return now.is_object() && now["notify_reachable"] == true && now["forward_backlog"] == 0;

@@ -167,6 +167,40 @@ TEST_CASE(
   CHECK(compare_ids(stored_ids, expected) == "");
 }
 
+TEST_CASE(
+    "durability: a forwarder refused by notify-service keeps the messages and delivers them once "
+    "the token is fixed") {
+  RelayOptions options;
+  options.notify_env["NOTIFY_TOKEN"] = "right-token";
+  options.message_env["NOTIFY_TOKEN"] = "wrong-token";
+  Relay relay(options);
+  INFO(relay.diagnostics());
+  SseStream stream(relay.notify_port(), "/events");
+  REQUIRE(stream.wait_connected());
+  HttpClient http = relay.message_http();
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 5; ++i) {
+    ids.push_back(id_of(post_message(http, {{"content", "held " + std::to_string(i)}})));
+  }
+  CHECK(eventually([&] {
+    Json health = http.get("/health").json();
+    return health.is_object() && health["forwarding"] == "retrying" &&
+           health["forward_backlog"] == 5 && health["notify_reachable"] == true;
+  }));
+  CHECK(metric_value(http.get("/metrics").body, "relay_forward_errors_total").value_or(0) >= 1);
+  CHECK(stream.message_ids().empty());
+
+  relay.message().stop();
+  relay.message().env()["NOTIFY_TOKEN"] = "right-token";
+  relay.start_message();
+  REQUIRE_MESSAGE(stream.wait_message_id(ids.back()), stream.describe());
+  CHECK(compare_ids(stream.message_ids(), ids) == "");
+  CHECK(eventually([&] {
+    Json health = relay.message_http().get("/health").json();
+    return health.is_object() && health["forwarding"] == "ok" && health["forward_backlog"] == 0;
+  }));
+}
+
 TEST_SUITE_END();
 
 }  // namespace relay::itest

@@ -158,6 +158,23 @@ TEST_CASE("bad input: notify-service refuses bad POST /notify bodies and broadca
   CHECK(compare_ids(stream.message_ids(), {7}) == "");
 }
 
+TEST_CASE("bad input: JSON nested millions deep gets 400 from both services, which keep running") {
+  Relay relay;
+  INFO(relay.diagnostics());
+  HttpClient notify = relay.notify_http();
+  HttpClient messages = relay.message_http();
+  const size_t depth = 4'000'000;  // 8 MB: under /notify's body limit, deeper than any stack
+  const std::string nested = std::string(depth, '[') + std::string(depth, ']');
+  check_error(notify.post("/notify", nested, "application/json"), "nested batch", 400, "");
+  check_error(notify.post("/notify", "{\"id\":1,\"content\":" + nested + "}", "application/json"),
+              "nested content", 400, "invalid_message");
+  const std::string shallow = std::string(40'000, '[') + std::string(40'000, ']');
+  check_error(messages.post("/messages", "{\"content\":" + shallow + "}", "application/json"),
+              "nested content on POST /messages", 400, "invalid_content");
+  CHECK(notify.get("/health").status == 200);
+  CHECK(messages.get("/health").status == 200);
+}
+
 TEST_CASE("bad input: POST /notify requires the bearer token when NOTIFY_TOKEN is set") {
   RelayOptions options;
   options.message_env["NOTIFY_TOKEN"] = "s3cret-token";

@@ -112,10 +112,10 @@ TEST_CASE("metrics: record_request counts by method, route and status") {
   CHECK(text.find("http_requests_total{method=\"POST\",route=\"/messages\",status=\"400\"} 1\n") !=
         std::string::npos);
   CHECK(text.find("# TYPE http_request_duration_seconds histogram\n") != std::string::npos);
-  CHECK(text.find("http_request_duration_seconds_count{method=\"GET\",route=\"/health\"} 2\n") !=
-        std::string::npos);
+  CHECK(text.find("http_request_duration_seconds_count{method=\"GET\",route=\"/health\","
+                  "status=\"200\"} 2\n") != std::string::npos);
   CHECK(text.find("http_request_duration_seconds_bucket{method=\"POST\",route=\"/messages\","
-                  "le=\"0.0025\"} 1\n") != std::string::npos);
+                  "status=\"400\",le=\"0.0025\"} 1\n") != std::string::npos);
 }
 
 TEST_SUITE_END();
