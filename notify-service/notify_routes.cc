@@ -9,6 +9,8 @@ namespace relay {
 
 namespace {
 
+constexpr std::chrono::milliseconds kPeerCheckInterval{1000};
+
 bool is_valid_client_id(const std::string& id) {
   if (id.empty() || id.size() > 64) return false;
   return std::all_of(id.begin(), id.end(), [](char c) { return c > 0x20 && c < 0x7F; });
@@ -138,11 +140,14 @@ void NotifyRoutes::attach(httplib::Server& server) {
     res.set_chunked_content_provider(
         "text/event-stream",
         [session](size_t, httplib::DataSink& sink) {
-          auto chunk = session->next_chunk();
+          // Wakes at least every second so a peer that went away frees its slot within a
+          // second rather than at the next heartbeat.
+          auto chunk = session->next_chunk(kPeerCheckInterval);
           if (!chunk) {
             sink.done();
             return true;
           }
+          if (chunk->empty()) return sink.is_writable();  // never write zero bytes
           return sink.write(chunk->data(), chunk->size());
         },
         [this, session](bool) {

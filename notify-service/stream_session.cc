@@ -75,7 +75,8 @@ std::string StreamSession::next_history_page() {
   return out;
 }
 
-std::optional<std::string> StreamSession::next_chunk() {
+std::optional<std::string> StreamSession::next_chunk(
+    std::optional<std::chrono::milliseconds> max_wait) {
   using Clock = std::chrono::steady_clock;
   if (phase_ == Phase::kGreeting) {
     last_write_ = Clock::now();
@@ -88,23 +89,26 @@ std::optional<std::string> StreamSession::next_chunk() {
       return page;
     }
   }
+  auto give_up_at = max_wait ? Clock::now() + *max_wait : Clock::time_point::max();
   while (true) {
-    auto since_write = Clock::now() - last_write_;
-    auto wait =
-        std::chrono::duration_cast<std::chrono::milliseconds>(options_.heartbeat - since_write);
+    auto now = Clock::now();
+    auto wake_at = std::min(last_write_ + options_.heartbeat, give_up_at);
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(wake_at - now);
     auto batch =
         subscription_.subscriber->wait_for_events(std::max(wait, std::chrono::milliseconds(0)));
     if (batch.ended) return std::nullopt;
     std::string out;
     append_new(batch.events, &out);
-    if (out.empty() && Clock::now() - last_write_ >= options_.heartbeat) {
+    now = Clock::now();
+    if (out.empty() && now - last_write_ >= options_.heartbeat) {
       out = sse_comment("ping");
       counters_.heartbeats_sent.add();
     }
     if (!out.empty()) {
-      last_write_ = Clock::now();
+      last_write_ = now;
       return out;
     }
+    if (now >= give_up_at) return std::string();
   }
 }
 

@@ -43,9 +43,12 @@ class StreamSession {
                 std::string client_id, StreamOptions options, HistoryFetch fetch_history,
                 StreamCounters counters);
 
-  /// The next bytes to write, never empty; waits up to the heartbeat interval for them. Returns
-  /// nullopt when the stream must end (the hub cut it or the service is stopping).
-  std::optional<std::string> next_chunk();
+  /// The next bytes to write. Waits for them up to `max_wait` (or until the next heartbeat is due,
+  /// whichever is sooner) and returns an empty string when nothing came, so the transport can check
+  /// that its peer is still there and call again. Returns nullopt when the stream must end (the
+  /// hub cut it or the service is stopping). Without `max_wait` it never returns empty.
+  std::optional<std::string> next_chunk(
+      std::optional<std::chrono::milliseconds> max_wait = std::nullopt);
 
   const std::shared_ptr<Subscriber>& subscriber() const { return subscription_.subscriber; }
   const std::string& client_id() const { return client_id_; }

@@ -270,6 +270,20 @@ TEST_CASE("stream session says reset when history is unreachable, then sends wha
   CHECK(counters.metrics.counter("resets", "").value() == 1);
 }
 
+TEST_CASE("stream session returns empty after max_wait so the transport can check its peer") {
+  Hub hub(small_hub(), {});
+  SessionCounters counters;
+  StreamSession session(hub, hub.subscribe({}, std::nullopt), std::nullopt, "c", StreamOptions{},
+                        nullptr, counters.counters);
+  REQUIRE(session.next_chunk(5ms));  // the greeting comes at once
+  CHECK(session.next_chunk(5ms) == std::optional<std::string>(""));
+  hub.publish({msg(1)});
+  auto live = session.next_chunk(5ms);
+  REQUIRE(live);
+  CHECK(live->rfind("id: 1\n", 0) == 0);
+  CHECK(counters.metrics.counter("hb", "").value() == 0);
+}
+
 TEST_CASE("stream session sends heartbeats when idle and ends when the hub stops") {
   Hub hub(small_hub(), {});
   SessionCounters counters;
