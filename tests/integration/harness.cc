@@ -523,19 +523,27 @@ bool RawSocket::send_all(std::string_view bytes) {
   return fd_ >= 0 && send_all_fd(fd_, bytes);
 }
 
+ssize_t RawSocket::receive_before(Clock::time_point deadline, char* buffer, size_t size) {
+  while (fd_ >= 0) {
+    auto left = std::chrono::duration_cast<Millis>(deadline - Clock::now()).count();
+    if (left <= 0) return -1;
+    pollfd pfd{fd_, POLLIN, 0};
+    int ready = ::poll(&pfd, 1, static_cast<int>(std::min<long>(left, 100)));
+    if (ready < 0 && errno != EINTR) return 0;
+    if (ready <= 0) continue;
+    ssize_t n = ::recv(fd_, buffer, size, 0);
+    if (n < 0 && errno == EINTR) continue;
+    return n < 0 ? 0 : n;
+  }
+  return -1;
+}
+
 std::string RawSocket::read_some(Millis timeout, size_t max_bytes) {
   std::string out;
   auto deadline = Clock::now() + timeout;
   char buffer[16384];
-  while (fd_ >= 0 && out.size() < max_bytes) {
-    auto left = std::chrono::duration_cast<Millis>(deadline - Clock::now()).count();
-    if (left <= 0) break;
-    pollfd pfd{fd_, POLLIN, 0};
-    int ready = ::poll(&pfd, 1, static_cast<int>(std::min<long>(left, 100)));
-    if (ready < 0 && errno != EINTR) break;
-    if (ready <= 0) continue;
-    ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
-    if (n < 0 && errno == EINTR) continue;
+  while (out.size() < max_bytes) {
+    ssize_t n = receive_before(deadline, buffer, sizeof buffer);
     if (n <= 0) break;
     out.append(buffer, static_cast<size_t>(n));
   }
@@ -546,24 +554,10 @@ bool RawSocket::drain_until_eof(Millis timeout, size_t* bytes_read) {
   auto deadline = Clock::now() + timeout;
   char buffer[65536];
   size_t total = 0;
-  bool eof = false;
-  while (fd_ >= 0) {
-    auto left = std::chrono::duration_cast<Millis>(deadline - Clock::now()).count();
-    if (left <= 0) break;
-    pollfd pfd{fd_, POLLIN, 0};
-    int ready = ::poll(&pfd, 1, static_cast<int>(std::min<long>(left, 100)));
-    if (ready < 0 && errno != EINTR) break;
-    if (ready <= 0) continue;
-    ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      eof = true;  // orderly close or reset: either way the server let go
-      break;
-    }
-    total += static_cast<size_t>(n);
-  }
+  ssize_t n;
+  while ((n = receive_before(deadline, buffer, sizeof buffer)) > 0) total += static_cast<size_t>(n);
   if (bytes_read != nullptr) *bytes_read = total;
-  return eof;
+  return n == 0;  // orderly close or reset: either way the server let go
 }
 
 // ---- Relay ----

@@ -219,6 +219,10 @@ class RawSocket {
   void close();
 
  private:
+  /// One recv() once data is ready: the byte count, 0 when the peer closed (or reset), -1 when
+  /// `deadline` passed first or the socket is closed.
+  ssize_t receive_before(Clock::time_point deadline, char* buffer, size_t size);
+
   int fd_ = -1;
 };
 
