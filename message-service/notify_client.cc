@@ -7,6 +7,7 @@ namespace relay {
 NotifyClient::NotifyClient(const std::string& base_url, std::string token)
     : client_(std::make_unique<httplib::Client>(base_url)), token_(std::move(token)) {
   client_->set_keep_alive(true);
+  client_->set_tcp_nodelay(true);
   client_->set_connection_timeout(1, 0);
   client_->set_read_timeout(10, 0);
   client_->set_write_timeout(10, 0);

@@ -16,6 +16,7 @@ std::optional<std::vector<Message>> fetch_page(const std::string& base_url,
   if (!filter.user.empty()) params.emplace("user", filter.user);
 
   httplib::Client client(base_url);
+  client.set_tcp_nodelay(true);
   client.set_connection_timeout(2, 0);
   client.set_read_timeout(10, 0);
   auto result = client.Get("/messages", params, httplib::Headers{});

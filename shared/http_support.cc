@@ -166,6 +166,9 @@ void configure_server(httplib::Server& server, const HttpServerOptions& options)
   server.set_read_timeout(5, 0);
   server.set_write_timeout(options.write_timeout_seconds, 0);
   server.set_payload_max_length(options.max_body_bytes);
+  // Responses go out as headers and body in separate writes; with Nagle on, the body waits for the
+  // client's delayed ACK (~40 ms per keep-alive request).
+  server.set_tcp_nodelay(true);
 
   server.set_pre_routing_handler([options](const httplib::Request& req, httplib::Response& res) {
     request_started_at = Clock::now();
