@@ -1,6 +1,7 @@
 #include "notify-service/hub.h"
 
 #include <algorithm>
+#include <iterator>
 
 #include "shared/sse.h"
 
@@ -21,7 +22,8 @@ Subscriber::Batch Subscriber::wait_for_events(std::chrono::milliseconds timeout)
   Batch batch;
   batch.ended = cut_ || closed_;
   if (!batch.ended) {
-    batch.events.assign(pending_.begin(), pending_.end());
+    batch.events.assign(std::make_move_iterator(pending_.begin()),
+                        std::make_move_iterator(pending_.end()));
   }
   pending_.clear();
   pending_bytes_ = 0;

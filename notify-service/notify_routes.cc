@@ -11,11 +11,6 @@ namespace {
 
 constexpr std::chrono::milliseconds kPeerCheckInterval{1000};
 
-bool is_valid_client_id(const std::string& id) {
-  if (id.empty() || id.size() > 64) return false;
-  return std::all_of(id.begin(), id.end(), [](char c) { return c > 0x20 && c < 0x7F; });
-}
-
 // Parses the body of POST /notify: one message object or an array of them, sorted by id.
 std::variant<std::vector<Message>, ApiError> parse_notify_body(const std::string& body) {
   auto parsed = nlohmann::json::parse(body, nullptr, false);
@@ -110,7 +105,7 @@ void NotifyRoutes::attach(httplib::Server& server) {
     std::string client_id = req.get_param_value("client_id");
     if (client_id.empty()) {
       client_id = "client-" + std::to_string(next_client_number_.fetch_add(1));
-    } else if (!is_valid_client_id(client_id)) {
+    } else if (!is_printable_token(client_id, 64)) {
       send_error(res, {400, "invalid_client_id",
                        "client_id must be 1 to 64 printable ASCII characters without spaces"});
       return;

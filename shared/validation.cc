@@ -173,12 +173,16 @@ std::optional<int64_t> parse_non_negative(std::string_view text) {
   return value;
 }
 
-bool is_valid_idempotency_key(std::string_view key) {
-  if (key.empty() || key.size() > 200) return false;
-  for (char c : key) {
+bool is_printable_token(std::string_view text, size_t max_bytes) {
+  if (text.empty() || text.size() > max_bytes) return false;
+  for (char c : text) {
     if (c < 0x21 || c > 0x7E) return false;
   }
   return true;
+}
+
+bool is_valid_idempotency_key(std::string_view key) {
+  return is_printable_token(key, 200);
 }
 
 }  // namespace relay

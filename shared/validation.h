@@ -59,6 +59,9 @@ std::variant<MessageFilter, ApiError> parse_filter(std::string_view channels_csv
 /// anything that does not fit in int64.
 std::optional<int64_t> parse_non_negative(std::string_view text);
 
+/// True for 1 to `max_bytes` printable ASCII characters without spaces (keys, client ids).
+bool is_printable_token(std::string_view text, size_t max_bytes);
+
 /// True for an Idempotency-Key value: 1 to 200 printable ASCII characters.
 bool is_valid_idempotency_key(std::string_view key);
 

@@ -76,10 +76,14 @@ void SubscriberPool::open(size_t index) {
     return;
   }
   stream.phase = Phase::kConnecting;
+  watch(index, EPOLL_CTL_ADD, EPOLLOUT);
+}
+
+void SubscriberPool::watch(size_t index, int operation, uint32_t events) {
   epoll_event interest{};
-  interest.events = EPOLLOUT;
+  interest.events = events;
   interest.data.u64 = index;
-  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, stream.fd, &interest) != 0) close_stream(index);
+  if (epoll_ctl(epoll_fd_, operation, streams_[index].fd, &interest) != 0) close_stream(index);
 }
 
 bool SubscriberPool::poll(int timeout_ms) {
@@ -125,10 +129,7 @@ void SubscriberPool::on_writable(size_t index) {
   if (!stream.pending_out.empty()) return;
   stream.pending_out.shrink_to_fit();
   stream.phase = Phase::kHeaders;
-  epoll_event interest{};
-  interest.events = EPOLLIN;
-  interest.data.u64 = index;
-  if (epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, stream.fd, &interest) != 0) close_stream(index);
+  watch(index, EPOLL_CTL_MOD, EPOLLIN);
 }
 
 void SubscriberPool::on_readable(size_t index) {

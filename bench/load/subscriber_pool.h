@@ -60,6 +60,8 @@ class SubscriberPool {
   bool take_headers(Stream& stream, std::string_view* rest);
   void feed_body(size_t index, std::string_view bytes);
   void on_event(size_t index, const SseEvent& event);
+  /// Registers (or changes) what epoll reports for a stream; closes the stream if epoll refuses.
+  void watch(size_t index, int operation, uint32_t events);
   void close_stream(size_t index);
 
   int port_;
