@@ -17,6 +17,8 @@ struct NotifyServiceConfig {
   std::string notify_token;
   int retry_ms = 2000;
   size_t max_notify_body_bytes = 64 << 20;
+  size_t event_threads = 0;  // 0: one per core
+  int keep_alive_seconds = 5;
 };
 
 /// Reads NotifyServiceConfig from the environment; on an invalid value prints one line to stderr

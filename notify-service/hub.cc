@@ -18,7 +18,11 @@ EventPtr make_message_event(const Message& message) {
 
 Subscriber::Batch Subscriber::wait_for_events(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mutex_);
-  ready_.wait_for(lock, timeout, [this] { return !pending_.empty() || cut_ || closed_; });
+  // A zero timeout must not reach the condition variable: glibc still sleeps in the kernel for an
+  // already-passed deadline, which costs an event loop a context switch per stream.
+  if (timeout.count() > 0) {
+    ready_.wait_for(lock, timeout, [this] { return !pending_.empty() || cut_ || closed_; });
+  }
   Batch batch;
   batch.ended = cut_ || closed_;
   if (!batch.ended) {
@@ -37,6 +41,7 @@ bool Subscriber::was_cut() const {
 
 bool Subscriber::push(const std::vector<EventPtr>& events, size_t max_backlog_bytes) {
   bool alive;
+  bool wake_writer;
   {
     std::lock_guard lock(mutex_);
     if (cut_ || closed_) return !cut_;
@@ -53,8 +58,10 @@ bool Subscriber::push(const std::vector<EventPtr>& events, size_t max_backlog_by
       pending_bytes_ = 0;
     }
     alive = !cut_;
+    wake_writer = writer_caught_up || cut_;
   }
   ready_.notify_one();
+  if (wake_writer && on_ready_) on_ready_();
   return alive;
 }
 
@@ -64,6 +71,7 @@ void Subscriber::close() {
     closed_ = true;
   }
   ready_.notify_all();
+  if (on_ready_) on_ready_();
 }
 
 // ---- Hub ----
@@ -74,11 +82,12 @@ bool Hub::ring_reaches_back_to(int64_t id) const {
   return ring_floor_ && id >= *ring_floor_;
 }
 
-Hub::Subscription Hub::subscribe(MessageFilter filter, std::optional<int64_t> last_event_id) {
+Hub::Subscription Hub::subscribe(MessageFilter filter, std::optional<int64_t> last_event_id,
+                                 std::function<void()> on_ready) {
   std::lock_guard lock(mutex_);
   Subscription subscription;
   if (stopping_ || subscribers_.size() >= options_.max_subscribers) return subscription;
-  subscription.subscriber = std::make_shared<Subscriber>(std::move(filter));
+  subscription.subscriber = std::make_shared<Subscriber>(std::move(filter), std::move(on_ready));
   if (last_event_id) {
     // Replays from the ring when it reaches back far enough and the replay fits in the backlog
     // cap; otherwise the caller streams history from message-service page by page.

@@ -30,7 +30,11 @@ EventPtr make_message_event(const Message& message);
 /// The hub appends; the stream's writer takes. Thread-safe.
 class Subscriber {
  public:
-  explicit Subscriber(MessageFilter filter) : filter_(std::move(filter)) {}
+  /// `on_ready`, when set, is called (from the publishing thread, without this subscriber's lock)
+  /// whenever events arrive in an empty queue and when the subscriber is cut or closed: the signal
+  /// an event loop needs to come and take them. It must be cheap and must not call the hub.
+  explicit Subscriber(MessageFilter filter, std::function<void()> on_ready = {})
+      : filter_(std::move(filter)), on_ready_(std::move(on_ready)) {}
 
   /// What the writer gets: the events queued since the last call, in id order; `ended` when the
   /// hub closed this subscriber (it fell too far behind, or the service is stopping).
@@ -38,7 +42,8 @@ class Subscriber {
     std::vector<EventPtr> events;
     bool ended = false;
   };
-  /// Waits up to `timeout` for events (returns at once when some are queued).
+  /// Waits up to `timeout` for events (returns at once when some are queued; never sleeps when
+  /// `timeout` is zero).
   Batch wait_for_events(std::chrono::milliseconds timeout);
 
   const MessageFilter& filter() const { return filter_; }
@@ -54,6 +59,7 @@ class Subscriber {
   void close();
 
   const MessageFilter filter_;
+  const std::function<void()> on_ready_;
   mutable std::mutex mutex_;
   std::condition_variable ready_;
   std::deque<EventPtr> pending_;  // guarded by mutex_
@@ -92,8 +98,10 @@ class Hub {
   };
   /// Registers a subscriber. Every event published after this call is queued for it. With
   /// `last_event_id`, the matching ring events after it are queued first when the ring reaches back
-  /// that far and they fit in the backlog cap (kFromRing); otherwise kNeedsHistory.
-  Subscription subscribe(MessageFilter filter, std::optional<int64_t> last_event_id);
+  /// that far and they fit in the backlog cap (kFromRing); otherwise kNeedsHistory. `on_ready`
+  /// becomes the subscriber's wake-up signal (see Subscriber).
+  Subscription subscribe(MessageFilter filter, std::optional<int64_t> last_event_id,
+                         std::function<void()> on_ready = {});
   void unsubscribe(const std::shared_ptr<Subscriber>& subscriber);
 
   /// Publishes the messages whose ids are above every id seen so far (others are duplicates from

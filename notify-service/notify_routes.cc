@@ -2,14 +2,11 @@
 
 #include <algorithm>
 
-#include "shared/http_support.h"
 #include "shared/sse.h"
 
 namespace relay {
 
 namespace {
-
-constexpr std::chrono::milliseconds kPeerCheckInterval{1000};
 
 // Parses the body of POST /notify: one message object or an array of them, sorted by id.
 std::variant<std::vector<Message>, ApiError> parse_notify_body(const std::string& body) {
@@ -45,10 +42,12 @@ std::variant<std::vector<Message>, ApiError> parse_notify_body(const std::string
 }  // namespace
 
 NotifyRoutes::NotifyRoutes(const NotifyServiceConfig& config, Hub& hub, HistoryFetch fetch_history,
-                           MetricsRegistry& metrics, const Logger& logger)
+                           std::function<void(uint64_t)> wake_stream, MetricsRegistry& metrics,
+                           const Logger& logger)
     : config_(config),
       hub_(hub),
       fetch_history_(std::move(fetch_history)),
+      wake_stream_(std::move(wake_stream)),
       metrics_(metrics),
       logger_(logger),
       stream_counters_{
@@ -84,116 +83,102 @@ const RouteTable& NotifyRoutes::table() {
   return routes;
 }
 
-void NotifyRoutes::attach(httplib::Server& server) {
-  server.Get("/events", [this](const httplib::Request& req, httplib::Response& res) {
-    auto filter = parse_filter(req.get_param_value("channels"), req.get_param_value("user"));
-    if (auto* error = std::get_if<ApiError>(&filter)) {
-      send_error(res, *error);
-      return;
-    }
-    std::string resume_text = req.get_header_value("Last-Event-ID");
-    if (resume_text.empty()) resume_text = req.get_param_value("last_event_id");
-    std::optional<int64_t> last_event_id;
-    if (!resume_text.empty()) {
-      last_event_id = parse_non_negative(resume_text);
-      if (!last_event_id) {
-        send_error(res, {400, "invalid_last_event_id",
-                         "Last-Event-ID / last_event_id must be a message id (a whole number)"});
-        return;
-      }
-    }
-    std::string client_id = req.get_param_value("client_id");
-    if (client_id.empty()) {
-      client_id = "client-" + std::to_string(next_client_number_.fetch_add(1));
-    } else if (!is_printable_token(client_id, 64)) {
-      send_error(res, {400, "invalid_client_id",
-                       "client_id must be 1 to 64 printable ASCII characters without spaces"});
-      return;
-    }
+HttpReply NotifyRoutes::handle(const HttpRequest& req) {
+  if (req.path == "/events") return open_stream(req);
+  if (req.path == "/notify") return notify(req);
+  if (req.path == "/health") {
+    return HttpReply::json(200, {{"status", "ok"},
+                                 {"service", "notify-service"},
+                                 {"version", RELAY_VERSION},
+                                 {"subscribers", hub_.subscriber_count()},
+                                 {"max_subscribers", config_.max_subscribers},
+                                 {"last_event_id", std::to_string(hub_.last_id())}});
+  }
+  HttpReply reply;  // /metrics
+  reply.content_type = "text/plain; version=0.0.4";
+  reply.body = metrics_.render();
+  return reply;
+}
 
-    auto subscription = hub_.subscribe(std::get<MessageFilter>(filter), last_event_id);
-    if (!subscription.subscriber) {
-      rejected_.add();
-      res.set_header("Retry-After", "5");
-      send_error(res, {503, "too_many_subscribers",
-                       "the service holds its limit of " + std::to_string(config_.max_subscribers) +
-                           " streams (or is stopping); retry later"});
-      return;
+HttpReply NotifyRoutes::open_stream(const HttpRequest& req) {
+  auto filter = parse_filter(req.param("channels"), req.param("user"));
+  if (auto* error = std::get_if<ApiError>(&filter)) return HttpReply::error(*error);
+  std::string resume_text = req.header("Last-Event-ID");
+  if (resume_text.empty()) resume_text = req.param("last_event_id");
+  std::optional<int64_t> last_event_id;
+  if (!resume_text.empty()) {
+    last_event_id = parse_non_negative(resume_text);
+    if (!last_event_id) {
+      return HttpReply::error(
+          {400, "invalid_last_event_id",
+           "Last-Event-ID / last_event_id must be a message id (a whole number)"});
     }
-    StreamOptions options;
-    options.retry_ms = config_.retry_ms;
-    options.heartbeat = std::chrono::seconds(config_.heartbeat_seconds);
-    auto session = std::make_shared<StreamSession>(hub_, subscription, last_event_id, client_id,
-                                                   options, fetch_history_, stream_counters_);
-    logger_.info("stream opened", {{"client_id", client_id},
-                                   {"channels", req.get_param_value("channels")},
-                                   {"user", req.get_param_value("user")},
-                                   {"last_event_id", resume_text},
-                                   {"remote", req.remote_addr}});
-    res.set_header("Cache-Control", "no-store");
-    res.set_header("X-Accel-Buffering", "no");
-    res.set_chunked_content_provider(
-        "text/event-stream",
-        [session](size_t, httplib::DataSink& sink) {
-          // Wakes at least every second so a peer that went away frees its slot within a
-          // second rather than at the next heartbeat.
-          auto chunk = session->next_chunk(kPeerCheckInterval);
-          if (!chunk) {
-            sink.done();
-            return true;
-          }
-          if (chunk->empty()) return sink.is_writable();  // never write zero bytes
-          return sink.write(chunk->data(), chunk->size());
-        },
-        [this, session](bool) {
-          hub_.unsubscribe(session->subscriber());
-          logger_.info("stream closed", {{"client_id", session->client_id()},
-                                         {"last_sent_id", session->last_sent_id()},
-                                         {"cut_slow", session->subscriber()->was_cut() ? 1 : 0}});
-        });
-  });
+  }
+  std::string client_id = req.param("client_id");
+  if (client_id.empty()) {
+    client_id = "client-" + std::to_string(next_client_number_++);
+  } else if (!is_printable_token(client_id, 64)) {
+    return HttpReply::error(
+        {400, "invalid_client_id",
+         "client_id must be 1 to 64 printable ASCII characters without spaces"});
+  }
 
-  server.Post("/notify", [this](const httplib::Request& req, httplib::Response& res) {
-    if (!config_.notify_token.empty()) {
-      if (req.get_header_value("Authorization") != "Bearer " + config_.notify_token) {
-        res.set_header("WWW-Authenticate", "Bearer");
-        send_error(
-            res, {401, "unauthorized", "POST /notify needs Authorization: Bearer <NOTIFY_TOKEN>"});
-        return;
-      }
-    } else if (!is_loopback_peer(req)) {
-      send_error(res, {403, "forbidden",
-                       "POST /notify accepts only loopback peers unless NOTIFY_TOKEN is set"});
-      return;
+  uint64_t connection_id = req.connection_id;
+  auto subscription =
+      hub_.subscribe(std::get<MessageFilter>(filter), last_event_id,
+                     [wake = &wake_stream_, connection_id] { (*wake)(connection_id); });
+  if (!subscription.subscriber) {
+    rejected_.add();
+    HttpReply reply = HttpReply::error({503, "too_many_subscribers",
+                                        "the service holds its limit of " +
+                                            std::to_string(config_.max_subscribers) +
+                                            " streams (or is stopping); retry later"});
+    reply.headers.emplace_back("Retry-After", "5");
+    return reply;
+  }
+  StreamOptions options;
+  options.retry_ms = config_.retry_ms;
+  options.heartbeat = std::chrono::seconds(config_.heartbeat_seconds);
+  logger_.info("stream opened", {{"client_id", client_id},
+                                 {"channels", req.param("channels")},
+                                 {"user", req.param("user")},
+                                 {"last_event_id", resume_text},
+                                 {"remote", req.remote_addr}});
+  HttpReply reply;
+  reply.headers = {{"Cache-Control", "no-store"}, {"X-Accel-Buffering", "no"}};
+  reply.stream = std::make_shared<StreamSession>(hub_, subscription, last_event_id, client_id,
+                                                 options, fetch_history_, stream_counters_);
+  return reply;
+}
+
+void NotifyRoutes::stream_ended(const StreamSession& session) {
+  hub_.unsubscribe(session.subscriber());
+  logger_.info("stream closed", {{"client_id", session.client_id()},
+                                 {"last_sent_id", session.last_sent_id()},
+                                 {"cut_slow", session.subscriber()->was_cut() ? 1 : 0}});
+}
+
+HttpReply NotifyRoutes::notify(const HttpRequest& req) {
+  if (!config_.notify_token.empty()) {
+    if (req.header("Authorization") != "Bearer " + config_.notify_token) {
+      HttpReply reply = HttpReply::error(
+          {401, "unauthorized", "POST /notify needs Authorization: Bearer <NOTIFY_TOKEN>"});
+      reply.headers.emplace_back("WWW-Authenticate", "Bearer");
+      return reply;
     }
-    auto parsed = parse_notify_body(req.body);
-    if (auto* error = std::get_if<ApiError>(&parsed)) {
-      send_error(res, *error);
-      return;
-    }
-    const auto& messages = std::get<std::vector<Message>>(parsed);
-    size_t accepted = hub_.publish(messages);
-    notified_.add(accepted);
-    duplicates_.add(messages.size() - accepted);
-    send_json(res, 200,
-              {{"accepted", accepted},
-               {"duplicates", messages.size() - accepted},
-               {"last_event_id", std::to_string(hub_.last_id())}});
-  });
-
-  server.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
-    send_json(res, 200,
-              {{"status", "ok"},
-               {"service", "notify-service"},
-               {"version", RELAY_VERSION},
-               {"subscribers", hub_.subscriber_count()},
-               {"max_subscribers", config_.max_subscribers},
-               {"last_event_id", std::to_string(hub_.last_id())}});
-  });
-
-  server.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(metrics_.render(), "text/plain; version=0.0.4");
-  });
+  } else if (!is_loopback_address(req.remote_addr)) {
+    return HttpReply::error(
+        {403, "forbidden", "POST /notify accepts only loopback peers unless NOTIFY_TOKEN is set"});
+  }
+  auto parsed = parse_notify_body(req.body);
+  if (auto* error = std::get_if<ApiError>(&parsed)) return HttpReply::error(*error);
+  const auto& messages = std::get<std::vector<Message>>(parsed);
+  size_t accepted = hub_.publish(messages);
+  notified_.add(accepted);
+  duplicates_.add(messages.size() - accepted);
+  return HttpReply::json(200, {{"accepted", accepted},
+                               {"duplicates", messages.size() - accepted},
+                               {"last_event_id", std::to_string(hub_.last_id())}});
 }
 
 }  // namespace relay

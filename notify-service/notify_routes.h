@@ -1,36 +1,44 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
+#include <functional>
 
 #include "notify-service/config.h"
+#include "notify-service/event_server.h"
 #include "notify-service/hub.h"
 #include "notify-service/stream_session.h"
 #include "shared/logfmt.h"
 #include "shared/metrics.h"
 
-namespace httplib {
-class Server;
-}
-
 namespace relay {
 
-class RouteTable;
-
-/// notify-service's HTTP API: GET /events streams (each a StreamSession written by its own
-/// connection thread), POST /notify into the hub, /health and /metrics. Holds references only;
-/// everything it points to must outlive the server it is attached to.
+/// notify-service's HTTP API, independent of the server that carries it: GET /events opens a
+/// StreamSession (the server writes it), POST /notify publishes into the hub, /health and
+/// /metrics. Holds references only; everything it points to must outlive the server. Thread-safe
+/// (the server's loop threads call it).
 class NotifyRoutes {
  public:
+  /// `wake_stream(connection_id)` tells the server a stream has events to write.
   NotifyRoutes(const NotifyServiceConfig& config, Hub& hub, HistoryFetch fetch_history,
-               MetricsRegistry& metrics, const Logger& logger);
+               std::function<void(uint64_t)> wake_stream, MetricsRegistry& metrics,
+               const Logger& logger);
 
+  /// The routes and methods answered (the server answers 404 / 405 / OPTIONS from it).
   static const RouteTable& table();
-  void attach(httplib::Server& server);
+  /// Answers a request for one of table()'s routes and methods.
+  HttpReply handle(const HttpRequest& req);
+  /// Releases what a stream held once the server has closed it.
+  void stream_ended(const StreamSession& session);
 
  private:
+  HttpReply open_stream(const HttpRequest& req);
+  HttpReply notify(const HttpRequest& req);
+
   const NotifyServiceConfig& config_;
   Hub& hub_;
   HistoryFetch fetch_history_;
+  std::function<void(uint64_t)> wake_stream_;
   MetricsRegistry& metrics_;
   const Logger& logger_;
   StreamCounters stream_counters_;

@@ -1,11 +1,12 @@
 #include "notify-service/notify_service.h"
 
-#include <httplib.h>
+#include <algorithm>
+#include <thread>
 
+#include "notify-service/event_server.h"
 #include "notify-service/history_client.h"
 #include "notify-service/hub.h"
 #include "notify-service/notify_routes.h"
-#include "shared/http_support.h"
 
 namespace relay {
 
@@ -13,8 +14,8 @@ struct NotifyService::Parts {
   MetricsRegistry metrics;
   std::unique_ptr<Hub> hub;
   std::unique_ptr<NotifyRoutes> routes;
-  httplib::Server server;
-  std::unique_ptr<BackgroundServer> running;
+  std::unique_ptr<EventServer> server;
+  bool running = false;
 };
 
 NotifyService::NotifyService(NotifyServiceConfig config)
@@ -38,26 +39,33 @@ bool NotifyService::start() {
                                   logger_.warn("slow consumer cut", {{"streams", n}});
                                 }});
   p.routes = std::make_unique<NotifyRoutes>(
-      config_, *p.hub, make_history_fetch(config_.message_service_url), p.metrics, logger_);
-  HttpServerOptions http;
+      config_, *p.hub, make_history_fetch(config_.message_service_url),
+      [&p](uint64_t connection_id) { p.server->wake(connection_id); }, p.metrics, logger_);
+
+  EventServer::Options http;
   http.routes = &NotifyRoutes::table();
   http.metrics = &p.metrics;
   http.logger = &logger_;
-  http.max_body_bytes = config_.max_notify_body_bytes;
-  configure_server(p.server, http);
-  p.routes->attach(p.server);
-
-  p.running = std::make_unique<BackgroundServer>(p.server);
-  int port = p.running->start(config_.bind_address, config_.port);
+  http.limits.max_body_bytes = config_.max_notify_body_bytes;
+  http.keep_alive_timeout = std::chrono::seconds(config_.keep_alive_seconds);
+  http.threads = config_.event_threads != 0
+                     ? config_.event_threads
+                     : std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 16);
+  p.server = std::make_unique<EventServer>(
+      http, [&p](const HttpRequest& req) { return p.routes->handle(req); },
+      [&p](const StreamSession& session) { p.routes->stream_ended(session); });
+  int port = p.server->start(config_.bind_address, config_.port);
   if (port < 0) {
     logger_.error("cannot listen", {{"address", config_.bind_address}, {"port", config_.port}});
     return false;
   }
+  p.running = true;
   logger_.info("listening", {{"port", port},
                              {"address", config_.bind_address},
                              {"version", RELAY_VERSION},
                              {"message_service_url", config_.message_service_url},
                              {"max_subscribers", config_.max_subscribers},
+                             {"event_threads", http.threads},
                              {"auth", config_.notify_token.empty() ? "loopback" : "token"}});
   return true;
 }
@@ -65,9 +73,9 @@ bool NotifyService::start() {
 void NotifyService::stop() {
   auto& p = *parts_;
   if (!p.running) return;
+  p.running = false;
   p.hub->shutdown();
-  p.running->stop();
-  p.running.reset();
+  p.server->stop();
   logger_.info("stopped");
 }
 

@@ -51,6 +51,11 @@ class StreamSession {
       std::optional<std::chrono::milliseconds> max_wait = std::nullopt);
 
   const std::shared_ptr<Subscriber>& subscriber() const { return subscription_.subscriber; }
+  /// True when the stream must first replay message-service's history: next_chunk() then makes
+  /// blocking HTTP calls until live() (so an event loop runs it elsewhere until then).
+  bool needs_history() const { return subscription_.resume == Hub::Resume::kNeedsHistory; }
+  /// True once the greeting and any replay are written: next_chunk() no longer blocks.
+  bool live() const { return phase_ == Phase::kLive; }
   const std::string& client_id() const { return client_id_; }
   /// The id of the last message written to this stream (or the resume point).
   int64_t last_sent_id() const { return last_sent_id_; }

@@ -44,31 +44,6 @@ void ThreadPerConnectionQueue::shutdown() {
   for (auto& thread : threads) thread.join();
 }
 
-// ---- RouteTable ----
-
-void RouteTable::add(const std::string& pattern, std::string label,
-                     std::vector<std::string> methods) {
-  if (std::find(methods.begin(), methods.end(), "OPTIONS") == methods.end()) {
-    methods.push_back("OPTIONS");
-  }
-  routes_.push_back(Route{std::regex(pattern), std::move(label), std::move(methods)});
-}
-
-const std::string& RouteTable::label_for(const std::string& path) const {
-  static const std::string kOther = "other";
-  for (const auto& route : routes_) {
-    if (std::regex_match(path, route.pattern)) return route.label;
-  }
-  return kOther;
-}
-
-const std::vector<std::string>* RouteTable::methods_for(const std::string& path) const {
-  for (const auto& route : routes_) {
-    if (std::regex_match(path, route.pattern)) return &route.methods;
-  }
-  return nullptr;
-}
-
 // ---- responses ----
 
 void send_json(httplib::Response& res, int status, const nlohmann::json& body) {
@@ -83,18 +58,13 @@ void send_error(httplib::Response& res, const ApiError& error) {
 
 void add_cors_headers(const httplib::Request& req, httplib::Response& res) {
   if (res.has_header("Access-Control-Allow-Origin")) return;
-  if (req.has_header("Origin")) {
-    res.set_header("Access-Control-Allow-Origin", req.get_header_value("Origin"));
-    res.set_header("Vary", "Origin");
-  } else {
-    res.set_header("Access-Control-Allow-Origin", "*");
+  for (const auto& [name, value] : cors_headers(req.get_header_value("Origin"))) {
+    res.set_header(name, value);
   }
-  res.set_header("Access-Control-Expose-Headers", "Location, Retry-After");
 }
 
 bool is_loopback_peer(const httplib::Request& req) {
-  const auto& addr = req.remote_addr;
-  return addr.rfind("127.", 0) == 0 || addr == "::1" || addr.rfind("::ffff:127.", 0) == 0;
+  return is_loopback_address(req.remote_addr);
 }
 
 namespace {
@@ -104,15 +74,6 @@ using Clock = std::chrono::steady_clock;
 // The start of the request this worker thread is handling (each request is read, routed and
 // answered on one thread), so the logger can compute its duration.
 thread_local std::optional<Clock::time_point> request_started_at;
-
-std::string join(const std::vector<std::string>& items, const char* separator) {
-  std::string out;
-  for (const auto& item : items) {
-    if (!out.empty()) out += separator;
-    out += item;
-  }
-  return out;
-}
 
 // Gives JSON bodies to errors the library or routing produced without one.
 httplib::Server::HandlerResponse fill_error_body(const HttpServerOptions& options,
@@ -124,17 +85,11 @@ httplib::Server::HandlerResponse fill_error_body(const HttpServerOptions& option
     case 404: {
       // A known path answered 404 for an allowed method (a missing file, an absent id) stays
       // 404; for any other method it is 405.
-      const auto* methods = options.routes->methods_for(req.path);
-      bool method_allowed = methods != nullptr && std::find(methods->begin(), methods->end(),
-                                                            req.method) != methods->end();
-      if (methods != nullptr && !method_allowed) {
-        res.set_header("Allow", join(*methods, ", "));
-        send_error(res, {405, "method_not_allowed",
-                         req.method + " is not allowed on " + req.path +
-                             "; allowed: " + join(*methods, ", ")});
-      } else {
-        send_error(res, {404, "not_found", "no route for " + req.method + " " + req.path});
+      auto error = no_route_error(*options.routes, req.method, req.path);
+      if (error.status == 405) {
+        res.set_header("Allow", join_methods(*options.routes->methods_for(req.path)));
       }
+      send_error(res, error);
       break;
     }
     case 413: {
@@ -143,8 +98,7 @@ httplib::Server::HandlerResponse fill_error_body(const HttpServerOptions& option
       send_error(res, {413, "payload_too_large",
                        form ? "form-encoded bodies are limited to 8192 bytes; send JSON with "
                               "Content-Type: application/json"
-                            : "the request body is larger than " +
-                                  std::to_string(options.max_body_bytes) + " bytes"});
+                            : payload_too_large_error(options.max_body_bytes).detail});
       break;
     }
     case 400:
@@ -179,11 +133,7 @@ void configure_server(httplib::Server& server, const HttpServerOptions& options)
       send_error(res, {404, "not_found", "no route for OPTIONS " + req.path});
     } else {
       res.status = 204;
-      res.set_header("Allow", join(*methods, ", "));
-      res.set_header("Access-Control-Allow-Methods", join(*methods, ", "));
-      res.set_header("Access-Control-Allow-Headers",
-                     "Content-Type, Idempotency-Key, Authorization, Last-Event-ID, Cache-Control");
-      res.set_header("Access-Control-Max-Age", "600");
+      for (const auto& [name, value] : preflight_headers(*methods)) res.set_header(name, value);
     }
     return httplib::Server::HandlerResponse::Handled;
   });

@@ -8,7 +8,6 @@
 #include <functional>
 #include <list>
 #include <mutex>
-#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -16,6 +15,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "shared/http_rules.h"
 #include "shared/logfmt.h"
 #include "shared/metrics.h"
 #include "shared/validation.h"
@@ -43,26 +43,6 @@ class ThreadPerConnectionQueue : public httplib::TaskQueue {
   std::list<std::thread> threads_;             // guarded by mutex_
   std::vector<std::thread::id> finished_ids_;  // guarded by mutex_
   size_t running_ = 0;                         // guarded by mutex_
-};
-
-/// The routes a service answers: a path pattern, the label used in metrics and logs, and the
-/// methods allowed on it (used for 405 and CORS preflight answers).
-class RouteTable {
- public:
-  void add(const std::string& pattern, std::string label, std::vector<std::string> methods);
-
-  /// The metrics label for a request path ("other" for unknown paths, to bound cardinality).
-  const std::string& label_for(const std::string& path) const;
-  /// Methods allowed on a path; empty when the path is unknown.
-  const std::vector<std::string>* methods_for(const std::string& path) const;
-
- private:
-  struct Route {
-    std::regex pattern;
-    std::string label;
-    std::vector<std::string> methods;
-  };
-  std::vector<Route> routes_;
 };
 
 /// What configure_server needs to know about the service it wires up.
