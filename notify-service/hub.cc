@@ -108,17 +108,24 @@ Hub::Subscription Hub::subscribe(MessageFilter filter, std::optional<int64_t> la
       }
     }
   }
+  subscription.subscriber->slot_ = subscribers_.size();
   subscribers_.push_back(subscription.subscriber);
   return subscription;
 }
 
 void Hub::unsubscribe(const std::shared_ptr<Subscriber>& subscriber) {
   std::lock_guard lock(mutex_);
-  auto it = std::find(subscribers_.begin(), subscribers_.end(), subscriber);
-  if (it != subscribers_.end()) {
-    *it = std::move(subscribers_.back());
-    subscribers_.pop_back();
+  size_t slot = subscriber->slot_;
+  if (slot < subscribers_.size() && subscribers_[slot] == subscriber) remove_slot_locked(slot);
+}
+
+void Hub::remove_slot_locked(size_t slot) {
+  subscribers_[slot]->slot_ = Subscriber::kNoSlot;
+  if (slot + 1 != subscribers_.size()) {
+    subscribers_[slot] = std::move(subscribers_.back());
+    subscribers_[slot]->slot_ = slot;
   }
+  subscribers_.pop_back();
 }
 
 size_t Hub::publish(const std::vector<Message>& messages) {
@@ -148,8 +155,7 @@ size_t Hub::publish(const std::vector<Message>& messages) {
     }
     if (!matching.empty() && !subscriber->push(matching, options_.max_backlog_bytes)) {
       ++cut;
-      subscriber = std::move(subscribers_.back());
-      subscribers_.pop_back();
+      remove_slot_locked(i);
       continue;
     }
     ++i;
@@ -173,6 +179,7 @@ void Hub::shutdown() {
     std::lock_guard lock(mutex_);
     stopping_ = true;
     subscribers.swap(subscribers_);
+    for (auto& subscriber : subscribers) subscriber->slot_ = Subscriber::kNoSlot;
   }
   for (auto& subscriber : subscribers) subscriber->close();
 }

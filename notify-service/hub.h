@@ -66,6 +66,10 @@ class Subscriber {
   size_t pending_bytes_ = 0;      // guarded by mutex_
   bool cut_ = false;              // guarded by mutex_
   bool closed_ = false;           // guarded by mutex_
+  /// Where the hub keeps this subscriber in its list (guarded by the hub's mutex; kNoSlot when
+  /// not listed), so leaving costs O(1) with tens of thousands of streams.
+  static constexpr size_t kNoSlot = static_cast<size_t>(-1);
+  size_t slot_ = kNoSlot;
 };
 
 /// The fan-out hub: receives messages (in id order, at least once), drops ids it has already seen,
@@ -119,6 +123,8 @@ class Hub {
 
  private:
   bool ring_reaches_back_to(int64_t id) const;
+  /// Removes subscribers_[slot] by moving the last one into its place. Needs mutex_.
+  void remove_slot_locked(size_t slot);
 
   const Options options_;
   Stats stats_;
