@@ -3,6 +3,7 @@
 # against nginx + nchan with the same sse_load scenarios, and prints one table side by side.
 #
 #   bash bench/compare/run.sh [--runs K] [--quick] [--out DIR]
+#   bash bench/compare/run.sh --report DIR [--quick]   # the table again from a kept --out DIR
 #
 # Builds in Release if needed, installs nginx-light + libnginx-mod-nchan if missing (without letting
 # the package start a system nginx), starts a fresh server for every run on 127.0.0.1 (relay: new
@@ -16,12 +17,14 @@ build="${BUILD_DIR:-$root/build}"
 runs=3
 quick=0
 out=""
+report_dir=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs="${2:?--runs needs a number}"; shift 2 ;;
     --quick) quick=1; shift ;;
     --out) out="${2:?--out needs a directory}"; shift 2 ;;
-    -h | --help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --report) report_dir="${2:?--report needs a directory}"; shift 2 ;;
+    -h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "compare: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -89,6 +92,8 @@ stop_pids() {  # TERM, up to 15 s, then KILL; only pids this script started
 }
 
 say() { echo "compare: $*" >&2; }
+
+if [ -z "$report_dir" ]; then  # (the whole setup is skipped when only re-reading results)
 
 # --- build and install -----------------------------------------------------------------------
 as_root=()
@@ -237,9 +242,9 @@ start_nchan() {  # a new nginx on a free port; nginx_pids = master then workers
   return 1
 }
 
+fi
+
 # --- one run --------------------------------------------------------------------------------
-results="$work/results"
-mkdir -p "$results"
 
 # run_one SERVER SCENARIO RUN SUBSCRIBERS MESSAGES PUBLISHERS RATE
 run_one() {
@@ -297,10 +302,14 @@ summary_of() {
     "$(json_field missing "$1")" "$(json_field publish_rate "$1")"
 }
 
+results="$work/results"
+mkdir -p "$results"
+
 # --- all runs -------------------------------------------------------------------------------
 scenarios=()
 start_s=$SECONDS
-for run in $(seq "$runs"); do
+[ -n "$report_dir" ] && results="$report_dir"
+[ -n "$report_dir" ] || for run in $(seq "$runs"); do
   for server in ours nchan; do
     for n in "${sizes[@]}"; do
       run_one "$server" "lat-$n" "$run" "$n" $((latency_seconds * 100)) \
@@ -331,14 +340,17 @@ median_of() {  # SERVER SCENARIO KEY: the median over the runs that reported it,
     }'
 }
 
-clean_count() {  # SERVER SCENARIO: "clean/runs", plus a mark when a run timed out or never started
-  local clean=0 total=0 marks="" rc file
+clean_count() {  # SERVER SCENARIO: "clean/runs", plus a mark per run that went wrong
+  local clean=0 total=0 marks="" rc file json
   for file in "$results/$1-$2-"*.rc; do
     [ -f "$file" ] || continue
     rc=$(cat "$file")
+    json="${file%.rc}.json"
     total=$((total + 1))
     [ "$rc" = 0 ] && clean=$((clean + 1))
-    case "$rc" in 124 | 137) marks="${marks}T" ;; 98) marks="${marks}S" ;; esac
+    case "$rc" in 124 | 137) marks="${marks}K" ;; 98) marks="${marks}S" ;; esac
+    [ "$(json_field time_limit_hit "$json")" = true ] && marks="${marks}t"
+    [ "$(json_field publish_errors "$json")" != 0 ] && [ -s "$json" ] && marks="${marks}e"
   done
   echo "$clean/$total$marks"
 }
@@ -349,10 +361,10 @@ table="$work/table.txt"
   echo "run(s); 127.0.0.1; $(nproc) cores; ratio x = ours / nchan; lat = 100 msg/s for" \
     "${latency_seconds} s ($latency_publishers publishers), thr = fixed count as fast as" \
     "$throughput_publishers publishers go"
-  printf '%-10s|%25s |%22s |%22s |%22s |%24s |%14s |%12s |%11s\n' "" "deliveries/s" \
+  printf '%-10s|%25s |%22s |%22s |%22s |%24s |%14s |%12s |%19s\n' "" "deliveries/s" \
     "latency p50 ms" "latency p99 ms" "latency max ms" "lost/dup/reordered" "CPU us/dlv" \
     "connected" "clean"
-  printf '%-10s|%9s%9s%7s |%8s%8s%6s |%8s%8s%6s |%8s%8s%6s |%12s%12s |%7s%7s |%6s%6s |%5s%6s\n' \
+  printf '%-10s|%9s%9s%7s |%8s%8s%6s |%8s%8s%6s |%8s%8s%6s |%12s%12s |%7s%7s |%6s%6s |%9s%10s\n' \
     scenario ours nchan x ours nchan x ours nchan x ours nchan x ours nchan ours nchan ours \
     nchan ours nchan
   for scenario in "${scenarios[@]}"; do
@@ -373,7 +385,7 @@ table="$work/table.txt"
       function f(v, fmt) { return num(v) ? sprintf(fmt, v) : v }
       { c[NR] = $0 }
       END {
-        printf "%-10s|%9s%9s%7s |%8s%8s%6s |%8s%8s%6s |%8s%8s%6s |%12s%12s |%7s%7s |%6s%6s |%5s%6s\n",
+        printf "%-10s|%9s%9s%7s |%8s%8s%6s |%8s%8s%6s |%8s%8s%6s |%12s%12s |%7s%7s |%6s%6s |%9s%10s\n",
           c[1], f(c[2], "%.0f"), f(c[3], "%.0f"), ratio(c[2], c[3]),
           f(c[4], "%.2f"), f(c[5], "%.2f"), ratio(c[4], c[5]),
           f(c[6], "%.2f"), f(c[7], "%.2f"), ratio(c[6], c[7]),
@@ -407,15 +419,17 @@ table="$work/table.txt"
       printf "  POST latency p50 / p99 ms: ours %s / %s  nchan %s / %s   clean: ours %s  nchan %s\n",
         f(c[3], "%.2f"), f(c[5], "%.2f"), f(c[4], "%.2f"), f(c[6], "%.2f"), c[7], c[8]
     }'
-  echo "clean = runs with every stream connected and every message once, in order (T = hit the" \
-    "time limit, S = server did not start); lost/dup/reordered = totals over all streams;" \
-    "took $((SECONDS - start_s)) s"
+  echo "clean = runs with every stream connected and every message once, in order; marks per bad" \
+    "run: t = sse_load's time limit hit, e = some POSTs failed, K = killed, S = server did not start."
+  echo "lost/dup/reordered = totals over all streams, median of runs; lost counts every message" \
+    "a stream did not get, including messages never published (POST failed or time limit hit)."
+  [ -n "$report_dir" ] || echo "took $((SECONDS - start_s)) s"
 } >"$table"
 
 cat "$table"
 if [ -n "$out" ]; then
   mkdir -p "$out"
   cp "$table" "$out/table.txt"
-  cp "$results"/* "$out/"
+  [ -n "$report_dir" ] || cp "$results"/* "$out/"
   say "table and per-run reports in $out"
 fi
