@@ -13,6 +13,7 @@
 #include "bench/load/load_stamp.h"
 #include "bench/load/proc_stats.h"
 #include "bench/load/publisher.h"
+#include "bench/load/server_dialect.h"
 #include "bench/load/subscriber_pool.h"
 
 namespace relay::load {
@@ -47,11 +48,25 @@ std::optional<int64_t> read_last_event_id(int port) {
   return id;
 }
 
-uint64_t parse_event_id(const SseEvent& event, uint64_t fallback) {
-  uint64_t id = 0;
-  auto [end, ec] = std::from_chars(event.id.data(), event.id.data() + event.id.size(), id);
-  return event.has_id && ec == std::errc() && end == event.id.data() + event.id.size() ? id
-                                                                                       : fallback;
+// The sums over the server's processes (nginx: master and workers); nullopt if any is unreadable.
+std::optional<int64_t> total_rss_kb(const std::vector<int64_t>& pids) {
+  int64_t total = 0;
+  for (int64_t pid : pids) {
+    auto rss = read_rss_kb(pid);
+    if (!rss) return std::nullopt;
+    total += *rss;
+  }
+  return total;
+}
+
+std::optional<int64_t> total_cpu_us(const std::vector<int64_t>& pids) {
+  int64_t total = 0;
+  for (int64_t pid : pids) {
+    auto cpu = read_cpu_us(pid);
+    if (!cpu) return std::nullopt;
+    total += *cpu;
+  }
+  return total;
 }
 
 }  // namespace
@@ -70,11 +85,13 @@ std::optional<LoadReport> run_load(const LoadOptions& options, std::string* erro
     }
     base_id = *last_id + 1;
   }
-  // With several publishers on the messages path, the store's id order (what a stream must follow)
-  // can differ from seq order, so order is judged by the SSE event id there.
-  bool order_by_event_id = options.path == PublishPath::kMessages && options.publishers > 1;
+  // With several publishers on the messages or nchan path, the server's order (what a stream must
+  // follow) can differ from seq order, so order is judged by the SSE event id there.
+  bool order_by_event_id = options.path != PublishPath::kNotify && options.publishers > 1;
+  bool sampling = !options.server_pids.empty();
 
   LoadReport report;
+  report.target = options.target == Target::kNchan ? "nchan" : "relay";
   report.subscribers = options.subscribers;
   report.messages = options.messages;
   DeliveryLedger ledger(options.subscribers, options.messages);
@@ -83,20 +100,24 @@ std::optional<LoadReport> run_load(const LoadOptions& options, std::string* erro
   auto on_message = [&](size_t subscriber, const SseEvent& event) {
     int64_t now = monotonic_ns();
     last_event_ns = now;
-    auto stamp = parse_load_stamp(event.data);
+    auto stamp = stamp_of(options.target, event);
     if (!stamp) {
       ++report.foreign_events;
       return;
     }
     ++report.deliveries;
     latency.record(now - stamp->sent_ns);
-    uint64_t order_key = order_by_event_id ? parse_event_id(event, stamp->seq) : stamp->seq;
+    uint64_t order_key = stamp->seq;
+    if (order_by_event_id) order_key = server_order_of(options.target, event).value_or(stamp->seq);
     ledger.record(subscriber, stamp->seq, order_key);
   };
-  SubscriberPool pool(options.notify_port, options.subscribers, options.max_connecting, on_message);
+  bool nchan = options.target == Target::kNchan;
+  SubscriberPool pool(options.target, nchan ? options.nchan_sub_port : options.notify_port,
+                      options.nchan_sub_path, options.subscribers, options.max_connecting,
+                      on_message);
 
   std::optional<int64_t> rss_before;
-  if (options.server_pid) rss_before = read_rss_kb(options.server_pid);
+  if (sampling) rss_before = total_rss_kb(options.server_pids);
   while (!pool.opening_done() && monotonic_ns() < deadline_ns) {
     if (!pool.poll(kPollMs)) {
       *error = "epoll failed";
@@ -104,16 +125,17 @@ std::optional<LoadReport> run_load(const LoadOptions& options, std::string* erro
     }
   }
   if (rss_before && pool.connected() > 0) {
-    if (auto rss_after = read_rss_kb(options.server_pid)) {
+    if (auto rss_after = total_rss_kb(options.server_pids)) {
       report.server_rss_kb_per_subscriber =
           static_cast<double>(*rss_after - *rss_before) / static_cast<double>(pool.connected());
     }
   }
 
   std::optional<int64_t> cpu_before;
-  if (options.server_pid) cpu_before = read_cpu_us(options.server_pid);
+  if (sampling) cpu_before = total_cpu_us(options.server_pids);
   Publisher publisher(options, base_id);
-  bool publishing = pool.opening_done() && pool.connected() > 0;
+  // With no subscribers asked for, the run measures publishing alone.
+  bool publishing = pool.opening_done() && (pool.connected() > 0 || options.subscribers == 0);
   if (publishing) publisher.start();
   uint64_t expected = static_cast<uint64_t>(pool.connected()) * options.messages;
   int64_t publish_end_ns = 0;
@@ -126,7 +148,7 @@ std::optional<LoadReport> run_load(const LoadOptions& options, std::string* erro
     if (now - std::max(publish_end_ns, last_event_ns) >= options.drain_ms * 1'000'000) break;
   }
   std::optional<int64_t> cpu_after;
-  if (cpu_before) cpu_after = read_cpu_us(options.server_pid);
+  if (cpu_before) cpu_after = total_cpu_us(options.server_pids);
   int64_t finish_ns = monotonic_ns();
   report.time_limit_hit = finish_ns >= deadline_ns;
   publisher.stop();
@@ -138,6 +160,8 @@ std::optional<LoadReport> run_load(const LoadOptions& options, std::string* erro
   report.resets = pool.resets();
   report.messages_published = published.published;
   report.publish_errors = published.failed;
+  report.post_latency_p50_ms = published.post_p50_ms;
+  report.post_latency_p99_ms = published.post_p99_ms;
   if (published.last_end_ns > published.first_start_ns) {
     report.publish_rate = static_cast<double>(published.published + published.failed) * 1e9 /
                           static_cast<double>(published.last_end_ns - published.first_start_ns);
@@ -160,6 +184,10 @@ std::optional<LoadReport> run_load(const LoadOptions& options, std::string* erro
   if (cpu_before && cpu_after && report.deliveries > 0) {
     report.server_cpu_us_per_delivery =
         static_cast<double>(*cpu_after - *cpu_before) / static_cast<double>(report.deliveries);
+  }
+  if (cpu_before && cpu_after && published.published > 0) {
+    report.server_cpu_us_per_post =
+        static_cast<double>(*cpu_after - *cpu_before) / static_cast<double>(published.published);
   }
   report.elapsed_s = static_cast<double>(finish_ns - run_start_ns) / 1e9;
   return report;

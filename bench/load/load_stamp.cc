@@ -25,6 +25,21 @@ bool is_json_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+// Reads "s=<seq> t=<ns>" at `*pos`, leaving `*pos` just after it.
+bool read_stamp(std::string_view text, size_t* pos, LoadStamp* stamp) {
+  constexpr std::string_view kSeq = "s=";
+  constexpr std::string_view kTime = " t=";
+  if (text.substr(*pos, kSeq.size()) != kSeq) return false;
+  *pos += kSeq.size();
+  uint64_t sent = 0;
+  if (!read_digits(text, pos, &stamp->seq)) return false;
+  if (text.substr(*pos, kTime.size()) != kTime) return false;
+  *pos += kTime.size();
+  if (!read_digits(text, pos, &sent) || sent > static_cast<uint64_t>(INT64_MAX)) return false;
+  stamp->sent_ns = static_cast<int64_t>(sent);
+  return true;
+}
+
 }  // namespace
 
 std::string format_load_content(const LoadStamp& stamp) {
@@ -47,21 +62,20 @@ std::optional<LoadStamp> parse_load_stamp(std::string_view data_json) {
     if (pos >= data_json.size() || data_json[pos] != ':') continue;
     ++pos;
     while (pos < data_json.size() && is_json_space(data_json[pos])) ++pos;
-    std::string_view expect_seq = "\"s=";
-    if (data_json.substr(pos, expect_seq.size()) != expect_seq) return std::nullopt;
-    pos += expect_seq.size();
-    LoadStamp stamp;
-    uint64_t sent = 0;
-    if (!read_digits(data_json, &pos, &stamp.seq)) return std::nullopt;
-    std::string_view expect_time = " t=";
-    if (data_json.substr(pos, expect_time.size()) != expect_time) return std::nullopt;
-    pos += expect_time.size();
-    if (!read_digits(data_json, &pos, &sent)) return std::nullopt;
     if (pos >= data_json.size() || data_json[pos] != '"') return std::nullopt;
-    if (sent > static_cast<uint64_t>(INT64_MAX)) return std::nullopt;
-    stamp.sent_ns = static_cast<int64_t>(sent);
+    ++pos;
+    LoadStamp stamp;
+    if (!read_stamp(data_json, &pos, &stamp)) return std::nullopt;
+    if (pos >= data_json.size() || data_json[pos] != '"') return std::nullopt;
     return stamp;
   }
+}
+
+std::optional<LoadStamp> parse_load_content(std::string_view content) {
+  size_t pos = 0;
+  LoadStamp stamp;
+  if (!read_stamp(content, &pos, &stamp) || pos != content.size()) return std::nullopt;
+  return stamp;
 }
 
 int64_t monotonic_ns() {

@@ -24,6 +24,10 @@ std::string format_load_content(const LoadStamp& stamp);
 /// no such member or its value is not exactly a load content.
 std::optional<LoadStamp> parse_load_stamp(std::string_view data_json);
 
+/// Reads a LoadStamp from a bare content, as nchan delivers it (an event's data is the published
+/// body itself). Returns nullopt unless `content` is exactly "s=<seq> t=<ns>".
+std::optional<LoadStamp> parse_load_content(std::string_view content);
+
 /// CLOCK_MONOTONIC now, in ns.
 int64_t monotonic_ns();
 

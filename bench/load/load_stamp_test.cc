@@ -44,5 +44,18 @@ TEST_CASE("parse_load_stamp rejects contents that are not load stamps") {
   CHECK_FALSE(parse_load_stamp(""));
 }
 
+TEST_CASE("parse_load_content reads a bare content and nothing around it") {
+  auto stamp = parse_load_content(format_load_content({7, 123456789}));
+  REQUIRE(stamp);
+  CHECK(stamp->seq == 7);
+  CHECK(stamp->sent_ns == 123456789);
+  CHECK_FALSE(parse_load_content(""));
+  CHECK_FALSE(parse_load_content("s=7"));
+  CHECK_FALSE(parse_load_content("s=7 t=1 "));
+  CHECK_FALSE(parse_load_content(" s=7 t=1"));
+  CHECK_FALSE(parse_load_content("\"s=7 t=1\""));
+  CHECK_FALSE(parse_load_content("s=1 t=99999999999999999999"));
+}
+
 }  // namespace
 }  // namespace relay::load

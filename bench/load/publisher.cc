@@ -26,6 +26,13 @@ void Publisher::start() {
   for (size_t i = 0; i < options_.publishers; ++i) threads_.emplace_back([this] { run_thread(); });
 }
 
+PublishStats Publisher::stats() const {
+  PublishStats stats = stats_;
+  stats.post_p50_ms = static_cast<double>(post_latency_.percentile_ns(0.50)) / 1e6;
+  stats.post_p99_ms = static_cast<double>(post_latency_.percentile_ns(0.99)) / 1e6;
+  return stats;
+}
+
 void Publisher::stop() {
   stop_ = true;
   for (std::thread& thread : threads_) thread.join();
@@ -54,6 +61,7 @@ bool Publisher::wait_until(int64_t due_ns) {
 }
 
 std::string Publisher::body_for(const Batch& batch, int64_t start_ns) const {
+  if (options_.path == PublishPath::kNchan) return format_load_content({batch.first_seq, start_ns});
   if (options_.path == PublishPath::kMessages) {
     return fmt::format(R"({{"content":"{}"}})", format_load_content({batch.first_seq, start_ns}));
   }
@@ -70,13 +78,17 @@ std::string Publisher::body_for(const Batch& batch, int64_t start_ns) const {
 
 void Publisher::run_thread() {
   bool notify = options_.path == PublishPath::kNotify;
-  httplib::Client client("127.0.0.1", notify ? options_.notify_port : options_.message_port);
+  bool nchan = options_.path == PublishPath::kNchan;
+  int port =
+      notify ? options_.notify_port : (nchan ? options_.nchan_pub_port : options_.message_port);
+  httplib::Client client("127.0.0.1", port);
   client.set_keep_alive(true);
   client.set_tcp_nodelay(true);  // headers and body go out as two writes; Nagle would hold one
   client.set_connection_timeout(2, 0);
   client.set_read_timeout(10, 0);
   client.set_write_timeout(10, 0);
-  const char* target = notify ? "/notify" : "/messages";
+  std::string target = notify ? "/notify" : (nchan ? options_.nchan_pub_path : "/messages");
+  const char* content_type = nchan ? "text/plain" : "application/json";
   while (!stop_) {
     std::unique_lock<std::mutex> order_lock(notify_order_mutex_, std::defer_lock);
     if (notify) order_lock.lock();
@@ -88,7 +100,7 @@ void Publisher::run_thread() {
       if (!wait_until(due)) break;
     }
     int64_t start_ns = monotonic_ns();
-    auto result = client.Post(target, body_for(batch, start_ns), "application/json");
+    auto result = client.Post(target.c_str(), body_for(batch, start_ns), content_type);
     int64_t end_ns = monotonic_ns();
     bool ok = result && result->status >= 200 && result->status < 300;
     std::lock_guard<std::mutex> lock(stats_mutex_);
@@ -97,6 +109,7 @@ void Publisher::run_thread() {
       stats_.first_start_ns = start_ns;
     }
     stats_.last_end_ns = std::max(stats_.last_end_ns, end_ns);
+    post_latency_.record(end_ns - start_ns);
   }
   --running_;
 }

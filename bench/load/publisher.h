@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/load/latency_histogram.h"
 #include "bench/load/load_options.h"
 
 namespace relay::load {
@@ -18,13 +19,16 @@ struct PublishStats {
   uint64_t failed = 0;         // messages whose POST failed or got another status
   int64_t first_start_ns = 0;  // CLOCK_MONOTONIC when the first POST started
   int64_t last_end_ns = 0;     // when the last POST returned
+  double post_p50_ms = 0;      // POST call start to response, over every POST
+  double post_p99_ms = 0;
 };
 
 /// Publishes seqs 0..messages-1 from `publishers` threads, each with its own keep-alive
-/// httplib::Client, with content "s=<seq> t=<ns>". At `rate` > 0 message k is due at
-/// start + k/rate; at 0 as fast as possible. On the notify path the ids are base_id + seq, and
-/// posts are made one at a time in id order (notify-service ignores an id at or below the highest
-/// it has seen, so concurrent posts would drop messages). Not copyable; start() once, stop() once.
+/// httplib::Client, with content "s=<seq> t=<ns>" (on the nchan path that is the whole body). At
+/// `rate` > 0 message k is due at start + k/rate; at 0 as fast as possible. On the notify path the
+/// ids are base_id + seq, and posts are made one at a time in id order (notify-service ignores an
+/// id at or below the highest it has seen, so concurrent posts would drop messages). Not copyable;
+/// start() once, stop() once.
 class Publisher {
  public:
   Publisher(const LoadOptions& options, int64_t base_id);
@@ -38,7 +42,7 @@ class Publisher {
   /// Asks the threads to stop (a POST in flight finishes or times out) and joins them.
   void stop();
   /// Valid after stop().
-  PublishStats stats() const { return stats_; }
+  PublishStats stats() const;
 
  private:
   struct Batch {
@@ -60,7 +64,8 @@ class Publisher {
   std::mutex notify_order_mutex_;  // held across a notify-path POST to keep ids in order
   int64_t schedule_start_ns_ = 0;
   std::mutex stats_mutex_;
-  PublishStats stats_;  // guarded by stats_mutex_ until stop()
+  PublishStats stats_;             // guarded by stats_mutex_ until stop()
+  LatencyHistogram post_latency_;  // guarded by stats_mutex_ until stop()
 };
 
 }  // namespace relay::load

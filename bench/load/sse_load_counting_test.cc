@@ -1,13 +1,6 @@
 // Runs the real sse_load binary against a fake notify-service written here, which on purpose drops,
 // duplicates and reorders events for chosen subscribers, and checks the counts sse_load reports.
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -21,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/load/load_stamp.h"
+#include "bench/load/sse_load_runner.h"
 #include "shared/http_support.h"
 #include "shared/sse.h"
 
@@ -154,64 +148,6 @@ class FakeNotify {
   int64_t last_id_ = 100;             // guarded by mutex_
   std::vector<Published> published_;  // guarded by mutex_
 };
-
-struct RunResult {
-  int exit_code = -1;
-  std::string output;
-};
-
-// Runs sse_load with `args`, capturing stdout; kills it by PID if it outlives `timeout`.
-RunResult run_sse_load(const std::vector<std::string>& args,
-                       std::chrono::seconds timeout = std::chrono::seconds(60)) {
-  RunResult result;
-  int pipe_fds[2];
-  REQUIRE(pipe(pipe_fds) == 0);
-  pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    dup2(pipe_fds[1], STDOUT_FILENO);
-    close(pipe_fds[0]);
-    close(pipe_fds[1]);
-    std::vector<char*> argv;
-    std::string program = SSE_LOAD_BIN;
-    argv.push_back(program.data());
-    std::vector<std::string> copies = args;
-    for (std::string& arg : copies) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    execv(program.c_str(), argv.data());
-    _exit(127);
-  }
-  close(pipe_fds[1]);
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  char buffer[4096];
-  while (std::chrono::steady_clock::now() < deadline) {
-    pollfd readable{pipe_fds[0], POLLIN, 0};
-    if (poll(&readable, 1, 100) <= 0) continue;
-    ssize_t got = read(pipe_fds[0], buffer, sizeof(buffer));
-    if (got <= 0) break;
-    result.output.append(buffer, static_cast<size_t>(got));
-  }
-  close(pipe_fds[0]);
-  if (std::chrono::steady_clock::now() >= deadline) kill(pid, SIGKILL);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
-
-json last_json_line(const std::string& output) {
-  size_t end = output.size();
-  while (end > 0) {
-    size_t start = output.rfind('\n', end - 1);
-    start = start == std::string::npos ? 0 : start + 1;
-    if (output.compare(start, 1, "{") == 0) {
-      return json::parse(output.substr(start, end - start), nullptr, false);
-    }
-    if (start == 0) break;
-    end = start - 1;
-  }
-  return json();
-}
 
 std::vector<std::string> notify_args(int port, std::vector<std::string> extra) {
   std::vector<std::string> args = {"--notify",      "http://127.0.0.1:" + std::to_string(port),

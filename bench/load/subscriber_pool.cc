@@ -11,7 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 
-#include <fmt/format.h>
+#include "bench/load/server_dialect.h"
 
 namespace relay::load {
 
@@ -30,9 +30,11 @@ std::string lower(std::string_view text) {
 
 }  // namespace
 
-SubscriberPool::SubscriberPool(int port, size_t subscribers, size_t max_connecting,
-                               MessageSink sink)
-    : port_(port),
+SubscriberPool::SubscriberPool(Target target, int port, std::string nchan_path, size_t subscribers,
+                               size_t max_connecting, MessageSink sink)
+    : target_(target),
+      port_(port),
+      nchan_path_(std::move(nchan_path)),
       max_connecting_(max_connecting),
       sink_(std::move(sink)),
       epoll_fd_(epoll_create1(EPOLL_CLOEXEC)),
@@ -56,10 +58,7 @@ void SubscriberPool::open(size_t index) {
   Stream& stream = streams_[index];
   stream.parser =
       std::make_unique<SseParser>([this, index](const SseEvent& event) { on_event(index, event); });
-  stream.pending_out = fmt::format(
-      "GET /events?client_id=load-{} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n"
-      "Accept: text/event-stream\r\nCache-Control: no-store\r\n\r\n",
-      index, port_);
+  stream.pending_out = subscribe_request(target_, port_, nchan_path_, index);
   ++in_progress_;
   stream.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (stream.fd < 0) {
@@ -176,6 +175,7 @@ bool SubscriberPool::take_headers(Stream& stream, std::string_view* rest) {
 void SubscriberPool::feed_body(size_t index, std::string_view bytes) {
   Stream& stream = streams_[index];
   if (bytes.empty()) return;
+  if (!stream.connected && opens_on_first_bytes(target_)) mark_connected(stream);
   if (!stream.chunked) {
     stream.parser->feed(bytes);
     return;
@@ -191,12 +191,16 @@ void SubscriberPool::on_event(size_t index, const SseEvent& event) {
   if (event.event == "message") {
     sink_(index, event);
   } else if (event.event == "connected" && !stream.connected) {
-    stream.connected = true;
-    ++connected_;
-    --in_progress_;
+    mark_connected(stream);
   } else if (event.event == "reset") {
     ++resets_;
   }
+}
+
+void SubscriberPool::mark_connected(Stream& stream) {
+  stream.connected = true;
+  ++connected_;
+  --in_progress_;
 }
 
 void SubscriberPool::close_stream(size_t index) {

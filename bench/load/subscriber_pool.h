@@ -8,20 +8,23 @@
 #include <vector>
 
 #include "bench/load/chunked_decoder.h"
+#include "bench/load/load_options.h"
 #include "shared/sse.h"
 
 namespace relay::load {
 
-/// Many SSE streams to `GET /events?client_id=load-<i>` on 127.0.0.1:<port>, read from one thread
-/// with non-blocking sockets and epoll. Streams are opened at most `max_connecting` at a time: the
-/// next starts when one has received its `event: connected`. Each stream's body is de-chunked and
-/// fed to its own SseParser; `message` events go to the sink with the subscriber's index. Owns
-/// every socket; not thread-safe (one thread calls everything).
+/// Many SSE streams to 127.0.0.1:<port> (relay's `GET /events?client_id=load-<i>` or nchan's
+/// subscriber location, see server_dialect.h), read from one thread with non-blocking sockets and
+/// epoll. Streams are opened at most `max_connecting` at a time: the next starts when one is open
+/// (relay: its `event: connected` arrived; nchan: its first body bytes). Each stream's body is
+/// de-chunked when chunked and fed to its own SseParser; `message` events go to the sink with the
+/// subscriber's index. Owns every socket; not thread-safe (one thread calls everything).
 class SubscriberPool {
  public:
   using MessageSink = std::function<void(size_t subscriber, const SseEvent& event)>;
 
-  SubscriberPool(int port, size_t subscribers, size_t max_connecting, MessageSink sink);
+  SubscriberPool(Target target, int port, std::string nchan_path, size_t subscribers,
+                 size_t max_connecting, MessageSink sink);
   ~SubscriberPool();
   SubscriberPool(const SubscriberPool&) = delete;
   SubscriberPool& operator=(const SubscriberPool&) = delete;
@@ -30,7 +33,7 @@ class SubscriberPool {
   /// and handles it. Returns false when epoll itself fails.
   bool poll(int timeout_ms);
 
-  /// True once every stream has either said `connected` or failed.
+  /// True once every stream has either opened or failed.
   bool opening_done() const { return next_to_open_ == streams_.size() && in_progress_ == 0; }
   size_t connected() const { return connected_; }
   size_t failed() const { return failed_; }
@@ -60,11 +63,14 @@ class SubscriberPool {
   bool take_headers(Stream& stream, std::string_view* rest);
   void feed_body(size_t index, std::string_view bytes);
   void on_event(size_t index, const SseEvent& event);
+  void mark_connected(Stream& stream);
   /// Registers (or changes) what epoll reports for a stream; closes the stream if epoll refuses.
   void watch(size_t index, int operation, uint32_t events);
   void close_stream(size_t index);
 
+  Target target_;
   int port_;
+  std::string nchan_path_;
   size_t max_connecting_;
   MessageSink sink_;
   int epoll_fd_ = -1;

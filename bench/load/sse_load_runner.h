@@ -1,0 +1,26 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace relay::load {
+
+// Test support: runs the real sse_load binary (SSE_LOAD_BIN) and reads its report.
+
+/// What one run of sse_load did: its exit code (-1 if killed) and its stdout.
+struct RunResult {
+  int exit_code = -1;
+  std::string output;
+};
+
+/// Runs sse_load with `args`, capturing stdout; kills it by PID if it outlives `timeout`.
+RunResult run_sse_load(const std::vector<std::string>& args,
+                       std::chrono::seconds timeout = std::chrono::seconds(60));
+
+/// The last line of `output` that is a JSON object (sse_load's report), or null JSON.
+nlohmann::json last_json_line(const std::string& output);
+
+}  // namespace relay::load
