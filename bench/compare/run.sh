@@ -13,7 +13,7 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-build="${BUILD_DIR:-$root/build}"
+build="${BUILD_DIR:-$root/build-bench}"
 runs=3
 quick=0
 out=""
