@@ -41,10 +41,10 @@ void Forwarder::stop() {
 }
 
 void Forwarder::wake() {
-  {
-    std::lock_guard lock(mutex_);
-    ++wakes_;
-  }
+  wakes_.fetch_add(1);
+  if (!idle_.load()) return;
+  // Under the mutex, so the signal cannot fall between the thread's check and its wait.
+  std::lock_guard lock(mutex_);
   wakeup_.notify_one();
 }
 
@@ -54,23 +54,23 @@ int64_t Forwarder::backlog() {
 
 void Forwarder::wait(uint64_t seen_wakes, int timeout_ms) {
   std::unique_lock lock(mutex_);
-  auto ready = [&] { return stopping_ || (timeout_ms < 0 && wakes_ != seen_wakes); };
-  if (timeout_ms < 0) {
-    wakeup_.wait(lock, ready);
-  } else {
-    wakeup_.wait_for(lock, std::chrono::milliseconds(timeout_ms), ready);
+  if (timeout_ms >= 0) {  // a backoff: only stop() ends it early, so wakes need not signal
+    wakeup_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return stopping_; });
+    return;
   }
+  idle_ = true;
+  wakeup_.wait(lock, [&] { return stopping_ || wakes_.load() != seen_wakes; });
+  idle_ = false;
 }
 
 void Forwarder::run() {
   int retry_ms = options_.retry_initial_ms;
   bool failing = false;
   while (true) {
-    uint64_t seen_wakes;
+    uint64_t seen_wakes = wakes_.load();
     {
       std::lock_guard lock(mutex_);
       if (stopping_) return;
-      seen_wakes = wakes_;
     }
     auto batch = store_.load_after(cursor_.load(), options_.batch_size, options_.batch_bytes);
     if (batch.empty()) {

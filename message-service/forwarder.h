@@ -43,7 +43,8 @@ class Forwarder {
   void start();
   /// Stops the thread; a batch in flight is abandoned unacknowledged and resent next time.
   void stop();
-  /// Tells the forwarder a message was stored. Cheap; any thread.
+  /// Tells the forwarder a message was stored. Cheap (an atomic increment; it signals the thread
+  /// only when the thread is idle, waiting for news); any thread.
   void wake();
 
   /// Messages stored but not yet acknowledged by notify-service.
@@ -66,8 +67,11 @@ class Forwarder {
 
   std::mutex mutex_;
   std::condition_variable wakeup_;
-  uint64_t wakes_ = 0;     // guarded by mutex_
   bool stopping_ = false;  // guarded by mutex_
+  // wake() counts here, then signals only while `idle_`; the thread sets `idle_` before checking
+  // `wakes_` under mutex_, so (both sequentially consistent) a wake-up is never missed.
+  std::atomic<uint64_t> wakes_{0};
+  std::atomic<bool> idle_{false};
   std::atomic<int64_t> cursor_{0};
   std::atomic<bool> last_attempt_ok_{true};
   std::thread thread_;

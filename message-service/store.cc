@@ -22,6 +22,8 @@ class Statement {
   Statement& operator=(const Statement&) = delete;
 
   bool ok() const { return stmt_ != nullptr; }
+  /// Makes the statement ready to run again; bindings are replaced by the next bind() calls.
+  void reset() { sqlite3_reset(stmt_); }
   void bind(int index, int64_t value) { sqlite3_bind_int64(stmt_, index, value); }
   void bind(int index, const std::string& value) {
     sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
@@ -40,6 +42,11 @@ class Statement {
 };
 
 constexpr const char* kMessageColumns = "id, content, user, channel, recipient, created_ms";
+
+// The most inserts one transaction takes: bounds the transaction's size (and the wait of the last
+// caller in it); callers beyond it form the next group. Each HTTP connection has at most one
+// insert in flight, so groups are rarely this large.
+constexpr size_t kMaxInsertGroup = 256;
 
 Message read_message(Statement& statement) {
   Message message;
@@ -107,7 +114,10 @@ std::unique_ptr<MessageStore> MessageStore::open(const std::string& data_dir, st
   return std::unique_ptr<MessageStore>(new MessageStore(db));
 }
 
-MessageStore::MessageStore(sqlite3* db) : db_(db) {}
+MessageStore::MessageStore(sqlite3* db)
+    : db_(db),
+      group_commit_([this](const std::vector<PendingInsert*>& group) { write_group(group); },
+                    kMaxInsertGroup) {}
 
 MessageStore::~MessageStore() {
   sqlite3_close(db_);
@@ -115,52 +125,77 @@ MessageStore::~MessageStore() {
 
 MessageStore::InsertResult MessageStore::insert(const MessageDraft& draft,
                                                 const std::string& idempotency_key) {
+  PendingInsert pending{draft, idempotency_key, {}};
+  group_commit_.run(pending);
+  return std::move(pending.result);
+}
+
+void MessageStore::write_group(const std::vector<PendingInsert*>& group) {
   std::lock_guard lock(mutex_);
-  InsertResult result;
-  if (!exec(db_, "BEGIN IMMEDIATE;")) {
-    result.error = sqlite3_errmsg(db_);
-    return result;
-  }
-  if (!idempotency_key.empty()) {
-    Statement find(
-        db_, std::string("SELECT ") + kMessageColumns + " FROM messages WHERE idempotency_key = ?");
-    find.bind(1, idempotency_key);
-    if (find.ok() && find.step() == SQLITE_ROW) {
-      result.message = read_message(find);
-      MessageDraft original{result.message.content, result.message.user, result.message.channel,
-                            result.message.to};
-      result.outcome = original == draft ? InsertOutcome::kReplayed : InsertOutcome::kConflict;
-      exec(db_, "ROLLBACK;");
-      return result;
-    }
-  }
+  std::string error;
+  if (try_write_group(group, &error)) return;
+  exec(db_, "ROLLBACK;");
+  for (PendingInsert* pending : group)
+    pending->result = InsertResult{InsertOutcome::kFailed, {}, error};
+}
+
+// Every step of the group in one transaction: a replay or conflict is decided against what is
+// committed and what earlier items of this group wrote (the transaction sees its own rows).
+// False at the first failure, with SQLite's reason in `*error` and the transaction still open.
+bool MessageStore::try_write_group(const std::vector<PendingInsert*>& group, std::string* error) {
+  // Taken at once: finalising or resetting a statement, and ROLLBACK, replace the message.
+  auto fail = [&] {
+    *error = sqlite3_errmsg(db_);
+    return false;
+  };
+  if (!exec(db_, "BEGIN IMMEDIATE;")) return fail();
+  Statement find(
+      db_, std::string("SELECT ") + kMessageColumns + " FROM messages WHERE idempotency_key = ?");
   Statement add(db_,
                 "INSERT INTO messages (content, user, channel, recipient, created_ms, "
                 "idempotency_key) VALUES (?, ?, ?, ?, ?, ?)");
-  int64_t now = now_unix_ms();
-  add.bind(1, draft.content);
-  add.bind(2, draft.user);
-  add.bind(3, draft.channel);
-  if (draft.to.empty()) {
-    add.bind_null(4);
-  } else {
-    add.bind(4, draft.to);
+  if (!find.ok() || !add.ok()) return fail();
+  for (PendingInsert* pending : group) {
+    const MessageDraft& draft = pending->draft;
+    const std::string& key = pending->idempotency_key;
+    InsertResult& result = pending->result;
+    if (!key.empty()) {
+      find.reset();
+      find.bind(1, key);
+      int found = find.step();
+      if (found == SQLITE_ROW) {
+        result.message = read_message(find);
+        MessageDraft original{result.message.content, result.message.user, result.message.channel,
+                              result.message.to};
+        result.outcome = original == draft ? InsertOutcome::kReplayed : InsertOutcome::kConflict;
+        continue;
+      }
+      if (found != SQLITE_DONE) return fail();
+    }
+    int64_t now = now_unix_ms();
+    add.reset();
+    add.bind(1, draft.content);
+    add.bind(2, draft.user);
+    add.bind(3, draft.channel);
+    if (draft.to.empty()) {
+      add.bind_null(4);
+    } else {
+      add.bind(4, draft.to);
+    }
+    add.bind(5, now);
+    if (key.empty()) {
+      add.bind_null(6);
+    } else {
+      add.bind(6, key);
+    }
+    if (add.step() != SQLITE_DONE) return fail();
+    result.outcome = InsertOutcome::kCreated;
+    result.message = Message{
+        sqlite3_last_insert_rowid(db_), draft.content, draft.user, draft.channel, draft.to, now};
   }
-  add.bind(5, now);
-  if (idempotency_key.empty()) {
-    add.bind_null(6);
-  } else {
-    add.bind(6, idempotency_key);
-  }
-  if (!add.ok() || add.step() != SQLITE_DONE || !exec(db_, "COMMIT;")) {
-    result.error = sqlite3_errmsg(db_);
-    exec(db_, "ROLLBACK;");
-    return result;
-  }
-  result.outcome = InsertOutcome::kCreated;
-  result.message = Message{
-      sqlite3_last_insert_rowid(db_), draft.content, draft.user, draft.channel, draft.to, now};
-  return result;
+  find.reset();  // no statement may be left mid-read at COMMIT
+  add.reset();
+  return exec(db_, "COMMIT;") || fail();
 }
 
 std::optional<Message> MessageStore::get(int64_t id) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "message-service/group_commit.h"
 #include "shared/message.h"
 #include "shared/validation.h"
 
@@ -15,10 +16,12 @@ struct sqlite3;
 namespace relay {
 
 /// The durable message log: one SQLite database (WAL mode, synchronous=FULL) in a data directory.
-/// A message is on disk before insert() returns. Ids strictly increase and become visible in id
-/// order (inserts are serialised), which the forwarder relies on. Also keeps the forwarder's
-/// cursor, so forwarding resumes where it stopped after a restart.
-/// Thread-safe: all calls may come from any thread; they are serialised internally.
+/// A message is on disk before insert() returns. Concurrent inserts share one transaction and one
+/// fsync (group commit), so throughput grows with the number of callers while each caller still
+/// returns only after its own message was committed. Ids strictly increase and become visible in
+/// id order (groups are committed one at a time, ids given in queue order), which the forwarder
+/// relies on. Also keeps the forwarder's cursor, so forwarding resumes where it stopped after a
+/// restart. Thread-safe: all calls may come from any thread; they are serialised internally.
 class MessageStore {
  public:
   /// Opens (creating if needed) `<data_dir>/messages.db`. Returns nullptr and sets `*error` when
@@ -40,9 +43,16 @@ class MessageStore {
     std::string error;
   };
 
-  /// Stores a message, stamping id and time. With a non-empty `idempotency_key`, a retry of the
-  /// same draft returns the original message instead of storing it again.
+  /// Stores a message, stamping id and time, and returns once the transaction holding it was
+  /// committed (kCreated), or rolled back (kFailed: then nothing of that transaction was stored,
+  /// for any caller in it). With a non-empty `idempotency_key`, a retry of the same draft returns
+  /// the original message instead of storing it again, also when both are in the same transaction.
+  /// Blocks; may commit other callers' inserts on this thread.
   InsertResult insert(const MessageDraft& draft, const std::string& idempotency_key);
+
+  /// How group commit of inserts is doing: groups committed (transactions, one fsync each; messages
+  /// stored per group tell how well it works), inserts waiting, whether a group is being written.
+  GroupCommitStats insert_stats() const { return group_commit_.stats(); }
 
   std::optional<Message> get(int64_t id);
 
@@ -66,10 +76,21 @@ class MessageStore {
   bool healthy();
 
  private:
+  /// One insert() call waiting for its group's commit; `result` is written by write_group().
+  struct PendingInsert {
+    const MessageDraft& draft;
+    const std::string& idempotency_key;
+    InsertResult result;
+  };
+
   explicit MessageStore(sqlite3* db);
+  /// Writes `group` in one transaction and sets every item's result: all stored, or all kFailed.
+  void write_group(const std::vector<PendingInsert*>& group);
+  bool try_write_group(const std::vector<PendingInsert*>& group, std::string* error);
 
   std::mutex mutex_;
   sqlite3* db_;  // guarded by mutex_
+  GroupCommit<PendingInsert> group_commit_;
 };
 
 }  // namespace relay

@@ -6,7 +6,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
+#include <set>
 #include <thread>
+
+#include <sqlite3.h>
 
 #include "message-service/forwarder.h"
 #include "message-service/store.h"
@@ -35,6 +38,27 @@ MessageDraft draft(std::string content, std::string channel = "general", std::st
                    std::string to = "") {
   return MessageDraft{std::move(content), std::move(user), std::move(channel), std::move(to)};
 }
+
+// A second connection to the store's database, as another process would have: it can hold the
+// write lock (so the store's next transaction waits and the inserts behind it form one group) and
+// change the schema.
+class OtherConnection {
+ public:
+  explicit OtherConnection(const TempDir& dir) {
+    REQUIRE(sqlite3_open((dir.path / "messages.db").c_str(), &db_) == SQLITE_OK);
+  }
+  ~OtherConnection() { sqlite3_close(db_); }
+  void exec(const std::string& sql) {
+    char* error = nullptr;
+    int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error);
+    std::string message = error ? error : "";
+    sqlite3_free(error);
+    REQUIRE_MESSAGE(rc == SQLITE_OK, sql << ": " << message);
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
 
 template <typename Predicate>
 bool eventually(Predicate predicate) {
@@ -141,6 +165,142 @@ TEST_CASE("store open reports a data directory it cannot use") {
   std::string error;
   CHECK_FALSE(MessageStore::open(file.string(), &error));
   CHECK(error.find("not-a-dir") != std::string::npos);
+}
+
+TEST_CASE("store group commit: concurrent inserts get distinct increasing ids and all are stored") {
+  TempDir dir;
+  auto store = open_store(dir);
+  constexpr int kThreads = 32;
+  constexpr int kPerThread = 40;
+  std::vector<std::vector<Message>> stored(kThreads);
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        std::string content = "t" + std::to_string(t) + "-" + std::to_string(i);
+        // Every third one keyed, so the idempotency lookup is part of the groups too.
+        auto result = store->insert(draft(content), i % 3 == 0 ? "key-" + content : "");
+        if (result.outcome != MessageStore::InsertOutcome::kCreated) ++failures;
+        stored[t].push_back(result.message);
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  CHECK(failures == 0);
+
+  std::set<int64_t> ids;
+  for (int t = 0; t < kThreads; ++t) {
+    for (int i = 0; i < kPerThread; ++i) {
+      const Message& message = stored[t][i];
+      ids.insert(message.id);
+      // Each caller's inserts are committed in the order it made them.
+      if (i > 0) CHECK(message.id > stored[t][i - 1].id);
+      auto read = store->get(message.id);
+      REQUIRE(read);
+      CHECK(read->content == "t" + std::to_string(t) + "-" + std::to_string(i));
+      CHECK(read->timestamp_ms == message.timestamp_ms);
+    }
+  }
+  constexpr int kTotal = kThreads * kPerThread;
+  CHECK(ids.size() == kTotal);
+  CHECK(*ids.begin() == 1);
+  CHECK(*ids.rbegin() == kTotal);  // distinct and 1..N: no id skipped, none reused
+  CHECK(store->last_id() == kTotal);
+  // Reading back in id order sees the same set (ids became visible in order, with no holes).
+  auto all = store->load_after(0, kTotal + 1, size_t{1} << 30);
+  REQUIRE(all.size() == kTotal);
+  for (size_t i = 0; i < all.size(); ++i) CHECK(all[i].id == static_cast<int64_t>(i + 1));
+  GroupCommitStats stats = store->insert_stats();
+  CHECK(stats.groups < static_cast<uint64_t>(kTotal));  // commits were shared
+  MESSAGE("commits: " << stats.groups << " for " << kTotal << " inserts");
+}
+
+namespace {
+
+// Inserts `drafts` so that they form exactly one group: `other` holds the write lock while a first
+// insert (the blocker) waits to begin its transaction, `drafts` queue behind it one by one (so
+// their order in the group is theirs), then the lock is released. Returns their results in order.
+std::vector<MessageStore::InsertResult> insert_as_one_group(
+    MessageStore& store, OtherConnection& other,
+    const std::vector<std::pair<MessageDraft, std::string>>& drafts) {
+  uint64_t groups_before = store.insert_stats().groups;
+  other.exec("BEGIN IMMEDIATE;");
+  std::thread blocker([&] { store.insert(draft("blocker", "blocking"), ""); });
+  REQUIRE(eventually([&] { return store.insert_stats().committing; }));
+  std::vector<MessageStore::InsertResult> results(drafts.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < drafts.size(); ++i) {
+    threads.emplace_back([&, i] { results[i] = store.insert(drafts[i].first, drafts[i].second); });
+    REQUIRE(eventually([&] { return store.insert_stats().queued == i + 1; }));
+  }
+  other.exec("ROLLBACK;");
+  blocker.join();
+  for (auto& thread : threads) thread.join();
+  CHECK(store.insert_stats().groups == groups_before + 2);  // the blocker's, then theirs
+  return results;
+}
+
+}  // namespace
+
+TEST_CASE("store group commit: idempotency keys repeated inside one group replay or conflict") {
+  TempDir dir;
+  auto store = open_store(dir);
+  OtherConnection other(dir);
+  auto earlier = store->insert(draft("before"), "key-old");
+  REQUIRE(earlier.outcome == MessageStore::InsertOutcome::kCreated);
+
+  auto results = insert_as_one_group(*store, other,
+                                     {{draft("same"), "key-new"},
+                                      {draft("same"), "key-new"},
+                                      {draft("other body"), "key-new"},
+                                      {draft("before"), "key-old"},
+                                      {draft("changed"), "key-old"},
+                                      {draft("no key"), ""}});
+  using Outcome = MessageStore::InsertOutcome;
+  CHECK(results[0].outcome == Outcome::kCreated);
+  CHECK(results[1].outcome == Outcome::kReplayed);
+  CHECK(results[1].message.id == results[0].message.id);
+  CHECK(results[1].message.timestamp_ms == results[0].message.timestamp_ms);
+  CHECK(results[2].outcome == Outcome::kConflict);
+  CHECK(results[2].message.id == results[0].message.id);
+  CHECK(results[3].outcome == Outcome::kReplayed);
+  CHECK(results[3].message.id == earlier.message.id);
+  CHECK(results[4].outcome == Outcome::kConflict);
+  CHECK(results[5].outcome == Outcome::kCreated);
+  CHECK(results[5].message.id == results[0].message.id + 1);
+  // Stored: "before", the blocker, "same" once, "no key".
+  CHECK(store->last_id() == 4);
+  CHECK(store->get(results[0].message.id)->content == "same");
+}
+
+TEST_CASE("store group commit: a write that fails fails the whole group and stores none of it") {
+  TempDir dir;
+  auto store = open_store(dir);
+  OtherConnection other(dir);
+  // A real failure inside the transaction: the database itself refuses one row of the group.
+  other.exec(
+      "CREATE TRIGGER refuse_poison BEFORE INSERT ON messages WHEN NEW.content = 'poison' "
+      "BEGIN SELECT RAISE(ABORT, 'poison refused'); END;");
+  auto results = insert_as_one_group(*store, other,
+                                     {{draft("first"), ""},
+                                      {draft("keyed"), "key-1"},
+                                      {draft("poison"), ""},
+                                      {draft("last"), ""}});
+  for (const auto& result : results) {
+    CHECK(result.outcome == MessageStore::InsertOutcome::kFailed);
+    CHECK(result.error.find("poison refused") != std::string::npos);
+  }
+  CHECK(store->last_id() == 1);  // only the blocker, from the group before
+  CHECK(store->get(1)->content == "blocker");
+  CHECK(store->load_after(1, 100, 1 << 20).empty());
+
+  // Nothing of the failed group was claimed: its key is free, and the store goes on.
+  auto retry = store->insert(draft("keyed"), "key-1");
+  CHECK(retry.outcome == MessageStore::InsertOutcome::kCreated);
+  CHECK(retry.message.id == 2);
+  CHECK(store->insert(draft("poison"), "").outcome == MessageStore::InsertOutcome::kFailed);
+  CHECK(store->insert(draft("fine"), "").message.id == 3);
 }
 
 TEST_CASE("forwarder delivers every message once, in order, through failures and restarts") {
