@@ -52,38 +52,61 @@ int64_t Forwarder::backlog() {
   return std::max<int64_t>(0, store_.last_id() - cursor_.load());
 }
 
-void Forwarder::wait(uint64_t seen_wakes, int timeout_ms) {
+void Forwarder::wait(uint64_t seen_wakes, int timeout_ms, bool until_news) {
   std::unique_lock lock(mutex_);
-  if (timeout_ms >= 0) {  // a backoff: only stop() ends it early, so wakes need not signal
+  if (!until_news) {  // a backoff: only stop() ends it early, so wakes need not signal
     wakeup_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return stopping_; });
     return;
   }
   idle_ = true;
-  wakeup_.wait(lock, [&] { return stopping_ || wakes_.load() != seen_wakes; });
+  auto news = [&] { return stopping_ || wakes_.load() != seen_wakes; };
+  if (timeout_ms < 0) {
+    wakeup_.wait(lock, news);
+  } else {
+    wakeup_.wait_for(lock, std::chrono::milliseconds(timeout_ms), news);
+  }
   idle_ = false;
 }
 
+void Forwarder::save_cursor() {
+  int64_t upto = cursor_.load();
+  if (!store_.set_forwarded_upto(upto)) {
+    logger_.error("cannot record forward cursor", {{"upto", upto}});
+  }
+}
+
 void Forwarder::run() {
+  using Clock = std::chrono::steady_clock;
   int retry_ms = options_.retry_initial_ms;
   bool failing = false;
+  int64_t saved_cursor = cursor_.load();
+  auto saved_at = Clock::now();
   while (true) {
     uint64_t seen_wakes = wakes_.load();
     {
       std::lock_guard lock(mutex_);
-      if (stopping_) return;
+      if (stopping_) break;
+    }
+    if (cursor_.load() != saved_cursor &&
+        Clock::now() - saved_at >= std::chrono::milliseconds(options_.cursor_save_ms)) {
+      save_cursor();
+      saved_cursor = cursor_.load();
+      saved_at = Clock::now();
     }
     auto batch = store_.load_after(cursor_.load(), options_.batch_size, options_.batch_bytes);
     if (batch.empty()) {
-      wait(seen_wakes, -1);
+      // Idle: with an unsaved cursor, come back when it is due.
+      int due_ms = -1;
+      if (cursor_.load() != saved_cursor) {
+        auto since = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - saved_at);
+        due_ms = std::max<int>(1, options_.cursor_save_ms - static_cast<int>(since.count()));
+      }
+      wait(seen_wakes, due_ms, true);
       continue;
     }
     std::string error;
     if (send_(batch, &error)) {
-      int64_t last = batch.back().id;
-      if (!store_.set_forwarded_upto(last)) {
-        logger_.error("cannot record forward cursor", {{"upto", last}});
-      }
-      cursor_ = last;
+      cursor_ = batch.back().id;
       forwarded_.add(batch.size());
       batches_.add();
       last_attempt_ok_ = true;
@@ -101,9 +124,10 @@ void Forwarder::run() {
                    {{"error", error}, {"first_id", batch.front().id}, {"count", batch.size()}});
       failing = true;
     }
-    wait(seen_wakes, retry_ms);
+    wait(seen_wakes, retry_ms, false);
     retry_ms = std::min(retry_ms * 2, options_.retry_max_ms);
   }
+  if (cursor_.load() != saved_cursor) save_cursor();
 }
 
 }  // namespace relay

@@ -17,9 +17,12 @@ namespace relay {
 
 /// Hands stored messages to notify-service, in id order, at least once. It wakes as soon as a
 /// message is stored (no polling delay), sends everything waiting in batches, and only after a
-/// batch is acknowledged moves its durable cursor, so a crash or an unreachable notify-service
-/// loses nothing: unacknowledged batches are retried with exponential backoff, and after a
-/// restart forwarding resumes from the stored cursor. Runs on its own thread.
+/// batch is acknowledged moves its cursor, so a crash or an unreachable notify-service loses
+/// nothing: unacknowledged batches are retried with exponential backoff, and after a restart
+/// forwarding resumes from the stored cursor. The cursor is stored at most every
+/// `cursor_save_ms` (and when forwarding stops), not per batch, so it does not cost the inserts an
+/// fsync per message; a crash re-sends at most that much, which notify-service drops as already
+/// seen. Runs on its own thread.
 class Forwarder {
  public:
   /// Delivers one batch; returns true when notify-service acknowledged it, else false and a
@@ -32,6 +35,7 @@ class Forwarder {
     size_t batch_bytes = 256 * 1024;
     int retry_initial_ms = 50;
     int retry_max_ms = 5000;
+    int cursor_save_ms = 100;
   };
 
   Forwarder(MessageStore& store, SendBatch send, Options options, const Logger& logger,
@@ -54,8 +58,11 @@ class Forwarder {
 
  private:
   void run();
-  /// Waits until woken, stopped, or `timeout_ms` passed (-1: no timeout) since `seen_wakes`.
-  void wait(uint64_t seen_wakes, int timeout_ms);
+  /// Waits until stopped or `timeout_ms` passed (-1: no timeout); with `until_news`, also until
+  /// a wake() after `seen_wakes`.
+  void wait(uint64_t seen_wakes, int timeout_ms, bool until_news);
+  /// Stores the cursor durably.
+  void save_cursor();
 
   MessageStore& store_;
   SendBatch send_;
