@@ -111,7 +111,8 @@ HttpParseResult parse_http_request(std::string_view input, const HttpRequestLimi
   while (start + 1 < input.size() && input[start] == '\r' && input[start + 1] == '\n') start += 2;
   size_t head_end = input.find("\r\n\r\n", start);
   if (head_end == std::string_view::npos) {
-    if (input.size() - start > limits.max_head_bytes) {
+    // A head of exactly the limit may be followed by up to 3 bytes of its blank line so far.
+    if (input.size() - start > limits.max_head_bytes + 3) {
       return fail(431, "headers_too_large",
                   "the request line and headers are larger than " +
                       std::to_string(limits.max_head_bytes) + " bytes");

@@ -18,7 +18,7 @@ StreamSession::StreamSession(Hub& hub, Hub::Subscription subscription,
       fetch_history_(std::move(fetch_history)),
       counters_(counters),
       last_sent_id_(last_event_id.value_or(0)),
-      history_cursor_(last_sent_id_) {}
+      history_cursor_(last_event_id.value_or(0)) {}
 
 std::string StreamSession::greeting() {
   const char* resume = "none";
@@ -37,12 +37,14 @@ std::string StreamSession::greeting() {
 
 void StreamSession::append_new(const std::vector<EventPtr>& events, std::string* out) {
   size_t written = 0;
+  int64_t last_sent = last_sent_id_.load(std::memory_order_relaxed);
   for (const auto& event : events) {
-    if (event->message.id <= last_sent_id_) continue;
+    if (event->message.id <= last_sent) continue;
     out->append(event->frame);
-    last_sent_id_ = event->message.id;
+    last_sent = event->message.id;
     ++written;
   }
+  last_sent_id_.store(last_sent, std::memory_order_relaxed);
   counters_.events_sent.add(written);
 }
 
@@ -54,13 +56,13 @@ std::string StreamSession::next_history_page() {
     counters_.resets.add();
     nlohmann::json data = {
         {"reason", "history_unavailable"},
-        {"last_event_id", std::to_string(last_sent_id_)},
+        {"last_event_id", std::to_string(last_sent_id())},
         {"detail",
          "messages after this id could not be replayed (message-service history is "
          "unreachable); reload history with GET /messages"}};
     out = sse_event("", "reset", dump_json(data));
     // Still deliver whatever the ring holds after the resume point.
-    append_new(hub_.ring_events_after(last_sent_id_, filter), &out);
+    append_new(hub_.ring_events_after(last_sent_id(), filter), &out);
     phase_ = Phase::kLive;
     return out;
   }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -57,8 +58,10 @@ class StreamSession {
   /// True once the greeting and any replay are written: next_chunk() no longer blocks.
   bool live() const { return phase_ == Phase::kLive; }
   const std::string& client_id() const { return client_id_; }
-  /// The id of the last message written to this stream (or the resume point).
-  int64_t last_sent_id() const { return last_sent_id_; }
+  /// The id of the last message written to this stream (or the resume point). Unlike the rest,
+  /// safe to call from another thread while the writer runs (the server logs it when a stream
+  /// closes during a history replay, whose worker may still be writing).
+  int64_t last_sent_id() const { return last_sent_id_.load(std::memory_order_relaxed); }
 
  private:
   enum class Phase { kGreeting, kHistory, kLive };
@@ -76,7 +79,7 @@ class StreamSession {
   HistoryFetch fetch_history_;
   StreamCounters counters_;
   Phase phase_ = Phase::kGreeting;
-  int64_t last_sent_id_ = 0;
+  std::atomic<int64_t> last_sent_id_{0};  // written by the writer only
   /// The highest id read from history so far: the next page starts after it, even when a page
   /// held nothing this stream may see.
   int64_t history_cursor_ = 0;
