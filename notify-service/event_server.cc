@@ -249,7 +249,7 @@ void EventServer::Loop::stop() {
 void EventServer::Loop::shutdown_connections() {
   for (auto& [id, conn] : connections_) {
     if (conn->mode == Mode::kClosed) continue;
-    if (conn->mode == Mode::kStreaming && conn->chunked) {
+    if (conn->mode == Mode::kStreaming && conn->chunked && !conn->close_after_write) {
       // Best effort: a reader that keeps up sees the stream end cleanly.
       conn->out.append("0\r\n\r\n");
       flush(*conn);

@@ -109,6 +109,9 @@ HttpParseResult parse_http_request(std::string_view input, const HttpRequestLimi
   // Tolerate empty lines before a request (RFC 9112 2.2).
   size_t start = 0;
   while (start + 1 < input.size() && input[start] == '\r' && input[start + 1] == '\n') start += 2;
+  if (start > limits.max_head_bytes) {
+    return fail(431, "headers_too_large", "too many empty lines before the request line");
+  }
   size_t head_end = input.find("\r\n\r\n", start);
   if (head_end == std::string_view::npos) {
     // A head of exactly the limit may be followed by up to 3 bytes of its blank line so far.
@@ -197,7 +200,9 @@ HttpParseResult parse_http_request(std::string_view input, const HttpRequestLimi
   size_t body_start = head_end + 4;
   if (input.size() - body_start < body_length) {
     HttpParseResult result;
-    result.expects_continue = equals_ignoring_case(parsed.header("expect"), "100-continue");
+    // HTTP/1.0 clients cannot ask for 100 Continue (RFC 9110 10.1.1).
+    result.expects_continue =
+        !parsed.http10 && equals_ignoring_case(parsed.header("expect"), "100-continue");
     return result;
   }
   parsed.body = std::string(input.substr(body_start, body_length));

@@ -276,6 +276,20 @@ TEST_CASE("http request: Expect: 100-continue is reported once the head is in, n
   CHECK_FALSE(
       parse("POST /notify HTTP/1.1\r\nExpect: something\r\nContent-Length: 5\r\n\r\n", &plain)
           .expects_continue);
+  // HTTP/1.0 clients cannot ask for it.
+  CHECK_FALSE(
+      parse("POST /notify HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n", &plain)
+          .expects_continue);
+}
+
+TEST_CASE("http request: empty lines before the request line count toward the head limit") {
+  HttpRequest request;
+  std::string many_empty_lines;
+  for (int i = 0; i < 9000; ++i) many_empty_lines += "\r\n";
+  HttpParseResult result = parse(many_empty_lines, &request);
+  CHECK(result.state == State::kError);
+  CHECK(result.error.status == 431);
+  CHECK(parse("\r\n\r\nGET /health HTTP/1.1\r\n\r\n", &request).state == State::kComplete);
 }
 
 TEST_CASE("http request: malformed request lines are refused with 400 or 505") {
