@@ -38,6 +38,10 @@ constexpr auto kLingerTime = std::chrono::seconds(2);
 constexpr size_t kMaxUnsentAnswers = 256 * 1024;
 // Output buffers larger than this are released once written, so a burst leaves no memory behind.
 constexpr size_t kKeptBufferCapacity = 16 * 1024;
+// Streams written per turn of the loop before it looks at its sockets again, so requests (a
+// POST /notify, /health) are answered within a few milliseconds while a broadcast to tens of
+// thousands of streams is being written; events published meanwhile join the pending writes.
+constexpr size_t kStreamsPerTurn = 256;
 
 const char* reason_phrase(int status) {
   switch (status) {
@@ -179,7 +183,9 @@ class EventServer::Loop {
   void end_stream(Connection& conn);
   bool flush(Connection& conn);
   void close_connection(Connection& conn);
-  void process_wakeups();
+  /// Handles worker posts and up to kStreamsPerTurn woken streams; true when woken streams remain
+  /// (the loop then polls its sockets without sleeping and comes back for them).
+  bool process_wakeups();
   void tick(Clock::time_point now);
   void start_catch_up(Connection& conn);
   void run_catch_up(std::shared_ptr<CatchUp> catch_up, std::shared_ptr<StreamSession> session,
@@ -209,7 +215,9 @@ class EventServer::Loop {
   uint64_t next_serial_ = kFirstConnectionId;
   size_t next_loop_ = 0;  // loop 0: where the next accepted connection goes
   bool accepting_ = true;
-  std::vector<uint64_t> ready_batch_;
+  // Woken streams not yet written, oldest first, from ready_next_ on.
+  std::vector<uint64_t> ready_backlog_;
+  size_t ready_next_ = 0;
   std::vector<Posted> posted_batch_;
 
   std::mutex wake_mutex_;
@@ -270,8 +278,10 @@ void EventServer::Loop::shutdown_connections() {
 void EventServer::Loop::run() {
   std::vector<epoll_event> events(1024);
   auto next_tick = Clock::now() + kTick;
+  bool streams_pending = false;
   while (!stopping_) {
     auto wait = std::chrono::ceil<std::chrono::milliseconds>(next_tick - Clock::now());
+    if (streams_pending) wait = std::chrono::milliseconds(0);
     int count = epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()),
                            static_cast<int>(std::max<int64_t>(wait.count(), 0)));
     if (count < 0 && errno != EINTR) {
@@ -289,7 +299,7 @@ void EventServer::Loop::run() {
         on_event(*conn, events[i].events);
       }
     }
-    process_wakeups();
+    streams_pending = process_wakeups();
     auto now = Clock::now();
     if (now >= next_tick) {
       tick(now);
@@ -651,12 +661,12 @@ void EventServer::Loop::post(Posted posted) {
   }
 }
 
-void EventServer::Loop::process_wakeups() {
-  ready_batch_.clear();
+bool EventServer::Loop::process_wakeups() {
   posted_batch_.clear();
   {
     std::lock_guard lock(wake_mutex_);
-    ready_batch_.swap(ready_);
+    ready_backlog_.insert(ready_backlog_.end(), ready_.begin(), ready_.end());
+    ready_.clear();
     posted_batch_.swap(posted_);
   }
   for (auto& posted : posted_batch_) {
@@ -683,8 +693,9 @@ void EventServer::Loop::process_wakeups() {
         break;  // handled above
     }
   }
-  for (uint64_t id : ready_batch_) {
-    Connection* conn = find(id);
+  for (size_t budget = kStreamsPerTurn; budget > 0 && ready_next_ < ready_backlog_.size();
+       --budget) {
+    Connection* conn = find(ready_backlog_[ready_next_++]);
     if (conn == nullptr || conn->mode != Mode::kStreaming || conn->catch_up) continue;
     if (conn->out_sent == conn->out.size()) {
       pump_stream(*conn);
@@ -692,7 +703,11 @@ void EventServer::Loop::process_wakeups() {
       close_connection(*conn);  // cut for its backlog: what it has not read is dropped
     }
   }
-  if (ready_batch_.capacity() > 65536) std::vector<uint64_t>().swap(ready_batch_);
+  if (ready_next_ < ready_backlog_.size()) return true;
+  ready_backlog_.clear();
+  ready_next_ = 0;
+  if (ready_backlog_.capacity() > 65536) std::vector<uint64_t>().swap(ready_backlog_);
+  return false;
 }
 
 void EventServer::Loop::tick(Clock::time_point now) {
@@ -717,7 +732,9 @@ void EventServer::Loop::tick(Clock::time_point now) {
       case Mode::kStreaming:
         if (conn.catch_up) break;
         if (conn.out_sent == conn.out.size()) {
-          pump_stream(conn);  // writes a heartbeat when one is due
+          // A heartbeat can only be due on a stream that wrote nothing for a second (the
+          // shortest HEARTBEAT_SECONDS); busy streams are left to their wake-ups.
+          if (quiet >= std::chrono::seconds(1)) pump_stream(conn);
         } else if (conn.session->subscriber()->was_cut() ||
                    quiet > options_.stalled_stream_timeout) {
           close_connection(conn);
