@@ -37,7 +37,7 @@ done
 sizes=(100 1000 5000 10000)
 latency_seconds=10
 declare -A throughput_messages=([100]=2000 [1000]=500 [5000]=100 [10000]=50)
-post_messages=3000
+post_messages=30000
 time_limit=60
 if [ "$quick" -eq 1 ]; then
   sizes=(100 1000)
