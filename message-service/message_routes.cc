@@ -7,6 +7,7 @@
 
 #include "message-service/notify_client.h"
 #include "shared/http_support.h"
+#include "shared/time_format.h"
 
 namespace relay {
 
@@ -51,6 +52,7 @@ const RouteTable& MessageRoutes::table() {
     RouteTable table;
     table.add("/messages", "/messages", {"GET", "POST"});
     table.add("/messages/[0-9]+", "/messages/{id}", {"GET"});
+    table.add("/channels", "/channels", {"GET"});
     table.add("/health", "/health", {"GET"});
     table.add("/metrics", "/metrics", {"GET"});
     table.add("/config\\.json", "/config.json", {"GET"});
@@ -150,6 +152,17 @@ bool MessageRoutes::attach(httplib::Server& server) {
       return;
     }
     send_json(res, 200, message_reply(*message));
+  });
+
+  server.Get("/channels", [this](const httplib::Request&, httplib::Response& res) {
+    nlohmann::json channels = nlohmann::json::array();
+    for (const auto& channel : store_.channels()) {
+      channels.push_back({{"name", channel.name},
+                          {"messages", channel.messages},
+                          {"last_message_id", std::to_string(channel.last_message_id)},
+                          {"last_activity", format_rfc3339_ms(channel.last_activity_ms)}});
+    }
+    send_json(res, 200, {{"channels", channels}});
   });
 
   server.Get("/health", [this](const httplib::Request&, httplib::Response& res) {

@@ -253,6 +253,19 @@ std::vector<Message> MessageStore::load_after(int64_t after, size_t max_count, s
   return messages;
 }
 
+std::vector<MessageStore::ChannelSummary> MessageStore::channels() {
+  std::lock_guard lock(mutex_);
+  Statement query(db_,
+                  "SELECT channel, COUNT(*), MAX(id), MAX(created_ms) FROM messages "
+                  "WHERE recipient IS NULL GROUP BY channel ORDER BY MAX(id) DESC");
+  std::vector<ChannelSummary> out;
+  while (query.ok() && query.step() == SQLITE_ROW) {
+    out.push_back(
+        ChannelSummary{query.text_at(0), query.int64_at(1), query.int64_at(2), query.int64_at(3)});
+  }
+  return out;
+}
+
 int64_t MessageStore::forwarded_upto() {
   std::lock_guard lock(mutex_);
   Statement query(db_, "SELECT forwarded_upto FROM forward_state WHERE singleton = 1");

@@ -60,6 +60,17 @@ class MessageStore {
   /// or without `after` the newest `limit`.
   std::vector<Message> list(const MessageFilter& filter, std::optional<int64_t> after, int limit);
 
+  /// A channel that has messages: how many, and its newest one.
+  struct ChannelSummary {
+    std::string name;
+    int64_t messages = 0;
+    int64_t last_message_id = 0;
+    int64_t last_activity_ms = 0;  // unix ms of its newest message
+  };
+  /// Every channel with at least one message (direct messages excluded), most recently active
+  /// first. Counts with one pass over the channel index.
+  std::vector<ChannelSummary> channels();
+
   /// Every message after `after`, ascending, at most `max_count` and about `max_bytes` of content
   /// (always at least one when any exists). For the forwarder.
   std::vector<Message> load_after(int64_t after, size_t max_count, size_t max_bytes);

@@ -1,0 +1,44 @@
+// GET /channels on the real message-service: the channels that have messages, with counts and
+// last activity, newest first; direct messages never show up there.
+#include <doctest/doctest.h>
+
+#include "tests/integration/harness.h"
+
+namespace relay::itest {
+
+TEST_CASE("channels: GET /channels lists channels with counts and last activity, newest first") {
+  Relay relay;
+  INFO(relay.diagnostics());
+  HttpClient http = relay.message_http();
+
+  HttpResponse empty = http.get("/channels");
+  REQUIRE(empty.status == 200);
+  CHECK(empty.json() == Json{{"channels", Json::array()}});
+
+  Json first = post_message(http, {{"content", "a1"}, {"user", "ann"}, {"channel", "general"}});
+  post_message(http, {{"content", "r1"}, {"user", "ann"}, {"channel", "random"}});
+  Json last_general =
+      post_message(http, {{"content", "a2"}, {"user", "bob"}, {"channel", "general"}});
+  // A direct message is not channel activity, whatever its "channel" says.
+  post_message(http, {{"content", "psst"}, {"user", "ann"}, {"to", "bob"}, {"channel", "secret"}});
+
+  HttpResponse listed = http.get("/channels");
+  REQUIRE(listed.status == 200);
+  Json channels = listed.json()["channels"];
+  REQUIRE_MESSAGE(channels.size() == 2, listed.describe());
+  CHECK(channels[0]["name"] == "general");
+  CHECK(channels[0]["messages"] == 2);
+  CHECK(channels[0]["last_message_id"] == last_general["id"]);
+  CHECK(channels[0]["last_activity"] == last_general["timestamp"]);
+  CHECK(channels[1]["name"] == "random");
+  CHECK(channels[1]["messages"] == 1);
+  CHECK(std::stoll(channels[1]["last_message_id"].get<std::string>()) >
+        std::stoll(first["id"].get<std::string>()));
+
+  // Only GET is allowed.
+  HttpResponse refused = http.post_json("/channels", {{"name", "new"}});
+  CHECK(refused.status == 405);
+  CHECK(refused.json()["error"] == "method_not_allowed");
+}
+
+}  // namespace relay::itest
