@@ -62,4 +62,17 @@ json last_json_line(const std::string& output) {
   return json();
 }
 
+void check_one_drop_duplicate_reorder(const nlohmann::json& report, int subscribers, int messages) {
+  CHECK(report["subscribers_connected"] == subscribers);
+  CHECK(report["messages_published"] == messages);
+  CHECK(report["deliveries"] == subscribers * messages - 1 + 1);  // one dropped, one repeated
+  CHECK(report["missing"] == 1);
+  CHECK(report["duplicated"] == 1);
+  CHECK(report["out_of_order"] == 1);
+  CHECK(report["subscribers_missing"] == 1);
+  CHECK(report["subscribers_duplicated"] == 1);
+  CHECK(report["subscribers_out_of_order"] == 1);
+  CHECK(report["unexpected"] == 0);
+}
+
 }  // namespace relay::load

@@ -23,4 +23,9 @@ RunResult run_sse_load(const std::vector<std::string>& args,
 /// The last line of `output` that is a JSON object (sse_load's report), or null JSON.
 nlohmann::json last_json_line(const std::string& output);
 
+/// Checks (doctest CHECKs) that `report` covers `subscribers` streams and `messages` published,
+/// with exactly one missing, one duplicated and one out-of-order event, each on one stream: what
+/// the misbehaving fake servers commit on purpose.
+void check_one_drop_duplicate_reorder(const nlohmann::json& report, int subscribers, int messages);
+
 }  // namespace relay::load
