@@ -191,6 +191,8 @@ class EventServer::Loop {
   void run_catch_up(std::shared_ptr<CatchUp> catch_up, std::shared_ptr<StreamSession> session,
                     uint64_t id);
   void post(Posted posted);
+  /// Makes the loop's epoll_wait return (the eventfd becomes readable).
+  void signal_loop();
   void reap_catch_ups(bool all);
   void shutdown_connections();
   Connection* find(uint64_t id);
@@ -247,8 +249,7 @@ void EventServer::Loop::start(int listen_fd) {
 void EventServer::Loop::stop() {
   if (!thread_.joinable()) return;
   stopping_ = true;
-  uint64_t one = 1;
-  [[maybe_unused]] auto written = ::write(wake_fd_, &one, sizeof(one));
+  signal_loop();
   thread_.join();
   ::close(wake_fd_);
   ::close(epoll_fd_);
@@ -636,29 +637,28 @@ void EventServer::Loop::close_connection(Connection& conn) {
 // ---- wake-ups, ticks and history workers ----
 
 void EventServer::Loop::wake(uint64_t id) {
-  bool signal;
+  bool first;
   {
     std::lock_guard lock(wake_mutex_);
-    signal = ready_.empty() && posted_.empty();
+    first = ready_.empty() && posted_.empty();
     ready_.push_back(id);
   }
-  if (signal) {
-    uint64_t one = 1;
-    [[maybe_unused]] auto written = ::write(wake_fd_, &one, sizeof(one));
-  }
+  if (first) signal_loop();  // later ones find the loop already signalled
 }
 
 void EventServer::Loop::post(Posted posted) {
-  bool signal;
+  bool first;
   {
     std::lock_guard lock(wake_mutex_);
-    signal = ready_.empty() && posted_.empty();
+    first = ready_.empty() && posted_.empty();
     posted_.push_back(std::move(posted));
   }
-  if (signal) {
-    uint64_t one = 1;
-    [[maybe_unused]] auto written = ::write(wake_fd_, &one, sizeof(one));
-  }
+  if (first) signal_loop();
+}
+
+void EventServer::Loop::signal_loop() {
+  uint64_t one = 1;
+  [[maybe_unused]] auto written = ::write(wake_fd_, &one, sizeof(one));
 }
 
 bool EventServer::Loop::process_wakeups() {

@@ -4,6 +4,8 @@
 #include <cctype>
 #include <charconv>
 
+#include "shared/http_rules.h"
+
 namespace relay {
 
 namespace {
@@ -39,11 +41,15 @@ int hex_value(char c) {
   return -1;
 }
 
-HttpParseResult fail(int status, std::string code, std::string detail) {
+HttpParseResult fail(ApiError error) {
   HttpParseResult result;
   result.state = HttpParseResult::State::kError;
-  result.error = ApiError{status, std::move(code), std::move(detail)};
+  result.error = std::move(error);
   return result;
+}
+
+HttpParseResult fail(int status, std::string code, std::string detail) {
+  return fail(ApiError{status, std::move(code), std::move(detail)});
 }
 
 HttpParseResult bad_request(std::string detail) {
@@ -112,21 +118,17 @@ HttpParseResult parse_http_request(std::string_view input, const HttpRequestLimi
   if (start > limits.max_head_bytes) {
     return fail(431, "headers_too_large", "too many empty lines before the request line");
   }
-  size_t head_end = input.find("\r\n\r\n", start);
-  if (head_end == std::string_view::npos) {
-    // A head of exactly the limit may be followed by up to 3 bytes of its blank line so far.
-    if (input.size() - start > limits.max_head_bytes + 3) {
-      return fail(431, "headers_too_large",
-                  "the request line and headers are larger than " +
-                      std::to_string(limits.max_head_bytes) + " bytes");
-    }
-    return {};
-  }
-  if (head_end - start > limits.max_head_bytes) {
+  auto head_too_large = [&limits] {
     return fail(431, "headers_too_large",
                 "the request line and headers are larger than " +
                     std::to_string(limits.max_head_bytes) + " bytes");
+  };
+  size_t head_end = input.find("\r\n\r\n", start);
+  if (head_end == std::string_view::npos) {
+    // A head of exactly the limit may be followed by up to 3 bytes of its blank line so far.
+    return input.size() - start > limits.max_head_bytes + 3 ? head_too_large() : HttpParseResult{};
   }
+  if (head_end - start > limits.max_head_bytes) return head_too_large();
   std::string_view head = input.substr(start, head_end - start);
   size_t line_end = head.find("\r\n");
   std::string_view request_line = head.substr(0, line_end);
@@ -193,9 +195,7 @@ HttpParseResult parse_http_request(std::string_view input, const HttpRequestLimi
     }
   }
   if (body_length > limits.max_body_bytes) {
-    return fail(
-        413, "payload_too_large",
-        "the request body is larger than " + std::to_string(limits.max_body_bytes) + " bytes");
+    return fail(payload_too_large_error(limits.max_body_bytes));
   }
   size_t body_start = head_end + 4;
   if (input.size() - body_start < body_length) {

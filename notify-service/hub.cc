@@ -48,10 +48,13 @@ bool Subscriber::push(const std::vector<EventPtr>& events, size_t max_backlog_by
     // A writer that has taken everything queued is keeping up, so a batch into an empty queue is
     // always accepted; the cap applies to what piles up behind it.
     bool writer_caught_up = pending_.empty();
+    size_t queued_before = pending_.size();
     for (const auto& event : events) {
+      if (!filter_.matches(event->message)) continue;
       pending_bytes_ += event->frame.size();
       pending_.push_back(event);
     }
+    if (pending_.size() == queued_before) return true;  // nothing for this stream
     if (!writer_caught_up && pending_bytes_ > max_backlog_bytes) {
       cut_ = true;
       pending_.clear();
@@ -145,15 +148,9 @@ size_t Hub::publish(const std::vector<Message>& messages) {
       ring_.pop_front();
     }
   }
-  std::vector<EventPtr> matching;
   size_t cut = 0;
   for (size_t i = 0; i < subscribers_.size();) {
-    auto& subscriber = subscribers_[i];
-    matching.clear();
-    for (const auto& event : fresh) {
-      if (subscriber->filter().matches(event->message)) matching.push_back(event);
-    }
-    if (!matching.empty() && !subscriber->push(matching, options_.max_backlog_bytes)) {
+    if (!subscribers_[i]->push(fresh, options_.max_backlog_bytes)) {
       ++cut;
       remove_slot_locked(i);
       continue;

@@ -52,9 +52,9 @@ class Subscriber {
 
  private:
   friend class Hub;
-  /// Queues `events`, or cuts the subscriber when events were already waiting and the queue would
-  /// pass `max_backlog_bytes` (so a stream holds at most the cap plus one batch). Returns false
-  /// when it was cut (now or before).
+  /// Queues those of `events` its filter lets through, or cuts the subscriber when events were
+  /// already waiting and the queue would pass `max_backlog_bytes` (so a stream holds at most the
+  /// cap plus one batch). Returns false when it was cut (now or before).
   bool push(const std::vector<EventPtr>& events, size_t max_backlog_bytes);
   void close();
 

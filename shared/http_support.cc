@@ -63,10 +63,6 @@ void add_cors_headers(const httplib::Request& req, httplib::Response& res) {
   }
 }
 
-bool is_loopback_peer(const httplib::Request& req) {
-  return is_loopback_address(req.remote_addr);
-}
-
 namespace {
 
 using Clock = std::chrono::steady_clock;

@@ -69,9 +69,6 @@ void send_error(httplib::Response& res, const ApiError& error);
 /// Adds the CORS headers for a response to `req` (echoing its Origin when it has one).
 void add_cors_headers(const httplib::Request& req, httplib::Response& res);
 
-/// True when the peer of `req` is on the loopback interface.
-bool is_loopback_peer(const httplib::Request& req);
-
 /// Runs a configured server on a background thread.
 class BackgroundServer {
  public:
