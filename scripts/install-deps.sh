@@ -1,23 +1,34 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages the project needs to build and test, if any are missing.
+# Installs the Debian 12 packages the project needs to build and test, if any are missing, and the
+# browser tests' npm packages (tests/browser, from its package-lock.json) if they are missing.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
+# chromium: the browser tests drive Debian's /usr/bin/chromium (no browser download).
 packages=(g++ cmake make pkg-config libcpp-httplib-dev nlohmann-json3-dev libfmt-dev doctest-dev
-          libsqlite3-dev curl ca-certificates)
+          libsqlite3-dev curl ca-certificates chromium)
+# Node.js for the browser tests: Debian's, unless some node is on PATH already.
+if ! command -v node >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
     missing+=("$package")
 done
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  as_root=()
+  if [ "$(id -u)" -ne 0 ]; then
+    as_root=(sudo)
+  fi
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+    "${missing[@]}"
 fi
 
-echo "installing: ${missing[*]}"
-as_root=()
-if [ "$(id -u)" -ne 0 ]; then
-  as_root=(sudo)
+if [ ! -d tests/browser/node_modules ]; then
+  echo "installing: npm packages of tests/browser (npm ci)"
+  (cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
 fi
-"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
-"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-  "${missing[@]}"

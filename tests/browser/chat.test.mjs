@@ -1,0 +1,160 @@
+// Two people (alice and bob, each in their own browser context) use the real chat page against
+// the real services: channels, direct messages, typing, receipts, history.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { countBy, waitUntil } from './lib/browser.mjs';
+import { sharedBrowser, withRelay } from './lib/scenario.mjs';
+
+const holder = sharedBrowser();
+const TEST_TIMEOUT_MS = 120_000;
+
+test('alice and bob chat in a channel and in a direct message', { timeout: TEST_TIMEOUT_MS }, (t) =>
+  withRelay(t, holder, async ({ open }) => {
+    const alice = await open('alice');
+    const bob = await open('bob');
+    await alice.waitHeading('#general');
+    await bob.waitHeading('#general');
+
+    // #general, both ways.
+    await alice.send('hello bob, this is alice');
+    const own = await alice.waitMessage('hello bob, this is alice', (m) => m.id !== null);
+    assert.match(own.id, /^\d+$/, 'a sent message carries the server id');
+    const seen = await bob.waitMessage('hello bob, this is alice');
+    assert.equal(seen.user, 'alice');
+    assert.equal(seen.id, own.id, 'both pages show the same server id');
+    await bob.send('hi alice, bob here');
+    const reply = await alice.waitMessage('hi alice, bob here');
+    assert.equal(reply.user, 'bob');
+    await alice.screenshot('chat-general-alice');
+    await bob.screenshot('chat-general-bob');
+
+    // A second channel: what is said in #dev stays in #dev.
+    await alice.createChannel('dev');
+    await bob.createChannel('dev');
+    await alice.send('only for dev');
+    await bob.waitMessage('only for dev');
+    for (const chat of [alice, bob]) {
+      const texts = (await chat.messages()).map((m) => m.text);
+      assert.deepEqual(texts, ['only for dev'], `${chat.name}'s #dev shows only #dev's message`);
+    }
+
+    // A message in #general while bob looks at #dev: an unread count on bob's #general button.
+    await alice.openChannel('general');
+    await alice.send('general news while bob is in dev');
+    await alice.waitMessage('general news while bob is in dev', (m) => m.id !== null);
+    await waitUntil('bob: #general unread count 1', () => bob.unread('button[data-channel="general"]'),
+      (text) => text === '1');
+    assert.equal(await bob.heading().then((h) => h.trim()), '#dev', 'bob stays in #dev');
+    await bob.screenshot('chat-unread-general-bob');
+    await bob.openChannel('general');
+    await bob.waitMessage('general news while bob is in dev');
+    await waitUntil('bob: #general unread cleared', () => bob.unread('button[data-channel="general"]'),
+      (text) => text === '' || text === '0');
+
+    // A direct message: alice opens it from the online list.
+    const bobOnline = alice.page.locator('#online button[data-user="bob"]');
+    await bobOnline.waitFor({ state: 'visible' });
+    await bobOnline.click();
+    await alice.waitHeading('@bob');
+    await alice.send('psst bob, just between us');
+    await alice.waitMessage('psst bob, just between us', (m) => m.id !== null);
+    await waitUntil('bob: DM from alice unread 1', () => bob.unread('button[data-dm="alice"]'),
+      (text) => text === '1');
+    assert.equal(
+      (await bob.messages()).filter((m) => m.text === 'psst bob, just between us').length, 0,
+      'the DM is not shown in bob\'s #general');
+    await bob.screenshot('dm-unread-bob');
+    await bob.page.locator('nav#channels button[data-dm="alice"]').click();
+    await bob.waitHeading('@alice');
+    const dm = await bob.waitMessage('psst bob, just between us');
+    assert.equal(dm.user, 'alice');
+    await bob.send('psst alice, got it');
+    await alice.waitMessage('psst alice, got it');
+    await alice.screenshot('dm-alice');
+    await bob.screenshot('dm-bob');
+    const dmTexts = (await alice.messages()).map((m) => m.text);
+    assert.deepEqual(dmTexts, ['psst bob, just between us', 'psst alice, got it'],
+      'the DM view holds exactly the two direct messages');
+
+    // And the DMs stay out of #general.
+    await alice.openChannel('general');
+    await alice.waitMessage('general news while bob is in dev');
+    const general = (await alice.messages()).map((m) => m.text);
+    assert.ok(!general.some((text) => text.startsWith('psst')), `no DM in #general: ${general}`);
+  }));
+
+test('typing in one page shows "… is typing" in the other', { timeout: TEST_TIMEOUT_MS }, (t) =>
+  withRelay(t, holder, async ({ open }) => {
+    const alice = await open('alice');
+    const bob = await open('bob');
+    assert.equal((await bob.typing()).trim(), '', 'nobody types at first');
+
+    await alice.page.locator('#compose-text').pressSequentially('I am wri', { delay: 40 });
+    const shown = await waitUntil('bob: #typing names alice', () => bob.typing(),
+      (text) => /alice/.test(text) && /typing/i.test(text));
+    assert.match(shown, /alice is typing/);
+    await bob.screenshot('typing-bob-sees-alice');
+    assert.ok(!/alice/.test(await alice.typing()), 'alice is not told that she types herself');
+
+    // Sending (and then not typing) clears the indicator.
+    await alice.page.locator('#compose-text').press('Enter');
+    await bob.waitMessage('I am wri');
+    await waitUntil('bob: #typing empty again', () => bob.typing(), (text) => text.trim() === '');
+  }));
+
+test('receipts: own message turns ✓ delivered, then ✓✓ read', { timeout: TEST_TIMEOUT_MS }, (t) =>
+  withRelay(t, holder, async ({ relay, open }) => {
+    const alice = await open('alice');
+    const bob = await open('bob');
+    // bob looks at another channel: his page receives alice's #general message (delivered) but
+    // does not show it (not read) until he opens #general.
+    await bob.createChannel('elsewhere');
+
+    await alice.send('did you get this?');
+    const delivered = await alice.waitMessageState('did you get this?', 'delivered');
+    assert.match(delivered.status, /✓/);
+    assert.doesNotMatch(delivered.status, /✓✓/);
+    await alice.screenshot('receipt-delivered-alice');
+    const stored = await relay.api(`/messages/${delivered.id}`);
+    assert.equal(stored.body.status, 'delivered', JSON.stringify(stored.body));
+
+    await bob.openChannel('general');
+    await bob.waitMessage('did you get this?');
+    const read = await alice.waitMessageState('did you get this?', 'read');
+    assert.match(read.status, /✓✓/);
+    await alice.screenshot('receipt-read-alice');
+    const after = await relay.api(`/messages/${delivered.id}`);
+    assert.equal(after.body.status, 'read');
+    assert.deepEqual(after.body.receipts.map((r) => [r.user, r.status]), [['bob', 'read']]);
+  }));
+
+test('history appears on reload, each message once, in order', { timeout: TEST_TIMEOUT_MS }, (t) =>
+  withRelay(t, holder, async ({ relay, open }) => {
+    const alice = await open('alice');
+    const bob = await open('bob');
+    const texts = ['first', 'second', 'third'];
+    for (const text of texts) {
+      await alice.send(text);
+      await alice.waitMessage(text, (m) => m.id !== null);
+    }
+    await bob.send('fourth, from bob');
+    texts.push('fourth, from bob');
+    // Posted by someone without a page.
+    await relay.postMessage({ user: 'carol', content: 'fifth, from carol' });
+    texts.push('fifth, from carol');
+    for (const chat of [alice, bob]) await chat.waitMessage('fifth, from carol');
+
+    for (const chat of [alice, bob]) {
+      await chat.page.reload();
+      await chat.waitLive();
+      const list = await waitUntil(`${chat.name}: all ${texts.length} messages after reload`,
+        () => chat.messages(), (items) => texts.every((text) => items.some((m) => m.text === text)));
+      assert.deepEqual(list.map((m) => m.text), texts, `${chat.name}: history in order, once each`);
+      const ids = list.map((m) => Number(m.id));
+      assert.ok(ids.every((id, i) => i === 0 || id > ids[i - 1]), `ascending ids: ${ids}`);
+      assert.ok([...countBy(list, 'id').values()].every((n) => n === 1), 'no id twice');
+      assert.equal(list[4].user, 'carol');
+    }
+    await bob.screenshot('history-after-reload-bob');
+  }));
