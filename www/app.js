@@ -1,826 +1,1204 @@
-// Relay web client: history over REST from message-service, live updates over
-// Server-Sent Events from notify-service. Plain browser JavaScript, no build step.
+// Relay chat page: conversations (channels and direct messages), history over
+// REST from message-service, one live Server-Sent Events stream from
+// notify-service for everything the user may see.
 //
 // Layout of this file:
-//   1. constants and small helpers
-//   2. api      - every network call lives here
-//   3. state    - what the page currently shows
-//   4. view     - DOM rendering (user text only ever goes through textContent)
-//   5. stream   - the EventSource lifecycle and connection state
-//   6. actions  - joining a channel, sending, settings
-//   7. start-up wiring
-'use strict';
+//   1. state        - what the page knows
+//   2. conversations - the sidebar: channels, DMs, unread counts, online list
+//   3. messages     - rendering, ordering, de-duplication, receipts
+//   4. reading      - delivered / read receipts this user posts
+//   5. typing       - telling others, showing others
+//   6. stream       - the EventSource, its connection state and resume point
+//   7. sending      - pending, sent, failed, retry with the same Idempotency-Key
+//   8. start-up wiring
+//
+// Every piece of user-supplied text reaches the DOM through textContent.
 
-(function () {
-  // ---------------------------------------------------------------- 1. helpers
+import * as api from './api.js';
+import {
+  byId,
+  byteLength,
+  channelError,
+  compareIds,
+  element,
+  formatTime,
+  idMinus,
+  isDigits,
+  isValidChannel,
+  isValidUserName,
+  joinNames,
+  maxId,
+  newIdempotencyKey,
+  randomHex,
+  sentence,
+  storage,
+  userNameError,
+} from './util.js';
 
-  const DEFAULT_USER = 'anonymous';
-  const DEFAULT_CHANNEL = 'general';
-  const HISTORY_LIMIT = 50;
-  const CATCH_UP_PAGE_SIZE = 200;
-  const CATCH_UP_MAX_PAGES = 10;
-  const CATCH_UP_RETRIES = 4;
-  const MAX_SHOWN_MESSAGES = 1000;
-  const MAX_NAME_BYTES = 64;
-  const MAX_RECENT_CHANNELS = 10;
-  const REQUEST_TIMEOUT_MS = 15000;
-  const RETRY_MIN_MS = 2000;
-  const RETRY_MAX_MS = 30000;
-  const CHANNEL_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
-  const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
-  const STORAGE_KEYS = {
-    user: 'relay.user',
-    channel: 'relay.channel',
-    recentChannels: 'relay.recentChannels',
-  };
+// ------------------------------------------------------------------ 1. state
 
-  const textEncoder = new TextEncoder();
+const DEFAULT_CHANNEL = 'general';
+const HISTORY_LIMIT = 100;
+const MAX_SHOWN_MESSAGES = 500;
+const MAX_CACHED_MESSAGES = 5000;
+const REPLAY_WINDOW = 2000; // at most this many events are replayed after a page reload
+const TYPING_SEND_INTERVAL_MS = 2000;
+const TYPING_SHOW_MS = 4000;
+const OFFLINE_AFTER_MS = 12000; // reconnecting this long counts as offline
+const REOPEN_MIN_MS = 2000;
+const REOPEN_MAX_MS = 30000;
+const RECEIPT_CONCURRENCY = 2;
+const RANK = { sent: 0, delivered: 1, read: 2 };
 
-  function byteLength(text) {
-    return textEncoder.encode(text).length;
+const KEYS = {
+  user: 'relay.user',
+  channels: 'relay.channels',
+  dms: (user) => `relay.dms.${user}`,
+  view: (user) => `relay.view.${user}`,
+  cursor: (user) => `relay.cursor.${user}`,
+};
+
+const state = {
+  user: '',
+  clientId: `web-${randomHex(6)}`,
+  view: { kind: 'channel', name: DEFAULT_CHANNEL }, // the open conversation
+  viewGeneration: 0, // bumped on every conversation switch; stale history is dropped
+  streamGeneration: 0, // bumped on every new EventSource
+  conversations: new Map(), // key -> { kind, name, unread: Set<id> }
+  messages: new Map(), // id -> normalised message (every conversation)
+  receipts: new Map(), // message id -> Map(user -> status)
+  myReceipts: new Map(), // message id -> status this user posted (or saw acknowledged)
+  pending: new Map(), // Idempotency-Key -> { key, draft, convKey, item, error }
+  typing: new Map(), // conversation key -> Map(user -> expiry time)
+  online: new Set(),
+  source: null,
+  cursor: null, // highest event id the stream delivered (or the start point)
+  connectedOnce: false,
+  offlineTimer: null,
+  reopenTimer: null,
+  reopenDelay: REOPEN_MIN_MS,
+  lastTypingSent: 0,
+};
+
+const ui = {};
+
+function collectElements() {
+  for (const [name, id] of Object.entries({
+    toggle: 'toggle-sidebar',
+    totalUnread: 'total-unread',
+    sidebar: 'sidebar',
+    backdrop: 'sidebar-backdrop',
+    heading: 'channel-heading',
+    connState: 'conn-state',
+    connText: 'conn-text',
+    reconnect: 'reconnect',
+    settings: 'settings',
+    user: 'user-name',
+    settingsError: 'settings-error',
+    channelList: 'channel-list',
+    dmList: 'dm-list',
+    dmEmpty: 'dm-empty',
+    createForm: 'create-channel-form',
+    newChannel: 'new-channel',
+    createError: 'create-channel-error',
+    onlineList: 'online-list',
+    onlineCount: 'online-count',
+    onlineEmpty: 'online-empty',
+    notice: 'notice',
+    list: 'messages',
+    empty: 'empty',
+    typing: 'typing',
+    compose: 'compose',
+    text: 'compose-text',
+    send: 'send',
+    byteCount: 'byte-count',
+    composeError: 'compose-error',
+  })) {
+    ui[name] = byId(id);
   }
+}
 
-  // Server details are short phrases; end them with a full stop before adding more text.
-  function sentence(text) {
-    const trimmed = String(text || '').trim();
-    return /[.!?]$/.test(trimmed) ? trimmed : `${trimmed}.`;
+function showText(node, text) {
+  node.textContent = text || '';
+  node.hidden = !text;
+}
+
+function showNotice(text) {
+  showText(ui.notice, text);
+}
+
+function showComposeError(text, kind) {
+  showText(ui.composeError, text);
+  ui.composeError.dataset.kind = text ? kind || 'error' : '';
+  if (text) ui.text.setAttribute('aria-invalid', 'true');
+  else ui.text.removeAttribute('aria-invalid');
+}
+
+function showFieldError(input, errorNode, text) {
+  showText(errorNode, text);
+  if (text) input.setAttribute('aria-invalid', 'true');
+  else input.removeAttribute('aria-invalid');
+}
+
+// ------------------------------------------------------------ 2. conversations
+
+function convKey(kind, name) {
+  return `${kind === 'dm' ? 'd' : 'c'}:${name}`;
+}
+
+function viewKey() {
+  return convKey(state.view.kind, state.view.name);
+}
+
+function convLabel(kind, name) {
+  return kind === 'dm' ? `@${name}` : `#${name}`;
+}
+
+// The conversation a message or receipt belongs to, from this user's side.
+function convKeyOf(item) {
+  if (item.to) {
+    const other = item.user === state.user ? item.to : item.user;
+    return convKey('dm', other);
   }
+  return convKey('channel', item.channel || DEFAULT_CHANNEL);
+}
 
-  function byId(id) {
-    return document.getElementById(id);
-  }
-
-  // Creates an element whose text is set with textContent (never parsed as HTML).
-  function element(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
-
-  function isDigits(text) {
-    return typeof text === 'string' && /^[0-9]+$/.test(text);
-  }
-
-  // Compares two message ids given as digit strings, numerically and without
-  // losing precision on very large ids.
-  function compareIds(a, b) {
-    const x = a.replace(/^0+(?=\d)/, '');
-    const y = b.replace(/^0+(?=\d)/, '');
-    if (x.length !== y.length) return x.length - y.length;
-    return x < y ? -1 : x > y ? 1 : 0;
-  }
-
-  function maxId(a, b) {
-    if (a === null) return b;
-    if (b === null) return a;
-    return compareIds(a, b) >= 0 ? a : b;
-  }
-
-  function randomHex(byteCount) {
-    const bytes = new Uint8Array(byteCount);
-    if (window.crypto && typeof window.crypto.getRandomValues === 'function') {
-      window.crypto.getRandomValues(bytes);
-    } else {
-      for (let i = 0; i < byteCount; i += 1) bytes[i] = Math.floor(Math.random() * 256);
+function ensureConversation(kind, name) {
+  const key = convKey(kind, name);
+  let conv = state.conversations.get(key);
+  if (!conv) {
+    conv = { kind, name, unread: new Set(), button: null, count: null, srCount: null };
+    state.conversations.set(key, conv);
+    if (kind === 'dm' && state.user) {
+      const dms = [...state.conversations.values()].filter((c) => c.kind === 'dm').map((c) => c.name);
+      storage.setList(KEYS.dms(state.user), dms);
     }
-    return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+    renderConversationLists();
   }
+  return conv;
+}
 
-  // One key per message; the same key is reused when a failed send is retried.
-  function newIdempotencyKey() {
-    if (window.crypto && typeof window.crypto.randomUUID === 'function') {
-      return window.crypto.randomUUID();
-    }
-    // randomUUID needs a secure context; build a version-4 UUID by hand otherwise.
-    const hex = randomHex(16).split('');
-    hex[12] = '4';
-    hex[16] = '89ab'[parseInt(hex[16], 16) & 3];
-    const h = hex.join('');
-    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-  }
+function rememberChannel(name) {
+  const saved = storage.getList(KEYS.channels, isValidChannel);
+  if (!saved.includes(name)) storage.setList(KEYS.channels, [...saved, name].slice(-50));
+}
 
-  const storage = {
-    get(key) {
-      try {
-        return window.localStorage.getItem(key);
-      } catch (err) {
-        return null;
-      }
-    },
-    set(key, value) {
-      try {
-        window.localStorage.setItem(key, value);
-      } catch (err) {
-        // Storage can be disabled (private mode, quota); remembering is best effort.
-      }
-    },
-  };
+function buildConversationButton(conv) {
+  const button = element('button', 'conv-button');
+  button.type = 'button';
+  if (conv.kind === 'dm') button.dataset.dm = conv.name;
+  else button.dataset.channel = conv.name;
+  const sigil = element('span', 'conv-sigil', conv.kind === 'dm' ? '@' : '#');
+  sigil.setAttribute('aria-hidden', 'true');
+  const name = element('span', 'conv-name', conv.name);
+  const label = element('span', 'visually-hidden', conv.kind === 'dm' ? 'Direct message with ' : 'Channel ');
+  conv.count = element('span', 'unread');
+  conv.count.hidden = true;
+  conv.srCount = element('span', 'visually-hidden');
+  button.append(label, sigil, name, conv.count, conv.srCount);
+  button.addEventListener('click', () => {
+    openConversation(conv.kind, conv.name);
+    closeSidebarIfOverlay();
+  });
+  conv.button = button;
+  return button;
+}
 
-  function validateUserName(name, what) {
-    if (byteLength(name) > MAX_NAME_BYTES) return `${what} must be at most ${MAX_NAME_BYTES} bytes.`;
-    if (CONTROL_CHARS.test(name)) return `${what} must not contain control characters.`;
-    return null;
-  }
-
-  function validateChannel(name) {
-    if (!CHANNEL_PATTERN.test(name)) {
-      return 'Channel names use only letters, digits, "_", "." and "-" (1 to 64 characters).';
-    }
-    return null;
-  }
-
-  // ---------------------------------------------------------------- 2. api
-
-  class ApiError extends Error {
-    constructor(status, code, detail) {
-      super(detail);
-      this.status = status;
-      this.code = code;
-      this.detail = detail;
-    }
-  }
-
-  const api = {
-    config: null,
-
-    // Sends one request to message-service (same origin) and returns the parsed JSON.
-    // Throws ApiError carrying the server's "detail" text when there is one.
-    async request(path, options) {
-      const opts = options || {};
-      const controller = typeof AbortController === 'function' ? new AbortController() : null;
-      const timer = controller ? setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS) : null;
-      let response;
-      try {
-        response = await fetch(path, {
-          method: opts.method || 'GET',
-          headers: opts.headers || {},
-          body: opts.body,
-          cache: 'no-store',
-          signal: controller ? controller.signal : undefined,
-        });
-      } catch (err) {
-        if (err && err.name === 'AbortError') {
-          throw new ApiError(0, 'timeout', 'The message service did not answer in time.');
-        }
-        throw new ApiError(0, 'network_error', 'Could not reach the message service.');
-      } finally {
-        if (timer) clearTimeout(timer);
-      }
-      const text = await response.text().catch(() => '');
-      let body = null;
-      try {
-        body = text ? JSON.parse(text) : null;
-      } catch (err) {
-        body = null;
-      }
-      if (!response.ok) {
-        const code = body && typeof body.error === 'string' ? body.error : `http_${response.status}`;
-        const detail =
-          body && typeof body.detail === 'string' && body.detail
-            ? body.detail
-            : `The server answered ${response.status} ${response.statusText}`.trim() + '.';
-        throw new ApiError(response.status, code, detail);
-      }
-      if (body === null || typeof body !== 'object') {
-        throw new ApiError(response.status, 'bad_response', 'The server sent an unreadable answer.');
-      }
-      return body;
-    },
-
-    async loadConfig() {
-      if (!api.config) api.config = await api.request('/config.json');
-      return api.config;
-    },
-
-    maxMessageBytes() {
-      const limit = api.config && Number(api.config.max_message_bytes);
-      return limit > 0 ? limit : null;
-    },
-
-    // GET /messages: the latest `limit` messages, or those after `after` (ascending).
-    async history(query) {
-      const params = new URLSearchParams();
-      params.set('channel', query.channel);
-      params.set('limit', String(query.limit));
-      if (query.user) params.set('user', query.user);
-      if (query.after !== undefined && query.after !== null) params.set('after', query.after);
-      const body = await api.request(`/messages?${params.toString()}`);
-      return Array.isArray(body.messages) ? body.messages : [];
-    },
-
-    // POST /messages with an Idempotency-Key so a retry never posts twice.
-    async send(draft, idempotencyKey) {
-      return api.request('/messages', {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', 'Idempotency-Key': idempotencyKey },
-        body: JSON.stringify(draft),
+// Rebuilds the order of both lists, reusing buttons so focus and state survive.
+function renderConversationLists() {
+  const focused = document.activeElement;
+  const sorted = [...state.conversations.values()].sort((a, b) => a.name.localeCompare(b.name));
+  for (const [kind, list] of [
+    ['channel', ui.channelList],
+    ['dm', ui.dmList],
+  ]) {
+    const items = sorted
+      .filter((c) => c.kind === kind)
+      .map((conv) => {
+        const li = element('li');
+        li.append(conv.button || buildConversationButton(conv));
+        return li;
       });
-    },
+    list.replaceChildren(...items);
+  }
+  ui.dmEmpty.hidden = sorted.some((c) => c.kind === 'dm');
+  if (focused && focused !== document.activeElement && document.contains(focused)) focused.focus();
+  updateCurrentMarker();
+  updateUnreadBadges();
+  updateOnlineMarkers();
+}
 
-    // notify-service lives on another origin; never hard-code its host or port.
-    notifyBaseUrl() {
-      const cfg = api.config || {};
-      if (typeof cfg.notify_url === 'string' && cfg.notify_url) {
-        return cfg.notify_url.replace(/\/+$/, '');
+function updateCurrentMarker() {
+  const current = viewKey();
+  for (const [key, conv] of state.conversations) {
+    if (!conv.button) continue;
+    if (key === current) conv.button.setAttribute('aria-current', 'true');
+    else conv.button.removeAttribute('aria-current');
+  }
+}
+
+function updateUnreadBadges() {
+  let total = 0;
+  for (const conv of state.conversations.values()) {
+    const n = conv.unread.size;
+    total += n;
+    if (!conv.count) continue;
+    conv.count.textContent = n ? String(n) : '';
+    conv.count.hidden = n === 0;
+    conv.srCount.textContent = n ? `, ${n} unread` : '';
+  }
+  ui.totalUnread.textContent = total ? String(total) : '';
+  ui.totalUnread.hidden = total === 0;
+  const label = convLabel(state.view.kind, state.view.name);
+  document.title = `${total ? `(${total}) ` : ''}${label} · Relay chat`;
+}
+
+function markConversationRead(id) {
+  for (const conv of state.conversations.values()) conv.unread.delete(id);
+}
+
+async function refreshChannels() {
+  try {
+    const channels = await api.channels();
+    for (const ch of channels) {
+      if (ch && typeof ch.name === 'string' && isValidChannel(ch.name)) ensureConversation('channel', ch.name);
+    }
+    return channels;
+  } catch (err) {
+    return [];
+  }
+}
+
+// ---- online list
+
+function renderOnline() {
+  const names = [...state.online].sort((a, b) => a.localeCompare(b));
+  const focusedUser = document.activeElement && document.activeElement.dataset
+    ? document.activeElement.dataset.user
+    : undefined;
+  const items = names.map((name) => {
+    const li = element('li');
+    const button = element('button', 'person');
+    button.type = 'button';
+    button.dataset.user = name;
+    const dot = element('span', 'presence-dot');
+    dot.setAttribute('aria-hidden', 'true');
+    button.append(dot, element('span', 'person-name', name));
+    if (name === state.user) {
+      button.disabled = true;
+      button.append(element('span', 'you-tag', '(you)'));
+    } else {
+      button.title = `Send ${name} a direct message`;
+      button.append(element('span', 'visually-hidden', ': send a direct message'));
+      button.addEventListener('click', () => {
+        openConversation('dm', name);
+        closeSidebarIfOverlay();
+      });
+    }
+    li.append(button);
+    return li;
+  });
+  ui.onlineList.replaceChildren(...items);
+  ui.onlineCount.textContent = names.length ? `(${names.length})` : '';
+  ui.onlineEmpty.hidden = names.some((n) => n !== state.user);
+  if (focusedUser !== undefined) {
+    const again = [...ui.onlineList.querySelectorAll('button')].find((b) => b.dataset.user === focusedUser);
+    if (again) again.focus();
+  }
+  updateOnlineMarkers();
+}
+
+function updateOnlineMarkers() {
+  for (const conv of state.conversations.values()) {
+    if (conv.kind === 'dm' && conv.button) conv.button.classList.toggle('is-online', state.online.has(conv.name));
+  }
+}
+
+let presenceTimer = null;
+
+function refreshPresenceSoon(delay) {
+  clearTimeout(presenceTimer);
+  presenceTimer = setTimeout(refreshPresence, delay === undefined ? 300 : delay);
+}
+
+async function refreshPresence() {
+  const generation = state.streamGeneration;
+  try {
+    const users = await api.presence();
+    if (generation !== state.streamGeneration) return;
+    state.online = new Set(users.filter(isValidUserName));
+    if (state.source && state.source.readyState === EventSource.OPEN) state.online.add(state.user);
+    renderOnline();
+  } catch (err) {
+    // The list stays as the presence events left it.
+  }
+}
+
+function onPresence(data) {
+  if (!data || typeof data.user !== 'string' || !isValidUserName(data.user)) return;
+  if (data.state === 'join') {
+    state.online.add(data.user);
+    renderOnline();
+  } else if (data.state === 'leave') {
+    // A user can hold streams for several channels; ask who is still here.
+    if (data.channel === null || data.channel === undefined) {
+      if (data.user !== state.user) state.online.delete(data.user);
+      renderOnline();
+    }
+    refreshPresenceSoon();
+  }
+}
+
+// ---- mobile sidebar
+
+const overlayQuery = window.matchMedia('(max-width: 760px)');
+
+function isOverlay() {
+  return overlayQuery.matches;
+}
+
+function setSidebarOpen(open) {
+  document.body.classList.toggle('sidebar-open', open);
+  ui.toggle.setAttribute('aria-expanded', open ? 'true' : 'false');
+  ui.backdrop.hidden = !open;
+  if (open) {
+    const current = state.conversations.get(viewKey());
+    (current && current.button ? current.button : ui.user).focus();
+  }
+}
+
+function closeSidebarIfOverlay() {
+  if (isOverlay() && document.body.classList.contains('sidebar-open')) {
+    setSidebarOpen(false);
+    ui.text.focus();
+  }
+}
+
+// ----------------------------------------------------------------- 3. messages
+
+// A message from history or the stream, checked and copied; null when it is
+// not shaped like one.
+function normaliseMessage(raw) {
+  if (!raw || typeof raw !== 'object') return null;
+  const id = typeof raw.id === 'number' ? String(raw.id) : raw.id;
+  if (!isDigits(id) || typeof raw.content !== 'string' || typeof raw.user !== 'string') return null;
+  return {
+    id,
+    content: raw.content,
+    user: raw.user,
+    channel: typeof raw.channel === 'string' && raw.channel ? raw.channel : DEFAULT_CHANNEL,
+    to: typeof raw.to === 'string' && raw.to ? raw.to : '',
+    timestamp: typeof raw.timestamp === 'string' ? raw.timestamp : '',
+    status: typeof raw.status === 'string' && raw.status in RANK ? raw.status : 'sent',
+  };
+}
+
+// Stores a message (and the receipts it carries); returns the stored copy.
+function storeMessage(raw) {
+  const message = normaliseMessage(raw);
+  if (!message) return null;
+  const known = state.messages.get(message.id);
+  if (known && RANK[message.status] > RANK[known.status]) known.status = message.status;
+  if (!known) state.messages.set(message.id, message);
+  if (Array.isArray(raw.receipts)) {
+    for (const r of raw.receipts) {
+      if (r && typeof r.user === 'string' && r.status in RANK) recordReceipt(message.id, r.user, r.status);
+    }
+  }
+  if (state.messages.size > MAX_CACHED_MESSAGES) pruneCache();
+  return known || message;
+}
+
+function pruneCache() {
+  const ids = [...state.messages.keys()].sort(compareIds);
+  const current = viewKey();
+  for (const id of ids.slice(0, ids.length - MAX_CACHED_MESSAGES * 0.8)) {
+    if (convKeyOf(state.messages.get(id)) === current) continue;
+    state.messages.delete(id);
+    state.receipts.delete(id);
+  }
+}
+
+function recordReceipt(messageId, user, status) {
+  let byUser = state.receipts.get(messageId);
+  if (!byUser) {
+    byUser = new Map();
+    state.receipts.set(messageId, byUser);
+  }
+  const before = byUser.get(user);
+  if (before && RANK[before] >= RANK[status]) return false;
+  byUser.set(user, status);
+  if (user === state.user) {
+    const mine = state.myReceipts.get(messageId);
+    if (!mine || RANK[mine] < RANK[status]) state.myReceipts.set(messageId, status);
+    if (status === 'read') markConversationRead(messageId);
+  }
+  return true;
+}
+
+// The state an own message shows once stored: sent, delivered or read.
+function deliveryState(message) {
+  let best = message.status;
+  const byUser = state.receipts.get(message.id);
+  if (byUser) {
+    for (const [user, status] of byUser) {
+      if (user !== message.user && RANK[status] > RANK[best]) best = status;
+    }
+  }
+  return best;
+}
+
+function readersOf(message, status) {
+  const byUser = state.receipts.get(message.id);
+  if (!byUser) return [];
+  return [...byUser]
+    .filter(([user, s]) => user !== message.user && RANK[s] >= RANK[status])
+    .map(([user]) => user)
+    .sort((a, b) => a.localeCompare(b));
+}
+
+const STATUS_TEXT = {
+  pending: 'Sending…',
+  sent: 'Sent',
+  delivered: '✓ Delivered',
+  read: '✓✓ Read',
+  failed: 'Not sent',
+};
+
+function setItemState(item, stateName, message) {
+  item.dataset.state = stateName;
+  const status = item.querySelector('.message-status');
+  status.textContent = STATUS_TEXT[stateName];
+  let title = '';
+  if (message && stateName === 'read') title = `Read by ${joinNames(readersOf(message, 'read'))}`;
+  else if (message && stateName === 'delivered') title = `Delivered to ${joinNames(readersOf(message, 'delivered'))}`;
+  status.title = title;
+  const retry = item.querySelector('button.retry');
+  if (retry) retry.hidden = stateName !== 'failed';
+}
+
+// One list item. `message` is a stored message, or a draft (no id yet) for a pending send.
+function renderItem(message, options = {}) {
+  const own = message.user === state.user;
+  const item = element('li', 'message');
+  if (message.id) item.dataset.id = message.id;
+  if (own) item.classList.add('is-own');
+  if (message.to) item.classList.add('is-dm');
+
+  const meta = element('p', 'message-meta');
+  meta.append(element('span', 'message-user', message.user));
+  const when = formatTime(message.timestamp || new Date().toISOString());
+  const time = element('time', 'message-time', when.text);
+  if (message.timestamp) time.dateTime = message.timestamp;
+  if (when.full) time.title = when.full;
+  meta.append(time);
+  item.append(meta, element('p', 'message-text', message.content));
+
+  if (own) {
+    const footer = element('p', 'message-footer');
+    const status = element('span', 'message-status');
+    footer.append(status);
+    if (options.pendingKey) {
+      item.dataset.key = options.pendingKey;
+      footer.append(element('span', 'message-error'));
+      const retry = element('button', 'retry small-button', 'Retry');
+      retry.type = 'button';
+      retry.hidden = true;
+      retry.addEventListener('click', () => {
+        const entry = state.pending.get(options.pendingKey);
+        if (entry) deliverPending(entry);
+      });
+      footer.append(retry);
+    }
+    item.append(footer);
+    setItemState(item, options.pendingKey ? 'pending' : deliveryState(message), message);
+  }
+  return item;
+}
+
+function itemById(id) {
+  return ui.list.querySelector(`li.message[data-id="${id}"]`);
+}
+
+// Puts an item with a server id in id order, before any pending sends.
+function placeItem(item) {
+  const id = item.dataset.id;
+  let after = ui.list.lastElementChild;
+  while (after && (!after.dataset.id || compareIds(after.dataset.id, id) > 0)) {
+    after = after.previousElementSibling;
+  }
+  if (after) after.after(item);
+  else ui.list.prepend(item);
+}
+
+function isNearBottom() {
+  return ui.list.scrollHeight - ui.list.scrollTop - ui.list.clientHeight < 120;
+}
+
+function scrollToBottom() {
+  ui.list.scrollTop = ui.list.scrollHeight;
+}
+
+function updateEmptyState(loaded) {
+  const empty = ui.list.childElementCount === 0;
+  if (loaded !== undefined) ui.empty.dataset.loaded = loaded ? 'true' : 'false';
+  ui.empty.hidden = !empty || ui.empty.dataset.loaded !== 'true';
+}
+
+function belongsToView(message) {
+  return convKeyOf(message) === viewKey() && (!message.to || message.user === state.user || message.to === state.user);
+}
+
+// Shows a stored message in the open conversation, once.
+function showMessage(message, options = {}) {
+  if (!belongsToView(message)) return;
+  const existing = itemById(message.id);
+  if (existing) {
+    if (message.user === state.user && !existing.dataset.key) setItemState(existing, deliveryState(message), message);
+    return;
+  }
+  const stick = options.scroll || isNearBottom();
+  const item = renderItem(message);
+  placeItem(item);
+  while (ui.list.childElementCount > MAX_SHOWN_MESSAGES) {
+    const first = ui.list.firstElementChild;
+    readObserver.unobserve(first);
+    first.remove();
+  }
+  if (message.user !== state.user && state.myReceipts.get(message.id) !== 'read') readObserver.observe(item);
+  updateEmptyState();
+  if (stick) scrollToBottom();
+}
+
+function refreshOwnStatus(messageId) {
+  const message = state.messages.get(messageId);
+  const item = itemById(messageId);
+  if (message && item && message.user === state.user && !item.dataset.key) {
+    setItemState(item, deliveryState(message), message);
+  }
+}
+
+// Opens a conversation: cached messages at once, then history, while the one
+// stream keeps delivering everything.
+async function openConversation(kind, name) {
+  const generation = ++state.viewGeneration;
+  state.view = { kind, name };
+  ensureConversation(kind, name);
+  if (kind === 'channel') rememberChannel(name);
+  storage.set(KEYS.view(state.user), convKey(kind, name));
+  updateCurrentMarker();
+  updateUnreadBadges();
+
+  const label = convLabel(kind, name);
+  ui.heading.textContent = label;
+  ui.text.placeholder = `Message ${label}`;
+  ui.empty.textContent = kind === 'dm' ? `No messages with ${name} yet. Say hello!` : `No messages in ${label} yet. Say hello!`;
+  showNotice('');
+  readObserver.disconnect();
+  visibleItems.clear();
+  ui.list.replaceChildren();
+  updateEmptyState(false);
+  renderTyping();
+
+  const key = viewKey();
+  const cached = [...state.messages.values()].filter((m) => convKeyOf(m) === key);
+  cached.sort((a, b) => compareIds(a.id, b.id));
+  for (const message of cached.slice(-MAX_SHOWN_MESSAGES)) showMessage(message);
+  for (const entry of state.pending.values()) if (entry.convKey === key) ui.list.append(entry.item);
+  scrollToBottom();
+
+  ui.list.setAttribute('aria-busy', 'true');
+  try {
+    const messages = await api.history({ kind, name }, state.user, HISTORY_LIMIT);
+    if (generation !== state.viewGeneration) return;
+    const stick = isNearBottom();
+    for (const raw of messages) {
+      const message = storeMessage(raw);
+      if (message) showMessage(message);
+    }
+    for (const raw of messages) if (raw && raw.id) refreshOwnStatus(String(raw.id));
+    if (stick) scrollToBottom();
+  } catch (err) {
+    if (generation !== state.viewGeneration) return;
+    showNotice(`Could not load earlier messages: ${sentence(err.detail)}`);
+  } finally {
+    if (generation === state.viewGeneration) {
+      ui.list.setAttribute('aria-busy', 'false');
+      updateEmptyState(true);
+    }
+  }
+}
+
+// ------------------------------------------------------------------ 4. reading
+
+const receiptQueue = [];
+let receiptsInFlight = 0;
+
+function queueReceipt(messageId, status) {
+  receiptQueue.push({ messageId, status, user: state.user });
+  pumpReceipts();
+}
+
+function pumpReceipts() {
+  while (receiptsInFlight < RECEIPT_CONCURRENCY && receiptQueue.length) {
+    const job = receiptQueue.shift();
+    if (job.user !== state.user) continue;
+    // A read already posted makes a queued "delivered" pointless.
+    if (job.status === 'delivered' && state.myReceipts.get(job.messageId) === 'read') continue;
+    receiptsInFlight += 1;
+    api
+      .sendReceipt(job.messageId, job.user, job.status)
+      .catch((err) => {
+        // Network trouble: forget it so the next sighting tries again. Client
+        // errors (404, own_message) will not get better by repeating.
+        if (err.status === 0 || err.status >= 500) {
+          if (state.myReceipts.get(job.messageId) === job.status) state.myReceipts.delete(job.messageId);
+          if (job.status === 'read') {
+            const item = itemById(job.messageId);
+            if (item) readObserver.observe(item);
+          }
+        }
+      })
+      .finally(() => {
+        receiptsInFlight -= 1;
+        pumpReceipts();
+      });
+  }
+}
+
+function markDelivered(message) {
+  if (message.user === state.user || state.myReceipts.has(message.id)) return;
+  state.myReceipts.set(message.id, 'delivered');
+  queueReceipt(message.id, 'delivered');
+}
+
+function markRead(messageId) {
+  const message = state.messages.get(messageId);
+  if (!message || message.user === state.user) return;
+  markConversationRead(messageId);
+  updateUnreadBadges();
+  if (state.myReceipts.get(messageId) === 'read') return;
+  state.myReceipts.set(messageId, 'read');
+  queueReceipt(messageId, 'read');
+}
+
+// Messages from others count as read once at least half of one is on screen
+// while the tab is visible.
+const visibleItems = new Set();
+const readObserver = new IntersectionObserver(
+  (entries) => {
+    for (const entry of entries) {
+      if (entry.isIntersecting) visibleItems.add(entry.target);
+      else visibleItems.delete(entry.target);
+    }
+    flushReads();
+  },
+  { threshold: 0.5 },
+);
+
+function flushReads() {
+  if (document.visibilityState !== 'visible') return;
+  for (const item of [...visibleItems]) {
+    visibleItems.delete(item);
+    readObserver.unobserve(item);
+    if (item.isConnected && item.dataset.id) markRead(item.dataset.id);
+  }
+}
+
+// ------------------------------------------------------------------- 5. typing
+
+function onComposeInput() {
+  updateByteCount();
+  autoGrow();
+  if (ui.composeError.dataset.kind === 'empty' && ui.text.value.trim()) showComposeError('');
+  if (!ui.text.value.trim()) return;
+  const now = Date.now();
+  if (now - state.lastTypingSent < TYPING_SEND_INTERVAL_MS) return;
+  state.lastTypingSent = now;
+  const payload = { user: state.user };
+  if (state.view.kind === 'dm') payload.to = state.view.name;
+  else payload.channel = state.view.name;
+  api.sendTyping(payload).catch(() => {
+    // Typing is a hint; a lost one is harmless.
+  });
+}
+
+function onTyping(data) {
+  if (!data || typeof data.user !== 'string' || data.user === state.user) return;
+  let key;
+  if (typeof data.to === 'string' && data.to) {
+    if (data.to !== state.user) return;
+    key = convKey('dm', data.user);
+  } else {
+    key = convKey('channel', typeof data.channel === 'string' && data.channel ? data.channel : DEFAULT_CHANNEL);
+  }
+  let who = state.typing.get(key);
+  if (!who) {
+    who = new Map();
+    state.typing.set(key, who);
+  }
+  who.set(data.user, Date.now() + TYPING_SHOW_MS);
+  setTimeout(renderTyping, TYPING_SHOW_MS + 50);
+  renderTyping();
+}
+
+function stopTyping(key, user) {
+  const who = state.typing.get(key);
+  if (who && who.delete(user)) renderTyping();
+}
+
+function renderTyping() {
+  const who = state.typing.get(viewKey());
+  const now = Date.now();
+  const names = [];
+  if (who) {
+    for (const [user, expiry] of who) {
+      if (expiry > now) names.push(user);
+      else who.delete(user);
+    }
+  }
+  names.sort((a, b) => a.localeCompare(b));
+  let text = '';
+  if (names.length === 1) text = `${names[0]} is typing…`;
+  else if (names.length > 1 && names.length <= 3) text = `${joinNames(names)} are typing…`;
+  else if (names.length > 3) text = 'Several people are typing…';
+  if (ui.typing.textContent !== text) ui.typing.textContent = text;
+}
+
+// ------------------------------------------------------------------- 6. stream
+
+const CONNECTION_TEXT = {
+  connecting: 'Connecting…',
+  live: 'Live',
+  reconnecting: 'Reconnecting…',
+  offline: 'Offline',
+};
+
+function setConnection(name, detail) {
+  ui.connState.dataset.state = name;
+  ui.connText.textContent = CONNECTION_TEXT[name];
+  ui.connState.title = detail || '';
+  ui.reconnect.hidden = name !== 'offline';
+}
+
+function parseData(event) {
+  try {
+    return JSON.parse(event.data);
+  } catch (err) {
+    return null;
+  }
+}
+
+let cursorSaveTimer = null;
+
+function advanceCursor(id) {
+  if (!isDigits(id)) return;
+  state.cursor = maxId(state.cursor, id);
+  if (!cursorSaveTimer) {
+    cursorSaveTimer = setTimeout(() => {
+      cursorSaveTimer = null;
+      if (state.cursor !== null) storage.set(KEYS.cursor(state.user), state.cursor);
+    }, 1000);
+  }
+}
+
+function closeStream() {
+  if (state.source) state.source.close();
+  state.source = null;
+  clearTimeout(state.offlineTimer);
+  clearTimeout(state.reopenTimer);
+}
+
+// Where a new stream starts: right after what this browser saw last time (so
+// missed messages count as unread), but no further back than REPLAY_WINDOW
+// events; without a memory, notify-service's newest id.
+async function startCursor() {
+  let newest = null;
+  try {
+    newest = await api.notifyLastEventId();
+  } catch (err) {
+    newest = null;
+  }
+  const saved = storage.get(KEYS.cursor(state.user));
+  if (newest === null) return isDigits(saved) ? saved : null;
+  if (isDigits(saved) && compareIds(saved, newest) <= 0) return maxId(saved, idMinus(newest, REPLAY_WINDOW));
+  return newest;
+}
+
+function openStream() {
+  closeStream();
+  const generation = ++state.streamGeneration;
+  let source;
+  try {
+    source = new EventSource(api.eventsUrl(state.user, state.clientId, state.cursor));
+  } catch (err) {
+    setConnection('offline', 'The notification service address is not valid.');
+    return;
+  }
+  state.source = source;
+  const current = () => state.source === source && generation === state.streamGeneration;
+  const on = (type, handler) =>
+    source.addEventListener(type, (event) => {
+      if (current()) handler(event);
+    });
+
+  on('connected', () => {
+    clearTimeout(state.offlineTimer);
+    state.reopenDelay = REOPEN_MIN_MS;
+    setConnection('live');
+    state.online.add(state.user);
+    refreshPresence();
+    if (state.connectedOnce) refreshChannels();
+    state.connectedOnce = true;
+  });
+  on('message', (event) => {
+    advanceCursor(event.lastEventId);
+    const data = parseData(event);
+    if (data) onStreamMessage(data);
+  });
+  on('receipt', (event) => {
+    advanceCursor(event.lastEventId);
+    const data = parseData(event);
+    if (data) onReceipt(data);
+  });
+  on('typing', (event) => onTyping(parseData(event)));
+  on('presence', (event) => onPresence(parseData(event)));
+  on('reset', (event) => onReset(parseData(event) || {}));
+  on('error', () => {
+    if (source.readyState === EventSource.CLOSED) {
+      // The browser gave up (an error answer, e.g. 503): try again ourselves.
+      setConnection('offline', 'The notification service refused the stream; retrying.');
+      scheduleReopen();
+      return;
+    }
+    // CONNECTING: the browser retries by itself with Last-Event-ID.
+    if (ui.connState.dataset.state !== 'offline') setConnection('reconnecting');
+    clearTimeout(state.offlineTimer);
+    state.offlineTimer = setTimeout(() => {
+      if (current() && source.readyState !== EventSource.OPEN) {
+        setConnection('offline', 'Still trying to reach the notification service.');
       }
-      const port = cfg.notify_port ? `:${cfg.notify_port}` : '';
-      return `${window.location.protocol}//${window.location.hostname}${port}`;
-    },
+    }, OFFLINE_AFTER_MS);
+  });
+}
 
-    eventsUrl(query) {
-      const params = new URLSearchParams();
-      params.set('channels', query.channel);
-      if (query.user) params.set('user', query.user);
-      params.set('client_id', query.clientId);
-      // Resume right after the history we loaded, so nothing falls in the gap
-      // between the history request and the stream opening.
-      if (query.lastEventId !== null) params.set('last_event_id', query.lastEventId);
-      return `${api.notifyBaseUrl()}/events?${params.toString()}`;
-    },
-  };
+function scheduleReopen() {
+  clearTimeout(state.reopenTimer);
+  const delay = state.reopenDelay;
+  state.reopenDelay = Math.min(state.reopenDelay * 2, REOPEN_MAX_MS);
+  state.reopenTimer = setTimeout(openStream, delay);
+}
 
-  // ---------------------------------------------------------------- 3. state
+function reconnectNow() {
+  state.reopenDelay = REOPEN_MIN_MS;
+  if (state.source && state.source.readyState === EventSource.OPEN) return;
+  setConnection('reconnecting');
+  openStream();
+}
 
-  const state = {
-    user: DEFAULT_USER,
-    channel: DEFAULT_CHANNEL,
-    clientId: `web-${randomHex(8)}`,
-    generation: 0, // bumped on every channel (re)join; stale async results are dropped
-    source: null, // the open EventSource
-    shownIds: new Set(), // ids already displayed (dedupe)
-    resumeId: null, // highest id known to be complete from history + stream
-    pendingSend: null, // { signature, key } of a send that has not succeeded yet
-    sending: false,
-    retryTimer: null,
-    retryDelay: RETRY_MIN_MS,
-  };
+function onStreamMessage(raw) {
+  const isNew = !state.messages.has(String(raw.id));
+  const message = storeMessage(raw);
+  if (!message) return;
+  if (message.to && message.user !== state.user && message.to !== state.user) return;
+  const key = convKeyOf(message);
+  const conv = message.to ? ensureConversation('dm', message.user === state.user ? message.to : message.user)
+    : ensureConversation('channel', message.channel);
 
-  // ---------------------------------------------------------------- 4. view
-
-  const ui = {};
-
-  function collectElements() {
-    ui.settings = byId('settings');
-    ui.user = byId('user-name');
-    ui.channel = byId('channel-name');
-    ui.recentChannels = byId('recent-channels');
-    ui.settingsError = byId('settings-error');
-    ui.heading = byId('channel-heading');
-    ui.connState = byId('conn-state');
-    ui.connText = byId('conn-text');
-    ui.reconnect = byId('reconnect');
-    ui.notice = byId('notice');
-    ui.list = byId('messages');
-    ui.empty = byId('empty');
-    ui.compose = byId('compose');
-    ui.text = byId('compose-text');
-    ui.to = byId('dm-to');
-    ui.send = byId('send');
-    ui.byteCount = byId('byte-count');
-    ui.composeError = byId('compose-error');
+  if (message.user === state.user) {
+    if (key === viewKey()) adoptOrShowOwn(message);
+    return;
   }
-
-  const CONNECTION_TEXT = {
-    connecting: 'Connecting…',
-    live: 'Live',
-    reconnecting: 'Reconnecting…',
-    offline: 'Offline',
-  };
-
-  function setConnection(name, detail) {
-    if (ui.connState.dataset.state === name && !detail) return;
-    ui.connState.dataset.state = name;
-    ui.connText.textContent = CONNECTION_TEXT[name] || name;
-    ui.connState.title = detail || '';
-    ui.reconnect.hidden = name !== 'offline';
+  stopTyping(key, message.user);
+  markDelivered(message);
+  if (isNew && state.myReceipts.get(message.id) !== 'read') {
+    conv.unread.add(message.id);
+    updateUnreadBadges();
   }
+  if (key === viewKey()) showMessage(message);
+}
 
-  function showMessageText(node, text) {
-    node.textContent = text || '';
-    node.hidden = !text;
+// An own message seen on the stream before its POST answered: it takes over
+// the pending item instead of showing twice.
+function adoptOrShowOwn(message) {
+  if (itemById(message.id)) {
+    refreshOwnStatus(message.id);
+    return;
   }
-
-  function showNotice(text) {
-    const stickToBottom = isNearBottom();
-    showMessageText(ui.notice, text);
-    if (stickToBottom) scrollToBottom();
-  }
-
-  // `kind` lets typing clear a hint about an empty box without hiding a send failure.
-  function showComposeError(text, kind) {
-    showMessageText(ui.composeError, text);
-    ui.composeError.dataset.kind = text ? kind || 'error' : '';
-    if (text) ui.text.setAttribute('aria-invalid', 'true');
-    else ui.text.removeAttribute('aria-invalid');
-  }
-
-  function showSettingsError(field, text) {
-    showMessageText(ui.settingsError, text);
-    for (const input of [ui.user, ui.channel]) {
-      if (text && input === field) input.setAttribute('aria-invalid', 'true');
-      else input.removeAttribute('aria-invalid');
+  for (const entry of state.pending.values()) {
+    if (entry.convKey === convKeyOf(message) && entry.draft.content === message.content && !entry.item.dataset.id) {
+      entry.item.dataset.id = message.id;
+      return;
     }
   }
+  showMessage(message);
+}
 
-  function showChannelHeading() {
-    ui.heading.textContent = `#${state.channel}`;
-    document.title = `#${state.channel} · Relay chat`;
+function onReceipt(data) {
+  const messageId = typeof data.message_id === 'number' ? String(data.message_id) : data.message_id;
+  if (!isDigits(messageId) || typeof data.user !== 'string' || !(data.status in RANK)) return;
+  if (recordReceipt(messageId, data.user, data.status)) {
+    refreshOwnStatus(messageId);
+    if (data.user === state.user) updateUnreadBadges();
   }
+}
 
-  function renderRecentChannels(names) {
-    ui.recentChannels.replaceChildren(
-      ...names.map((name) => {
-        const option = document.createElement('option');
-        option.value = name;
-        return option;
-      }),
-    );
+// notify-service could not replay what we missed: read the open conversation
+// again and take the stream from where it stands.
+function onReset(data) {
+  showNotice('Some updates could not be replayed; reloading this conversation.');
+  refreshChannels();
+  refreshPresence();
+  openConversation(state.view.kind, state.view.name).then(() => {
+    if (ui.notice.textContent.startsWith('Some updates')) showNotice('');
+  });
+  if (isDigits(data.last_event_id)) advanceCursor(data.last_event_id);
+}
+
+// ------------------------------------------------------------------ 7. sending
+
+function updateByteCount() {
+  const limit = api.maxMessageBytes();
+  const bytes = byteLength(ui.text.value);
+  ui.byteCount.textContent =
+    limit !== null && bytes > limit * 0.8 ? `${bytes.toLocaleString()} / ${limit.toLocaleString()} bytes.` : '';
+  ui.byteCount.classList.toggle('over-limit', limit !== null && bytes > limit);
+}
+
+function autoGrow() {
+  ui.text.style.height = 'auto';
+  ui.text.style.height = `${Math.min(ui.text.scrollHeight + 2, window.innerHeight * 0.4)}px`;
+}
+
+function submitMessage() {
+  applyUserName();
+  const content = ui.text.value;
+  if (!content.trim()) {
+    showComposeError('Type a message first.', 'empty');
+    return;
   }
-
-  function formatTime(timestamp) {
-    const date = new Date(timestamp);
-    if (Number.isNaN(date.getTime())) return { text: '', full: '' };
-    const today = new Date();
-    const sameDay = date.toDateString() === today.toDateString();
-    const text = sameDay
-      ? date.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' })
-      : date.toLocaleString(undefined, {
-          month: 'short',
-          day: 'numeric',
-          year: date.getFullYear() === today.getFullYear() ? undefined : 'numeric',
-          hour: '2-digit',
-          minute: '2-digit',
-        });
-    return { text, full: date.toLocaleString() };
+  const limit = api.maxMessageBytes();
+  const bytes = byteLength(content);
+  if (limit !== null && bytes > limit) {
+    showComposeError(`The message is ${bytes.toLocaleString()} bytes; the limit is ${limit.toLocaleString()}.`, 'size');
+    return;
   }
+  showComposeError('');
+  const draft = { content, user: state.user };
+  if (state.view.kind === 'dm') draft.to = state.view.name;
+  else draft.channel = state.view.name;
 
-  // Builds the list item for one message. Every user-supplied string goes
-  // through textContent, so markup in it is shown literally.
-  function renderMessage(message) {
-    const item = element('li', 'message');
-    item.dataset.id = message.id;
-    if (message.to) item.classList.add('is-dm');
-    if (message.user === state.user) item.classList.add('is-own');
+  const key = newIdempotencyKey();
+  const entry = { key, draft, convKey: viewKey(), item: null };
+  entry.item = renderItem({ ...draft, timestamp: '' }, { pendingKey: key });
+  state.pending.set(key, entry);
+  ui.list.append(entry.item);
+  updateEmptyState();
+  scrollToBottom();
+  ui.text.value = '';
+  updateByteCount();
+  autoGrow();
+  state.lastTypingSent = 0;
+  deliverPending(entry);
+}
 
-    const meta = element('p', 'meta');
-    meta.append(element('span', 'author', message.user));
-    if (message.to) {
-      const arrow = element('span', 'arrow', ' → ');
-      arrow.setAttribute('aria-hidden', 'true');
-      meta.append(arrow, element('span', 'visually-hidden', ' to '));
-      meta.append(element('span', 'recipient', message.to));
-      meta.append(element('span', 'badge', 'DM'));
+async function deliverPending(entry) {
+  const { item } = entry;
+  setItemState(item, 'pending');
+  item.querySelector('.message-error').textContent = '';
+  try {
+    const sent = await api.sendMessage(entry.draft, entry.key);
+    const message = storeMessage(sent);
+    state.pending.delete(entry.key);
+    if (!message) return;
+    const other = itemById(message.id);
+    if (other && other !== item) {
+      item.remove();
+    } else {
+      item.dataset.id = message.id;
+      item.removeAttribute('data-key');
+      const time = item.querySelector('.message-time');
+      const when = formatTime(message.timestamp);
+      time.textContent = when.text;
+      time.dateTime = message.timestamp;
+      time.title = when.full;
+      item.querySelector('.retry').remove();
+      item.querySelector('.message-error').remove();
+      setItemState(item, deliveryState(message), message);
+      if (item.isConnected) {
+        const stick = isNearBottom();
+        placeItem(item);
+        if (stick) scrollToBottom();
+      }
     }
-    if (message.channel && message.channel !== state.channel) {
-      meta.append(element('span', 'channel-tag', `#${message.channel}`));
+    if (ui.composeError.dataset.kind === 'send' && ![...state.pending.values()].some((e) => e.error)) {
+      showComposeError('');
     }
-    const when = formatTime(message.timestamp);
-    const time = element('time', 'time', when.text);
-    if (message.timestamp) time.dateTime = message.timestamp;
-    if (when.full) time.title = when.full;
-    meta.append(time);
-
-    item.append(meta, element('p', 'content', message.content));
-    return item;
+  } catch (err) {
+    entry.error = err.detail;
+    setItemState(item, 'failed');
+    item.querySelector('.message-error').textContent = sentence(err.detail);
+    showComposeError(`Not sent: ${sentence(err.detail)} Press Retry on the message to send it again.`, 'send');
   }
+}
 
-  function isNearBottom() {
-    const list = ui.list;
-    return list.scrollHeight - list.scrollTop - list.clientHeight < 80;
-  }
+// ---------------------------------------------------------- 8. start-up wiring
 
-  function scrollToBottom() {
-    ui.list.scrollTop = ui.list.scrollHeight;
-  }
+function defaultUserName() {
+  return `guest-${randomHex(2)}`;
+}
 
-  function updateEmptyState() {
-    ui.empty.hidden = ui.list.childElementCount > 0;
-  }
-
-  function clearMessages() {
-    ui.list.replaceChildren();
-    state.shownIds.clear();
-    state.resumeId = null;
-    updateEmptyState();
-  }
-
-  // Accepts a message object from the API or the stream; returns a normalised
-  // copy, or null when it is not shaped like a message.
-  function normaliseMessage(raw) {
-    if (!raw || typeof raw !== 'object') return null;
-    const id = typeof raw.id === 'number' ? String(raw.id) : raw.id;
-    if (!isDigits(id) || typeof raw.content !== 'string' || typeof raw.user !== 'string') {
-      return null;
-    }
-    return {
-      id,
-      content: raw.content,
-      user: raw.user,
-      channel: typeof raw.channel === 'string' ? raw.channel : '',
-      to: typeof raw.to === 'string' && raw.to ? raw.to : '',
-      timestamp: typeof raw.timestamp === 'string' ? raw.timestamp : '',
-    };
-  }
-
-  function belongsToView(message) {
-    if (message.to) return message.to === state.user || message.user === state.user;
-    return message.channel === state.channel;
-  }
-
-  // Shows a message once, keeping the list sorted by numeric id. Returns true
-  // when it was added.
-  function addMessage(raw, options) {
-    const message = normaliseMessage(raw);
-    if (!message || state.shownIds.has(message.id) || !belongsToView(message)) return false;
-    const stickToBottom = (options && options.scroll) || isNearBottom();
-    state.shownIds.add(message.id);
-
-    const item = renderMessage(message);
-    let after = ui.list.lastElementChild;
-    while (after && compareIds(after.dataset.id, message.id) > 0) {
-      after = after.previousElementSibling;
-    }
-    if (after) after.after(item);
-    else ui.list.prepend(item);
-
-    while (ui.list.childElementCount > MAX_SHOWN_MESSAGES) {
-      ui.list.firstElementChild.remove();
-    }
-    updateEmptyState();
-    if (stickToBottom) scrollToBottom();
+// Takes the name field's value when it changed. Returns false when it is invalid.
+function applyUserName() {
+  const name = ui.user.value.trim();
+  if (name === state.user) {
+    showFieldError(ui.user, ui.settingsError, '');
     return true;
   }
+  const error = userNameError(name, 'Your display name');
+  if (error) {
+    showFieldError(ui.user, ui.settingsError, error);
+    return false;
+  }
+  showFieldError(ui.user, ui.settingsError, '');
+  storage.set(KEYS.user, name);
+  switchUser(name);
+  return true;
+}
 
-  // Adds messages known to be complete up to their highest id (history pages
-  // and stream events) and moves the resume point forward.
-  function addCompleteMessages(messages) {
-    for (const raw of messages) {
-      addMessage(raw);
-      const message = normaliseMessage(raw);
-      if (message) state.resumeId = maxId(state.resumeId, message.id);
+// Everything personal (DMs, unread counts, receipts, the stream) belongs to one name.
+async function switchUser(name) {
+  state.user = name;
+  ui.user.value = name;
+  closeStream();
+  for (const [key, conv] of [...state.conversations]) {
+    if (conv.kind === 'dm') state.conversations.delete(key);
+    else conv.unread.clear();
+  }
+  state.myReceipts.clear();
+  state.typing.clear();
+  state.online = new Set();
+  renderOnline();
+  for (const dm of storage.getList(KEYS.dms(name), isValidUserName)) ensureConversation('dm', dm);
+  renderConversationLists();
+
+  const saved = storage.get(KEYS.view(name)) || '';
+  let view = { kind: 'channel', name: state.view.kind === 'channel' ? state.view.name : DEFAULT_CHANNEL };
+  if (saved.startsWith('c:') && isValidChannel(saved.slice(2))) view = { kind: 'channel', name: saved.slice(2) };
+  if (saved.startsWith('d:') && isValidUserName(saved.slice(2))) view = { kind: 'dm', name: saved.slice(2) };
+
+  setConnection('connecting');
+  state.connectedOnce = false;
+  const generation = ++state.streamGeneration;
+  const cursor = await startCursor();
+  if (generation !== state.streamGeneration) return;
+  state.cursor = cursor;
+  openStream();
+  openConversation(view.kind, view.name);
+}
+
+function createChannel(event) {
+  event.preventDefault();
+  const name = ui.newChannel.value.trim().replace(/^#/, '');
+  const error = channelError(name);
+  if (error) {
+    showFieldError(ui.newChannel, ui.createError, error);
+    ui.newChannel.focus();
+    return;
+  }
+  showFieldError(ui.newChannel, ui.createError, '');
+  ui.newChannel.value = '';
+  rememberChannel(name);
+  openConversation('channel', name);
+  closeSidebarIfOverlay();
+  ui.text.focus();
+}
+
+function bindEvents() {
+  ui.settings.addEventListener('submit', (event) => {
+    event.preventDefault();
+    if (applyUserName()) ui.text.focus();
+  });
+  ui.user.addEventListener('change', applyUserName);
+  let nameTimer = null;
+  ui.user.addEventListener('input', () => {
+    clearTimeout(nameTimer);
+    nameTimer = setTimeout(() => {
+      if (ui.user.value.trim() && !userNameError(ui.user.value.trim(), 'name')) applyUserName();
+    }, 800);
+  });
+
+  ui.createForm.addEventListener('submit', createChannel);
+  ui.newChannel.addEventListener('input', () => {
+    if (ui.createError.textContent) showFieldError(ui.newChannel, ui.createError, '');
+  });
+
+  ui.compose.addEventListener('submit', (event) => {
+    event.preventDefault();
+    submitMessage();
+    ui.text.focus();
+  });
+  ui.text.addEventListener('keydown', (event) => {
+    if (event.key !== 'Enter' || event.shiftKey || event.isComposing || event.keyCode === 229) return;
+    event.preventDefault();
+    submitMessage();
+  });
+  ui.text.addEventListener('input', onComposeInput);
+
+  ui.toggle.addEventListener('click', () => setSidebarOpen(!document.body.classList.contains('sidebar-open')));
+  ui.backdrop.addEventListener('click', () => setSidebarOpen(false));
+  document.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape' && document.body.classList.contains('sidebar-open')) {
+      setSidebarOpen(false);
+      ui.toggle.focus();
     }
-  }
+  });
+  overlayQuery.addEventListener('change', () => {
+    if (!isOverlay()) setSidebarOpen(false);
+  });
 
-  function updateByteCount() {
-    const limit = api.maxMessageBytes();
-    const bytes = byteLength(ui.text.value);
-    const over = limit !== null && bytes > limit;
-    if (limit !== null && bytes > limit * 0.8) {
-      ui.byteCount.textContent = `${bytes.toLocaleString()} / ${limit.toLocaleString()} bytes.`;
-    } else {
-      ui.byteCount.textContent = '';
-    }
-    ui.byteCount.classList.toggle('over-limit', over);
-  }
+  ui.reconnect.addEventListener('click', reconnectNow);
+  window.addEventListener('online', reconnectNow);
+  window.addEventListener('offline', () => setConnection('offline', 'This device is offline.'));
+  document.addEventListener('visibilitychange', flushReads);
+  window.addEventListener('pagehide', closeStream);
+  window.addEventListener('pageshow', (event) => {
+    // Back from the back/forward cache: the stream was closed on pagehide.
+    if (event.persisted) openStream();
+  });
+}
 
-  function autoGrowTextarea() {
-    ui.text.style.height = 'auto';
-    ui.text.style.height = `${ui.text.scrollHeight}px`;
-  }
-
-  function setSending(sending) {
-    state.sending = sending;
-    ui.send.disabled = sending;
-    ui.text.readOnly = sending;
-    ui.send.textContent = sending ? 'Sending…' : 'Send';
-    ui.compose.setAttribute('aria-busy', sending ? 'true' : 'false');
-  }
-
-  // ---------------------------------------------------------------- 5. stream
-
-  function closeStream() {
-    if (state.source) {
-      state.source.close();
-      state.source = null;
-    }
-  }
-
-  function cancelRetry() {
-    if (state.retryTimer) {
-      clearTimeout(state.retryTimer);
-      state.retryTimer = null;
-    }
-  }
-
-  // Runs `task` later with exponential back-off (used when the stream is closed
-  // for good or the configuration cannot be loaded).
-  function scheduleRetry(task) {
-    cancelRetry();
-    const delay = state.retryDelay;
-    state.retryDelay = Math.min(state.retryDelay * 2, RETRY_MAX_MS);
-    state.retryTimer = setTimeout(() => {
-      state.retryTimer = null;
-      task();
-    }, delay);
-  }
-
-  function parseEventData(event) {
-    try {
-      return JSON.parse(event.data);
-    } catch (err) {
-      return null;
-    }
-  }
-
-  function openStream(generation) {
-    closeStream();
-    cancelRetry();
-    let source;
-    try {
-      source = new EventSource(
-        api.eventsUrl({
-          channel: state.channel,
-          user: state.user,
-          clientId: state.clientId,
-          lastEventId: state.resumeId,
-        }),
-      );
-    } catch (err) {
-      setConnection('offline', 'The notification service address is not valid.');
-      return;
-    }
-    state.source = source;
-    const isCurrent = () => state.source === source && state.generation === generation;
-
-    source.addEventListener('open', () => {
-      if (isCurrent()) setConnection('live');
-    });
-    source.addEventListener('connected', () => {
-      if (!isCurrent()) return;
-      state.retryDelay = RETRY_MIN_MS;
-      setConnection('live');
-    });
-    source.addEventListener('message', (event) => {
-      if (!isCurrent()) return;
-      const data = parseEventData(event);
-      if (data) addCompleteMessages([data]);
-    });
-    source.addEventListener('reset', (event) => {
-      if (!isCurrent()) return;
-      const data = parseEventData(event) || {};
-      const after = isDigits(data.last_event_id) ? data.last_event_id : state.resumeId;
-      catchUp(generation, after, data.detail);
-    });
-    source.addEventListener('error', () => {
-      if (!isCurrent()) return;
-      if (source.readyState === EventSource.CONNECTING) {
-        setConnection('reconnecting');
-      } else if (source.readyState === EventSource.CLOSED) {
-        setConnection('offline', 'The notification service closed the stream.');
-        // The browser gives up after a refused connection; try again ourselves.
-        scheduleRetry(() => {
-          if (state.generation === generation) openStream(generation);
-        });
-      }
-    });
-  }
-
-  // After `event: reset`, fetch what the stream could not replay from history,
-  // retrying a few times while message-service is unreachable.
-  async function catchUp(generation, after, detail, attempt) {
-    const tries = attempt || 0;
-    showNotice(`Some messages could not be replayed${detail ? ` (${detail})` : ''}. Reloading…`);
-    let cursor = after;
-    try {
-      for (let page = 0; page < CATCH_UP_MAX_PAGES; page += 1) {
-        const messages = await api.history({
-          channel: state.channel,
-          user: state.user,
-          after: cursor,
-          limit: CATCH_UP_PAGE_SIZE,
-        });
-        if (state.generation !== generation) return;
-        addCompleteMessages(messages);
-        if (messages.length < CATCH_UP_PAGE_SIZE) break;
-        cursor = state.resumeId;
-      }
-      showNotice('');
-    } catch (err) {
-      if (state.generation !== generation) return;
-      if (tries < CATCH_UP_RETRIES) {
-        showNotice(`Some messages may be missing: ${sentence(err.detail)} Retrying…`);
-        setTimeout(() => {
-          if (state.generation === generation) catchUp(generation, cursor, detail, tries + 1);
-        }, RETRY_MIN_MS * 2 ** tries);
-      } else {
-        showNotice(`Some messages may be missing: ${sentence(err.detail)} Press Join to reload.`);
-      }
-    }
-  }
-
-  // ---------------------------------------------------------------- 6. actions
-
-  // Loads history for the current channel and user, then opens the stream.
-  async function joinChannel() {
-    const generation = ++state.generation;
-    closeStream();
-    cancelRetry();
-    clearMessages();
-    showNotice('');
-    setConnection('connecting');
-    showChannelHeading();
-
+async function loadConfigWithRetry() {
+  let delay = REOPEN_MIN_MS;
+  for (;;) {
     try {
       await api.loadConfig();
+      showNotice('');
+      return;
     } catch (err) {
-      if (state.generation !== generation) return;
       setConnection('offline', err.detail);
       showNotice(`Cannot load the page settings: ${sentence(err.detail)} Retrying…`);
-      scheduleRetry(() => {
-        if (state.generation === generation) joinChannel();
-      });
-      return;
-    }
-    if (state.generation !== generation) return;
-    updateByteCount();
-
-    ui.list.setAttribute('aria-busy', 'true');
-    try {
-      const messages = await api.history({
-        channel: state.channel,
-        user: state.user,
-        limit: HISTORY_LIMIT,
-      });
-      if (state.generation !== generation) return;
-      addCompleteMessages(messages);
-      // An empty history is complete too: resume the stream from the beginning.
-      if (state.resumeId === null) state.resumeId = '0';
-      scrollToBottom();
-    } catch (err) {
-      if (state.generation !== generation) return;
-      showNotice(`Could not load earlier messages: ${sentence(err.detail)}`);
-    } finally {
-      if (state.generation === generation) ui.list.setAttribute('aria-busy', 'false');
-    }
-    openStream(generation);
-  }
-
-  function reconnect() {
-    state.retryDelay = RETRY_MIN_MS;
-    joinChannel();
-  }
-
-  function rememberChannel(name) {
-    let recent = [];
-    try {
-      const parsed = JSON.parse(storage.get(STORAGE_KEYS.recentChannels) || '[]');
-      if (Array.isArray(parsed)) recent = parsed.filter((c) => typeof c === 'string' && !validateChannel(c));
-    } catch (err) {
-      recent = [];
-    }
-    recent = [name, ...recent.filter((c) => c !== name)].slice(0, MAX_RECENT_CHANNELS);
-    storage.set(STORAGE_KEYS.channel, name);
-    storage.set(STORAGE_KEYS.recentChannels, JSON.stringify(recent));
-    renderRecentChannels(recent);
-  }
-
-  // Reads the name and channel fields; rejoins when either changed, or always
-  // when `force` is set (the Join button).
-  function applySettings(force) {
-    const user = ui.user.value.trim() || DEFAULT_USER;
-    const channel = ui.channel.value.trim() || DEFAULT_CHANNEL;
-    const userError = validateUserName(user, 'Your display name');
-    if (userError) {
-      showSettingsError(ui.user, userError);
-      return;
-    }
-    const channelError = validateChannel(channel);
-    if (channelError) {
-      showSettingsError(ui.channel, channelError);
-      return;
-    }
-    showSettingsError(null, '');
-    storage.set(STORAGE_KEYS.user, user === DEFAULT_USER ? '' : user);
-    rememberChannel(channel);
-    if (!force && user === state.user && channel === state.channel) return;
-    state.user = user;
-    state.channel = channel;
-    joinChannel();
-  }
-
-  // Pressing Enter in a settings field fires `change` and then `submit` in the
-  // same task; the flag keeps that from joining twice.
-  let joinedByChange = false;
-
-  function onSettingsChange() {
-    const before = state.generation;
-    applySettings(false);
-    if (state.generation !== before) {
-      joinedByChange = true;
-      setTimeout(() => {
-        joinedByChange = false;
-      }, 0);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(delay * 2, REOPEN_MAX_MS);
     }
   }
+}
 
-  function onSettingsSubmit(event) {
-    event.preventDefault();
-    applySettings(!joinedByChange);
+async function start() {
+  collectElements();
+  bindEvents();
+  let name = storage.get(KEYS.user) || '';
+  if (!isValidUserName(name)) {
+    name = defaultUserName();
+    storage.set(KEYS.user, name);
   }
+  ui.user.value = name;
+  ensureConversation('channel', DEFAULT_CHANNEL);
+  for (const channel of storage.getList(KEYS.channels, isValidChannel)) ensureConversation('channel', channel);
+  await loadConfigWithRetry();
+  updateByteCount();
+  refreshChannels();
+  switchUser(name);
+}
 
-  async function sendMessage() {
-    if (state.sending) return;
-    const content = ui.text.value;
-    if (!content.trim()) {
-      showComposeError('Type a message before sending.', 'empty');
-      return;
-    }
-    const limit = api.maxMessageBytes();
-    const bytes = byteLength(content);
-    if (limit !== null && bytes > limit) {
-      showComposeError(`The message is ${bytes} bytes; the limit is ${limit} bytes.`);
-      return;
-    }
-    const to = ui.to.value.trim();
-    const toError = to ? validateUserName(to, 'The recipient name') : null;
-    if (toError) {
-      showComposeError(toError);
-      return;
-    }
-
-    const draft = { content, user: state.user, channel: state.channel };
-    if (to) draft.to = to;
-    // Retrying the very same message reuses its key; any edit makes it a new message.
-    const signature = JSON.stringify(draft);
-    if (!state.pendingSend || state.pendingSend.signature !== signature) {
-      state.pendingSend = { signature, key: newIdempotencyKey() };
-    }
-
-    setSending(true);
-    try {
-      const sent = await api.send(draft, state.pendingSend.key);
-      state.pendingSend = null;
-      ui.text.value = '';
-      showComposeError('');
-      addMessage(sent, { scroll: true });
-    } catch (err) {
-      showComposeError(`Not sent: ${sentence(err.detail)} Your message is kept; press Send to try again.`);
-    } finally {
-      setSending(false);
-      updateByteCount();
-      autoGrowTextarea();
-      ui.text.focus();
-    }
-  }
-
-  // ---------------------------------------------------------------- 7. wiring
-
-  function loadSavedSettings() {
-    const savedUser = storage.get(STORAGE_KEYS.user) || '';
-    const savedChannel = storage.get(STORAGE_KEYS.channel) || '';
-    if (savedUser && !validateUserName(savedUser, 'name')) {
-      state.user = savedUser;
-      ui.user.value = savedUser;
-    }
-    if (savedChannel && !validateChannel(savedChannel)) state.channel = savedChannel;
-    ui.channel.value = state.channel;
-    rememberChannel(state.channel);
-  }
-
-  function bindEvents() {
-    ui.settings.addEventListener('submit', onSettingsSubmit);
-    ui.user.addEventListener('change', onSettingsChange);
-    ui.channel.addEventListener('change', onSettingsChange);
-
-    ui.compose.addEventListener('submit', (event) => {
-      event.preventDefault();
-      sendMessage();
-    });
-    ui.text.addEventListener('keydown', (event) => {
-      if (event.key !== 'Enter' || event.shiftKey || event.isComposing || event.keyCode === 229) {
-        return;
-      }
-      event.preventDefault();
-      sendMessage();
-    });
-    ui.text.addEventListener('input', () => {
-      if (ui.composeError.dataset.kind === 'empty' && ui.text.value.trim()) showComposeError('');
-      updateByteCount();
-      autoGrowTextarea();
-    });
-
-    ui.reconnect.addEventListener('click', reconnect);
-    window.addEventListener('online', () => {
-      if (ui.connState.dataset.state === 'offline') reconnect();
-    });
-    window.addEventListener('pagehide', closeStream);
-    window.addEventListener('pageshow', (event) => {
-      // Coming back from the back/forward cache: the stream was closed on pagehide.
-      if (event.persisted) reconnect();
-    });
-  }
-
-  function start() {
-    collectElements();
-    loadSavedSettings();
-    bindEvents();
-    joinChannel();
-  }
-
-  if (document.readyState === 'loading') {
-    document.addEventListener('DOMContentLoaded', start);
-  } else {
-    start();
-  }
-})();
+start();
