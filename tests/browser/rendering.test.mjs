@@ -96,6 +96,8 @@ function measure(longText) {
   const longItem = [...document.querySelectorAll('ol#messages > li.message')]
     .find((li) => li.querySelector('.message-text')?.textContent === longText);
   const longBox = longItem ? longItem.getBoundingClientRect() : null;
+  const longTextNode = longItem ? longItem.querySelector('.message-text') : null;
+  const longOverflow = longTextNode ? longTextNode.scrollWidth - longTextNode.clientWidth : null;
   const texts = [...document.querySelectorAll('ol#messages .message-text')];
   return {
     dark,
@@ -105,7 +107,7 @@ function measure(longText) {
     pageBackground: luminance(backgroundOf(document.querySelector('ol#messages'))),
     textContrast: Math.min(...texts.map(contrast)),
     composeContrast: contrast(document.querySelector('#compose-text')),
-    long: longBox && { left: longBox.left, right: longBox.right },
+    long: longBox && { left: longBox.left, right: longBox.right, overflow: longOverflow },
     compose: box('#compose-text'),
     send: box('#send'),
     messages: box('ol#messages'),
@@ -147,7 +149,8 @@ for (const [width, viewport] of [['phone', PHONE], ['desktop', DESKTOP]]) {
           }
           assert.ok(m.compose.bottom <= m.innerHeight + 1 && m.send.bottom <= m.innerHeight + 1,
             `the compose box and Send are on the first screen: ${where}`);
-          assert.ok(m.long && m.long.right <= m.innerWidth + 1, `the long word wraps: ${where}`);
+          assert.ok(m.long && m.long.right <= m.innerWidth + 1 && m.long.overflow <= 1,
+            `the long word wraps inside its message: ${where}`);
           if (scheme === 'dark') assert.ok(m.pageBackground < 0.2, `dark background: ${where}`);
           else assert.ok(m.pageBackground > 0.6, `light background: ${where}`);
           assert.ok(m.textContrast >= 4.5, `message text contrast ≥ 4.5:1: ${where}`);
