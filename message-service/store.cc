@@ -124,23 +124,26 @@ Message read_log_row(Statement& statement) {
   return event;
 }
 
-// The SQL condition for what `filter` lets through (columns recipient, channel, user) and the
-// values to bind, in order.
-std::string visible_sql(const MessageFilter& filter, std::vector<std::string>* values) {
+// The SQL condition for what `filter` lets through (columns recipient, channel, user), with
+// numbered parameters from `first_index` on; the values to bind to them are appended to `values`.
+std::string visible_sql(const MessageFilter& filter, int first_index,
+                        std::vector<std::string>* values) {
+  auto parameter = [&](const std::string& value) {
+    values->push_back(value);
+    return "?" + std::to_string(first_index + static_cast<int>(values->size()) - 1);
+  };
   std::string visible = "(recipient IS NULL";
   if (!filter.channels.empty()) {
     visible += " AND channel IN (";
     for (size_t i = 0; i < filter.channels.size(); ++i) {
-      visible += i == 0 ? "?" : ", ?";
-      values->push_back(filter.channels[i]);
+      visible += (i == 0 ? "" : ", ") + parameter(filter.channels[i]);
     }
     visible += ")";
   }
   visible += ")";
   if (!filter.user.empty()) {
-    visible += " OR (recipient IS NOT NULL AND (recipient = ? OR user = ?))";
-    values->push_back(filter.user);
-    values->push_back(filter.user);
+    visible += " OR (recipient IS NOT NULL AND (recipient = " + parameter(filter.user) +
+               " OR user = " + parameter(filter.user) + "))";
   }
   return "(" + visible + ")";
 }
@@ -276,7 +279,7 @@ std::vector<Message> MessageStore::list(const MessageFilter& filter, std::option
   std::vector<std::string> values;
   std::string visible;
   if (with.empty()) {
-    visible = visible_sql(filter, &values);
+    visible = visible_sql(filter, 1, &values);
   } else {
     visible =
         "(recipient IS NOT NULL AND ((user = ? AND recipient = ?) OR (user = ? AND "
@@ -311,7 +314,7 @@ std::vector<Message> MessageStore::query_log_locked(const MessageFilter* filter,
                                                     size_t limit, size_t max_bytes) {
   std::vector<std::string> values;
   std::string sql = std::string("SELECT * FROM (") + kLogSelect + ")";
-  if (filter) sql += " WHERE " + visible_sql(*filter, &values);
+  if (filter) sql += " WHERE " + visible_sql(*filter, 3, &values);
   sql += " ORDER BY id ASC LIMIT ?2";
   Statement query(db_, sql);
   query.bind(1, after);

@@ -170,7 +170,7 @@ TEST_CASE("message: dump_json never throws on invalid UTF-8") {
   CHECK(dumped == "\"bad\xEF\xBF\xBD\"");
 }
 
-TEST_CASE("message: receipts and typing round-trip through the wire form; presence is written") {
+TEST_CASE("message: receipts and typing round-trip through the wire form, presence is written") {
   Message receipt;
   receipt.kind = EventKind::kReceipt;
   receipt.id = 12;
