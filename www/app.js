@@ -819,6 +819,12 @@ async function startCursor() {
   } catch (err) {
     newest = null;
   }
+  // After a restart notify-service's newest id can lag behind the store; the
+  // channels' newest message is a floor, so a restart never replays everything.
+  const channels = await refreshChannels();
+  for (const ch of channels) {
+    if (ch && isDigits(String(ch.last_message_id))) newest = maxId(newest, String(ch.last_message_id));
+  }
   const saved = storage.get(KEYS.cursor(state.user));
   if (newest === null) return isDigits(saved) ? saved : null;
   if (isDigits(saved) && compareIds(saved, newest) <= 0) return maxId(saved, idMinus(newest, REPLAY_WINDOW));
@@ -847,6 +853,7 @@ function openStream() {
     state.reopenDelay = REOPEN_MIN_MS;
     setConnection('live');
     state.online.add(state.user);
+    renderOnline();
     refreshPresence();
     if (state.connectedOnce) refreshChannels();
     state.connectedOnce = true;
@@ -1145,8 +1152,22 @@ function bindEvents() {
   });
   ui.text.addEventListener('input', onComposeInput);
 
+  // Keep the newest message in view when the list shrinks (an error shown,
+  // the keyboard opening on a phone, the box growing) if it was in view.
+  let pinned = true;
+  ui.list.addEventListener('scroll', () => {
+    pinned = isNearBottom();
+  }, { passive: true });
+  new ResizeObserver(() => {
+    if (pinned) scrollToBottom();
+  }).observe(ui.list);
+
   ui.toggle.addEventListener('click', () => setSidebarOpen(!document.body.classList.contains('sidebar-open')));
   ui.backdrop.addEventListener('click', () => setSidebarOpen(false));
+  byId('close-sidebar').addEventListener('click', () => {
+    setSidebarOpen(false);
+    ui.toggle.focus();
+  });
   document.addEventListener('keydown', (event) => {
     if (event.key === 'Escape' && document.body.classList.contains('sidebar-open')) {
       setSidebarOpen(false);
@@ -1197,7 +1218,6 @@ async function start() {
   for (const channel of storage.getList(KEYS.channels, isValidChannel)) ensureConversation('channel', channel);
   await loadConfigWithRetry();
   updateByteCount();
-  refreshChannels();
   switchUser(name);
 }
 
