@@ -107,6 +107,7 @@ function collectElements() {
     notice: 'notice',
     list: 'messages',
     empty: 'empty',
+    jump: 'jump',
     typing: 'typing',
     compose: 'compose',
     text: 'compose-text',
@@ -568,6 +569,7 @@ function showMessage(message, options = {}) {
   if (message.user !== state.user && state.myReceipts.get(message.id) !== 'read') readObserver.observe(item);
   updateEmptyState();
   if (stick) scrollToBottom();
+  else if (options.live) ui.jump.hidden = false;
 }
 
 function refreshOwnStatus(messageId) {
@@ -597,6 +599,7 @@ async function openConversation(kind, name) {
   readObserver.disconnect();
   visibleItems.clear();
   ui.list.replaceChildren();
+  ui.jump.hidden = true;
   updateEmptyState(false);
   renderTyping();
 
@@ -922,7 +925,7 @@ function onStreamMessage(raw) {
     conv.unread.add(message.id);
     updateUnreadBadges();
   }
-  if (key === viewKey()) showMessage(message);
+  if (key === viewKey()) showMessage(message, { live: true });
 }
 
 // An own message seen on the stream before its POST answered: it takes over
@@ -1005,7 +1008,6 @@ function submitMessage() {
   ui.text.value = '';
   updateByteCount();
   autoGrow();
-  state.lastTypingSent = 0;
   deliverPending(entry);
 }
 
@@ -1157,7 +1159,13 @@ function bindEvents() {
   let pinned = true;
   ui.list.addEventListener('scroll', () => {
     pinned = isNearBottom();
+    if (pinned) ui.jump.hidden = true;
   }, { passive: true });
+  ui.jump.addEventListener('click', () => {
+    scrollToBottom();
+    ui.jump.hidden = true;
+    ui.list.focus();
+  });
   new ResizeObserver(() => {
     if (pinned) scrollToBottom();
   }).observe(ui.list);
