@@ -936,8 +936,8 @@ function adoptOrShowOwn(message) {
     return;
   }
   for (const entry of state.pending.values()) {
-    if (entry.convKey === convKeyOf(message) && entry.draft.content === message.content && !entry.item.dataset.id) {
-      entry.item.dataset.id = message.id;
+    if (entry.convKey === convKeyOf(message) && entry.draft.content === message.content && !entry.error) {
+      finishSend(entry, message);
       return;
     }
   }
@@ -1015,39 +1015,53 @@ async function deliverPending(entry) {
   const { item } = entry;
   setItemState(item, 'pending');
   item.querySelector('.message-error').textContent = '';
+  entry.error = null;
   try {
     const sent = await api.sendMessage(entry.draft, entry.key);
     const message = storeMessage(sent);
-    state.pending.delete(entry.key);
     if (!message) return;
-    const other = itemById(message.id);
-    if (other && other !== item) {
-      item.remove();
-    } else {
-      item.dataset.id = message.id;
-      item.removeAttribute('data-key');
-      const time = item.querySelector('.message-time');
-      const when = formatTime(message.timestamp);
-      time.textContent = when.text;
-      time.dateTime = message.timestamp;
-      time.title = when.full;
-      item.querySelector('.retry').remove();
-      item.querySelector('.message-error').remove();
-      setItemState(item, deliveryState(message), message);
-      if (item.isConnected) {
-        const stick = isNearBottom();
-        placeItem(item);
-        if (stick) scrollToBottom();
-      }
-    }
-    if (ui.composeError.dataset.kind === 'send' && ![...state.pending.values()].some((e) => e.error)) {
-      showComposeError('');
-    }
+    // Taken over by a look-alike from another tab: this one is a message of its own.
+    if (entry.done && item.dataset.id !== message.id) showMessage(message);
+    finishSend(entry, message);
   } catch (err) {
+    // The stream already showed it stored: a lost answer is not a failed send.
+    if (entry.done) return;
     entry.error = err.detail;
     setItemState(item, 'failed');
     item.querySelector('.message-error').textContent = sentence(err.detail);
     showComposeError(`Not sent: ${sentence(err.detail)} Press Retry on the message to send it again.`, 'send');
+  }
+}
+
+// A pending send is stored: from its POST answer, or seen first on the stream.
+function finishSend(entry, message) {
+  const { item } = entry;
+  state.pending.delete(entry.key);
+  if (entry.done) return;
+  entry.done = true;
+  entry.error = null;
+  const other = itemById(message.id);
+  if (other && other !== item) {
+    item.remove();
+  } else {
+    item.dataset.id = message.id;
+    item.removeAttribute('data-key');
+    const time = item.querySelector('.message-time');
+    const when = formatTime(message.timestamp);
+    time.textContent = when.text;
+    time.dateTime = message.timestamp;
+    time.title = when.full;
+    item.querySelector('.retry').remove();
+    item.querySelector('.message-error').remove();
+    setItemState(item, deliveryState(message), message);
+    if (item.isConnected) {
+      const stick = isNearBottom();
+      placeItem(item);
+      if (stick) scrollToBottom();
+    }
+  }
+  if (ui.composeError.dataset.kind === 'send' && ![...state.pending.values()].some((e) => e.error)) {
+    showComposeError('');
   }
 }
 
