@@ -603,6 +603,7 @@ async function openConversation(kind, name) {
   updateEmptyState(false);
   renderTyping();
 
+  ui.list.setAttribute('aria-busy', 'true');
   const key = viewKey();
   const cached = [...state.messages.values()].filter((m) => convKeyOf(m) === key);
   cached.sort((a, b) => compareIds(a.id, b.id));
@@ -610,7 +611,6 @@ async function openConversation(kind, name) {
   for (const entry of state.pending.values()) if (entry.convKey === key) ui.list.append(entry.item);
   scrollToBottom();
 
-  ui.list.setAttribute('aria-busy', 'true');
   try {
     const messages = await api.history({ kind, name }, state.user, HISTORY_LIMIT);
     if (generation !== state.viewGeneration) return;
