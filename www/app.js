@@ -691,12 +691,14 @@ const visibleItems = new Set();
 const readObserver = new IntersectionObserver(
   (entries) => {
     for (const entry of entries) {
-      if (entry.isIntersecting) visibleItems.add(entry.target);
+      // Half of it, or half the screen for one taller than that.
+      const roomy = entry.rootBounds && entry.intersectionRect.height >= entry.rootBounds.height / 2;
+      if (entry.isIntersecting && (entry.intersectionRatio >= 0.5 || roomy)) visibleItems.add(entry.target);
       else visibleItems.delete(entry.target);
     }
     flushReads();
   },
-  { threshold: 0.5 },
+  { threshold: [0, 0.25, 0.5, 0.75, 1] },
 );
 
 function flushReads() {
