@@ -811,6 +811,7 @@ function closeStream() {
   if (state.source) state.source.close();
   state.source = null;
   clearTimeout(state.offlineTimer);
+  state.offlineTimer = null;
   clearTimeout(state.reopenTimer);
 }
 
@@ -855,6 +856,7 @@ function openStream() {
 
   on('connected', () => {
     clearTimeout(state.offlineTimer);
+    state.offlineTimer = null;
     state.reopenDelay = REOPEN_MIN_MS;
     setConnection('live');
     state.online.add(state.user);
@@ -885,12 +887,15 @@ function openStream() {
     }
     // CONNECTING: the browser retries by itself with Last-Event-ID.
     if (ui.connState.dataset.state !== 'offline') setConnection('reconnecting');
-    clearTimeout(state.offlineTimer);
-    state.offlineTimer = setTimeout(() => {
-      if (current() && source.readyState !== EventSource.OPEN) {
-        setConnection('offline', 'Still trying to reach the notification service.');
-      }
-    }, OFFLINE_AFTER_MS);
+    // Counted from the first failed attempt, not restarted by every retry.
+    if (!state.offlineTimer) {
+      state.offlineTimer = setTimeout(() => {
+        state.offlineTimer = null;
+        if (current() && source.readyState !== EventSource.OPEN) {
+          setConnection('offline', 'Still trying to reach the notification service.');
+        }
+      }, OFFLINE_AFTER_MS);
+    }
   });
 }
 
