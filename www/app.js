@@ -39,6 +39,7 @@ import {
 
 const DEFAULT_CHANNEL = 'general';
 const HISTORY_LIMIT = 100;
+const DM_DISCOVERY_LIMIT = 500;
 const MAX_SHOWN_MESSAGES = 500;
 const MAX_CACHED_MESSAGES = 5000;
 const REPLAY_WINDOW = 2000; // at most this many events are replayed after a page reload
@@ -1125,6 +1126,24 @@ async function switchUser(name) {
   state.cursor = cursor;
   openStream();
   openConversation(view.kind, view.name);
+  discoverDms(name);
+}
+
+// DMs from before this browser knew about them: the people in the user's
+// recent direct messages.
+async function discoverDms(name) {
+  try {
+    const messages = await api.recentForUser(name, DM_DISCOVERY_LIMIT);
+    if (name !== state.user) return;
+    for (const raw of messages) {
+      if (!raw || typeof raw.to !== 'string' || !raw.to || typeof raw.user !== 'string') continue;
+      if (raw.user !== name && raw.to !== name) continue;
+      const other = raw.user === name ? raw.to : raw.user;
+      if (isValidUserName(other)) ensureConversation('dm', other);
+    }
+  } catch (err) {
+    // The DM list still fills from the stream and from what this browser remembers.
+  }
 }
 
 function createChannel(event) {
