@@ -363,6 +363,8 @@ function setSidebarOpen(open) {
   document.body.classList.toggle('sidebar-open', open);
   ui.toggle.setAttribute('aria-expanded', open ? 'true' : 'false');
   ui.backdrop.hidden = !open;
+  // While the drawer covers the page, only the drawer takes focus and clicks.
+  for (const node of document.querySelectorAll('.skip-link, .topbar, .conversation')) node.inert = open;
   if (open) {
     const current = state.conversations.get(viewKey());
     (current && current.button ? current.button : ui.user).focus();
