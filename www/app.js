@@ -611,7 +611,12 @@ async function openConversation(kind, name) {
   const cached = [...state.messages.values()].filter((m) => convKeyOf(m) === key);
   cached.sort((a, b) => compareIds(a.id, b.id));
   for (const message of cached.slice(-MAX_SHOWN_MESSAGES)) showMessage(message);
-  for (const entry of state.pending.values()) if (entry.convKey === key) ui.list.append(entry.item);
+  for (const entry of state.pending.values()) {
+    if (entry.convKey !== key) continue;
+    const shown = entry.item.dataset.id ? itemById(entry.item.dataset.id) : null;
+    if (shown) shown.replaceWith(entry.item);
+    else ui.list.append(entry.item);
+  }
   scrollToBottom();
 
   try {
@@ -945,9 +950,10 @@ function adoptOrShowOwn(message) {
     refreshOwnStatus(message.id);
     return;
   }
+  // Its POST answer decides whether it is sent; until then it only must not show twice.
   for (const entry of state.pending.values()) {
-    if (entry.convKey === convKeyOf(message) && entry.draft.content === message.content && !entry.error) {
-      finishSend(entry, message);
+    if (entry.convKey === convKeyOf(message) && entry.draft.content === message.content && !entry.item.dataset.id) {
+      entry.item.dataset.id = message.id;
       return;
     }
   }
@@ -1029,17 +1035,17 @@ async function deliverPending(entry) {
   try {
     const sent = await api.sendMessage(entry.draft, entry.key);
     const message = storeMessage(sent);
-    if (!message) return;
-    // Taken over by a look-alike from another tab: this one is a message of its own.
-    if (entry.done && item.dataset.id !== message.id) showMessage(message);
-    finishSend(entry, message);
+    if (message) finishSend(entry, message);
   } catch (err) {
-    // The stream already showed it stored: a lost answer is not a failed send.
-    if (entry.done) return;
     entry.error = err.detail;
     setItemState(item, 'failed');
     item.querySelector('.message-error').textContent = sentence(err.detail);
-    showComposeError(`Not sent: ${sentence(err.detail)} Press Retry on the message to send it again.`, 'send');
+    // Seen on the stream already: probably stored, but unconfirmed. Retry is
+    // safe either way, the Idempotency-Key keeps it from being stored twice.
+    const maybe = item.dataset.id
+      ? ' It may have been stored; Retry confirms it without sending it twice.'
+      : ' Press Retry on the message to send it again.';
+    showComposeError(`Not confirmed: ${sentence(err.detail)}${maybe}`, 'send');
   }
 }
 
@@ -1047,9 +1053,8 @@ async function deliverPending(entry) {
 function finishSend(entry, message) {
   const { item } = entry;
   state.pending.delete(entry.key);
-  if (entry.done) return;
-  entry.done = true;
   entry.error = null;
+  const adopted = item.dataset.id;
   const other = itemById(message.id);
   if (other && other !== item) {
     item.remove();
@@ -1069,6 +1074,12 @@ function finishSend(entry, message) {
       placeItem(item);
       if (stick) scrollToBottom();
     }
+  }
+  // It had taken a look-alike from the stream (the same text from another
+  // tab): that one is a message of its own.
+  if (adopted && adopted !== message.id) {
+    const lookAlike = state.messages.get(adopted);
+    if (lookAlike) showMessage(lookAlike);
   }
   if (ui.composeError.dataset.kind === 'send' && ![...state.pending.values()].some((e) => e.error)) {
     showComposeError('');
