@@ -102,6 +102,14 @@ export async function history(conversation, user, limit) {
   return Array.isArray(body.messages) ? body.messages : [];
 }
 
+// The newest messages this user may see, every channel and their DMs (used to
+// find the people they have direct conversations with).
+export async function recentForUser(user, limit) {
+  const params = new URLSearchParams({ user, limit: String(limit) });
+  const body = await request(`/messages?${params}`);
+  return Array.isArray(body.messages) ? body.messages : [];
+}
+
 export async function channels() {
   const body = await request('/channels');
   return Array.isArray(body.channels) ? body.channels : [];

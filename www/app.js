@@ -39,6 +39,7 @@ import {
 
 const DEFAULT_CHANNEL = 'general';
 const HISTORY_LIMIT = 100;
+const DM_DISCOVERY_LIMIT = 500;
 const MAX_SHOWN_MESSAGES = 500;
 const MAX_CACHED_MESSAGES = 5000;
 const REPLAY_WINDOW = 2000; // at most this many events are replayed after a page reload
@@ -107,6 +108,7 @@ function collectElements() {
     notice: 'notice',
     list: 'messages',
     empty: 'empty',
+    jump: 'jump',
     typing: 'typing',
     compose: 'compose',
     text: 'compose-text',
@@ -361,6 +363,8 @@ function setSidebarOpen(open) {
   document.body.classList.toggle('sidebar-open', open);
   ui.toggle.setAttribute('aria-expanded', open ? 'true' : 'false');
   ui.backdrop.hidden = !open;
+  // While the drawer covers the page, only the drawer takes focus and clicks.
+  for (const node of document.querySelectorAll('.skip-link, .topbar, .conversation')) node.inert = open;
   if (open) {
     const current = state.conversations.get(viewKey());
     (current && current.button ? current.button : ui.user).focus();
@@ -568,6 +572,7 @@ function showMessage(message, options = {}) {
   if (message.user !== state.user && state.myReceipts.get(message.id) !== 'read') readObserver.observe(item);
   updateEmptyState();
   if (stick) scrollToBottom();
+  else if (options.live) ui.jump.hidden = false;
 }
 
 function refreshOwnStatus(messageId) {
@@ -597,17 +602,23 @@ async function openConversation(kind, name) {
   readObserver.disconnect();
   visibleItems.clear();
   ui.list.replaceChildren();
+  ui.jump.hidden = true;
   updateEmptyState(false);
   renderTyping();
 
+  ui.list.setAttribute('aria-busy', 'true');
   const key = viewKey();
   const cached = [...state.messages.values()].filter((m) => convKeyOf(m) === key);
   cached.sort((a, b) => compareIds(a.id, b.id));
   for (const message of cached.slice(-MAX_SHOWN_MESSAGES)) showMessage(message);
-  for (const entry of state.pending.values()) if (entry.convKey === key) ui.list.append(entry.item);
+  for (const entry of state.pending.values()) {
+    if (entry.convKey !== key) continue;
+    const shown = entry.item.dataset.id ? itemById(entry.item.dataset.id) : null;
+    if (shown) shown.replaceWith(entry.item);
+    else ui.list.append(entry.item);
+  }
   scrollToBottom();
 
-  ui.list.setAttribute('aria-busy', 'true');
   try {
     const messages = await api.history({ kind, name }, state.user, HISTORY_LIMIT);
     if (generation !== state.viewGeneration) return;
@@ -688,12 +699,14 @@ const visibleItems = new Set();
 const readObserver = new IntersectionObserver(
   (entries) => {
     for (const entry of entries) {
-      if (entry.isIntersecting) visibleItems.add(entry.target);
+      // Half of it, or half the screen for one taller than that.
+      const roomy = entry.rootBounds && entry.intersectionRect.height >= entry.rootBounds.height / 2;
+      if (entry.isIntersecting && (entry.intersectionRatio >= 0.5 || roomy)) visibleItems.add(entry.target);
       else visibleItems.delete(entry.target);
     }
     flushReads();
   },
-  { threshold: 0.5 },
+  { threshold: [0, 0.25, 0.5, 0.75, 1] },
 );
 
 function flushReads() {
@@ -806,6 +819,7 @@ function closeStream() {
   if (state.source) state.source.close();
   state.source = null;
   clearTimeout(state.offlineTimer);
+  state.offlineTimer = null;
   clearTimeout(state.reopenTimer);
 }
 
@@ -818,6 +832,12 @@ async function startCursor() {
     newest = await api.notifyLastEventId();
   } catch (err) {
     newest = null;
+  }
+  // After a restart notify-service's newest id can lag behind the store; the
+  // channels' newest message is a floor, so a restart never replays everything.
+  const channels = await refreshChannels();
+  for (const ch of channels) {
+    if (ch && isDigits(String(ch.last_message_id))) newest = maxId(newest, String(ch.last_message_id));
   }
   const saved = storage.get(KEYS.cursor(state.user));
   if (newest === null) return isDigits(saved) ? saved : null;
@@ -844,9 +864,11 @@ function openStream() {
 
   on('connected', () => {
     clearTimeout(state.offlineTimer);
+    state.offlineTimer = null;
     state.reopenDelay = REOPEN_MIN_MS;
     setConnection('live');
     state.online.add(state.user);
+    renderOnline();
     refreshPresence();
     if (state.connectedOnce) refreshChannels();
     state.connectedOnce = true;
@@ -873,12 +895,15 @@ function openStream() {
     }
     // CONNECTING: the browser retries by itself with Last-Event-ID.
     if (ui.connState.dataset.state !== 'offline') setConnection('reconnecting');
-    clearTimeout(state.offlineTimer);
-    state.offlineTimer = setTimeout(() => {
-      if (current() && source.readyState !== EventSource.OPEN) {
-        setConnection('offline', 'Still trying to reach the notification service.');
-      }
-    }, OFFLINE_AFTER_MS);
+    // Counted from the first failed attempt, not restarted by every retry.
+    if (!state.offlineTimer) {
+      state.offlineTimer = setTimeout(() => {
+        state.offlineTimer = null;
+        if (current() && source.readyState !== EventSource.OPEN) {
+          setConnection('offline', 'Still trying to reach the notification service.');
+        }
+      }, OFFLINE_AFTER_MS);
+    }
   });
 }
 
@@ -915,7 +940,7 @@ function onStreamMessage(raw) {
     conv.unread.add(message.id);
     updateUnreadBadges();
   }
-  if (key === viewKey()) showMessage(message);
+  if (key === viewKey()) showMessage(message, { live: true });
 }
 
 // An own message seen on the stream before its POST answered: it takes over
@@ -925,6 +950,7 @@ function adoptOrShowOwn(message) {
     refreshOwnStatus(message.id);
     return;
   }
+  // Its POST answer decides whether it is sent; until then it only must not show twice.
   for (const entry of state.pending.values()) {
     if (entry.convKey === convKeyOf(message) && entry.draft.content === message.content && !entry.item.dataset.id) {
       entry.item.dataset.id = message.id;
@@ -998,7 +1024,6 @@ function submitMessage() {
   ui.text.value = '';
   updateByteCount();
   autoGrow();
-  state.lastTypingSent = 0;
   deliverPending(entry);
 }
 
@@ -1006,39 +1031,58 @@ async function deliverPending(entry) {
   const { item } = entry;
   setItemState(item, 'pending');
   item.querySelector('.message-error').textContent = '';
+  entry.error = null;
   try {
     const sent = await api.sendMessage(entry.draft, entry.key);
     const message = storeMessage(sent);
-    state.pending.delete(entry.key);
-    if (!message) return;
-    const other = itemById(message.id);
-    if (other && other !== item) {
-      item.remove();
-    } else {
-      item.dataset.id = message.id;
-      item.removeAttribute('data-key');
-      const time = item.querySelector('.message-time');
-      const when = formatTime(message.timestamp);
-      time.textContent = when.text;
-      time.dateTime = message.timestamp;
-      time.title = when.full;
-      item.querySelector('.retry').remove();
-      item.querySelector('.message-error').remove();
-      setItemState(item, deliveryState(message), message);
-      if (item.isConnected) {
-        const stick = isNearBottom();
-        placeItem(item);
-        if (stick) scrollToBottom();
-      }
-    }
-    if (ui.composeError.dataset.kind === 'send' && ![...state.pending.values()].some((e) => e.error)) {
-      showComposeError('');
-    }
+    if (message) finishSend(entry, message);
   } catch (err) {
     entry.error = err.detail;
     setItemState(item, 'failed');
     item.querySelector('.message-error').textContent = sentence(err.detail);
-    showComposeError(`Not sent: ${sentence(err.detail)} Press Retry on the message to send it again.`, 'send');
+    // Seen on the stream already: probably stored, but unconfirmed. Retry is
+    // safe either way, the Idempotency-Key keeps it from being stored twice.
+    const maybe = item.dataset.id
+      ? ' It may have been stored; Retry confirms it without sending it twice.'
+      : ' Press Retry on the message to send it again.';
+    showComposeError(`Not confirmed: ${sentence(err.detail)}${maybe}`, 'send');
+  }
+}
+
+// A pending send is stored: from its POST answer, or seen first on the stream.
+function finishSend(entry, message) {
+  const { item } = entry;
+  state.pending.delete(entry.key);
+  entry.error = null;
+  const adopted = item.dataset.id;
+  const other = itemById(message.id);
+  if (other && other !== item) {
+    item.remove();
+  } else {
+    item.dataset.id = message.id;
+    item.removeAttribute('data-key');
+    const time = item.querySelector('.message-time');
+    const when = formatTime(message.timestamp);
+    time.textContent = when.text;
+    time.dateTime = message.timestamp;
+    time.title = when.full;
+    item.querySelector('.retry').remove();
+    item.querySelector('.message-error').remove();
+    setItemState(item, deliveryState(message), message);
+    if (item.isConnected) {
+      const stick = isNearBottom();
+      placeItem(item);
+      if (stick) scrollToBottom();
+    }
+  }
+  // It had taken a look-alike from the stream (the same text from another
+  // tab): that one is a message of its own.
+  if (adopted && adopted !== message.id) {
+    const lookAlike = state.messages.get(adopted);
+    if (lookAlike) showMessage(lookAlike);
+  }
+  if (ui.composeError.dataset.kind === 'send' && ![...state.pending.values()].some((e) => e.error)) {
+    showComposeError('');
   }
 }
 
@@ -1095,6 +1139,24 @@ async function switchUser(name) {
   state.cursor = cursor;
   openStream();
   openConversation(view.kind, view.name);
+  discoverDms(name);
+}
+
+// DMs from before this browser knew about them: the people in the user's
+// recent direct messages.
+async function discoverDms(name) {
+  try {
+    const messages = await api.recentForUser(name, DM_DISCOVERY_LIMIT);
+    if (name !== state.user) return;
+    for (const raw of messages) {
+      if (!raw || typeof raw.to !== 'string' || !raw.to || typeof raw.user !== 'string') continue;
+      if (raw.user !== name && raw.to !== name) continue;
+      const other = raw.user === name ? raw.to : raw.user;
+      if (isValidUserName(other)) ensureConversation('dm', other);
+    }
+  } catch (err) {
+    // The DM list still fills from the stream and from what this browser remembers.
+  }
 }
 
 function createChannel(event) {
@@ -1145,8 +1207,28 @@ function bindEvents() {
   });
   ui.text.addEventListener('input', onComposeInput);
 
+  // Keep the newest message in view when the list shrinks (an error shown,
+  // the keyboard opening on a phone, the box growing) if it was in view.
+  let pinned = true;
+  ui.list.addEventListener('scroll', () => {
+    pinned = isNearBottom();
+    if (pinned) ui.jump.hidden = true;
+  }, { passive: true });
+  ui.jump.addEventListener('click', () => {
+    scrollToBottom();
+    ui.jump.hidden = true;
+    ui.list.focus();
+  });
+  new ResizeObserver(() => {
+    if (pinned) scrollToBottom();
+  }).observe(ui.list);
+
   ui.toggle.addEventListener('click', () => setSidebarOpen(!document.body.classList.contains('sidebar-open')));
   ui.backdrop.addEventListener('click', () => setSidebarOpen(false));
+  byId('close-sidebar').addEventListener('click', () => {
+    setSidebarOpen(false);
+    ui.toggle.focus();
+  });
   document.addEventListener('keydown', (event) => {
     if (event.key === 'Escape' && document.body.classList.contains('sidebar-open')) {
       setSidebarOpen(false);
@@ -1197,7 +1279,6 @@ async function start() {
   for (const channel of storage.getList(KEYS.channels, isValidChannel)) ensureConversation('channel', channel);
   await loadConfigWithRetry();
   updateByteCount();
-  refreshChannels();
   switchUser(name);
 }
 

@@ -129,12 +129,12 @@ export function formatTime(timestamp) {
   const today = new Date();
   const sameDay = date.toDateString() === today.toDateString();
   const text = sameDay
-    ? date.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' })
+    ? date.toLocaleTimeString(undefined, { hour: 'numeric', minute: '2-digit' })
     : date.toLocaleString(undefined, {
         month: 'short',
         day: 'numeric',
         year: date.getFullYear() === today.getFullYear() ? undefined : 'numeric',
-        hour: '2-digit',
+        hour: 'numeric',
         minute: '2-digit',
       });
   return { text, full: date.toLocaleString() };
