@@ -90,16 +90,19 @@ test('typing in one page shows "… is typing" in the other', { timeout: TEST_TI
     const bob = await open('bob');
     assert.equal((await bob.typing()).trim(), '', 'nobody types at first');
 
-    await alice.page.locator('#compose-text').pressSequentially('I am wri', { delay: 40 });
-    const shown = await waitUntil('bob: #typing names alice', () => bob.typing(),
-      (text) => /alice/.test(text) && /typing/i.test(text));
+    const shown = await alice.typeUntil('bob: #typing names alice', 'I am writing',
+      async () => {
+        const text = await bob.typing();
+        return /alice/.test(text) && /typing/i.test(text) ? text : null;
+      });
     assert.match(shown, /alice is typing/);
     await bob.screenshot('typing-bob-sees-alice');
     assert.ok(!/alice/.test(await alice.typing()), 'alice is not told that she types herself');
 
     // Sending (and then not typing) clears the indicator.
+    const typed = await alice.page.locator('#compose-text').inputValue();
     await alice.page.locator('#compose-text').press('Enter');
-    await bob.waitMessage('I am wri');
+    await bob.waitMessage(typed);
     await waitUntil('bob: #typing empty again', () => bob.typing(), (text) => text.trim() === '');
   }));
 

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DESKTOP, PHONE, waitUntil } from './lib/browser.mjs';
+import { DESKTOP, PHONE } from './lib/browser.mjs';
 import { sharedBrowser, withRelay } from './lib/scenario.mjs';
 
 const holder = sharedBrowser();
@@ -33,9 +33,8 @@ test('an HTML payload in a message and in a display name renders literally',
         await assertNoInjection(chat);
       }
       // The name also shows in the online list and the typing indicator.
-      await mallory.page.locator('#compose-text').pressSequentially('still typing', { delay: 40 });
-      await waitUntil('bob: #typing shows the payload name as text', () => bob.typing(),
-        (text) => text.includes(XSS));
+      await mallory.typeUntil('bob: #typing shows the payload name as text', 'still typing',
+        async () => (await bob.typing()).includes(XSS));
       const online = await bob.page.$$eval('#online button[data-user]',
         (buttons) => buttons.map((b) => b.getAttribute('data-user')));
       assert.ok(online.includes(XSS), `bob's online list holds the payload name: ${online}`);

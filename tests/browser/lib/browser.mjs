@@ -217,6 +217,22 @@ export class ChatPage {
     }, selector);
   }
 
+  /**
+   * Keeps typing into #compose-text (one character every 200 ms, the way a person does) until
+   * `until()` holds, and returns its value. The page throttles its typing notices, so a burst of
+   * keys right after a send may announce nothing; a person typing on is announced.
+   */
+  async typeUntil(what, text, until, timeoutMs = PATIENCE_MS) {
+    const box = this.page.locator('#compose-text');
+    let i = 0;
+    return waitUntil(what, async () => {
+      await box.press(text[i % text.length] === ' ' ? 'Space' : text[i % text.length]);
+      i += 1;
+      await delay(100);
+      return until();
+    }, Boolean, timeoutMs);
+  }
+
   typing() {
     return this.page.locator('#typing').textContent();
   }
