@@ -725,9 +725,24 @@ function onComposeInput() {
   autoGrow();
   if (ui.composeError.dataset.kind === 'empty' && ui.text.value.trim()) showComposeError('');
   if (!ui.text.value.trim()) return;
-  const now = Date.now();
-  if (now - state.lastTypingSent < TYPING_SEND_INTERVAL_MS) return;
-  state.lastTypingSent = now;
+  const wait = state.lastTypingSent + TYPING_SEND_INTERVAL_MS - Date.now();
+  if (wait > 0) {
+    // Throttled: one more at the end of the window if the typing goes on.
+    if (!typingTimer) {
+      typingTimer = setTimeout(() => {
+        typingTimer = null;
+        if (ui.text.value.trim() && document.activeElement === ui.text) sendTypingNow();
+      }, wait);
+    }
+    return;
+  }
+  sendTypingNow();
+}
+
+let typingTimer = null;
+
+function sendTypingNow() {
+  state.lastTypingSent = Date.now();
   const payload = { user: state.user };
   if (state.view.kind === 'dm') payload.to = state.view.name;
   else payload.channel = state.view.name;
