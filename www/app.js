@@ -621,7 +621,7 @@ async function openConversation(kind, name) {
 
   try {
     const messages = await api.history({ kind, name }, state.user, HISTORY_LIMIT);
-    if (generation !== state.viewGeneration) return;
+    if (generation !== state.viewGeneration) return false;
     const stick = isNearBottom();
     for (const raw of messages) {
       const message = storeMessage(raw);
@@ -629,9 +629,11 @@ async function openConversation(kind, name) {
     }
     for (const raw of messages) if (raw && raw.id) refreshOwnStatus(String(raw.id));
     if (stick) scrollToBottom();
+    return true;
   } catch (err) {
-    if (generation !== state.viewGeneration) return;
+    if (generation !== state.viewGeneration) return false;
     showNotice(`Could not load earlier messages: ${sentence(err.detail)}`);
+    return false;
   } finally {
     if (generation === state.viewGeneration) {
       ui.list.setAttribute('aria-busy', 'false');
@@ -987,13 +989,20 @@ function onReceipt(data) {
 // notify-service could not replay what we missed: read the open conversation
 // again and take the stream from where it stands.
 function onReset(data) {
-  showNotice('Some updates could not be replayed; reloading this conversation.');
+  if (isDigits(data.last_event_id)) advanceCursor(data.last_event_id);
   refreshChannels();
   refreshPresence();
-  openConversation(state.view.kind, state.view.name).then(() => {
-    if (ui.notice.textContent.startsWith('Some updates')) showNotice('');
-  });
-  if (isDigits(data.last_event_id)) advanceCursor(data.last_event_id);
+  reloadAfterReset(state.viewGeneration + 1, REOPEN_MIN_MS);
+}
+
+// Reloads the open conversation until it works (or the user moved on).
+async function reloadAfterReset(generation, delay) {
+  const loaded = await openConversation(state.view.kind, state.view.name);
+  if (loaded || generation !== state.viewGeneration) return;
+  showNotice(`Some messages could not be replayed and reloading failed; trying again in ${Math.round(delay / 1000)} s.`);
+  setTimeout(() => {
+    if (generation === state.viewGeneration) reloadAfterReset(generation + 1, Math.min(delay * 2, REOPEN_MAX_MS));
+  }, delay);
 }
 
 // ------------------------------------------------------------------ 7. sending
