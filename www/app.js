@@ -1205,14 +1205,9 @@ function bindEvents() {
     event.preventDefault();
     if (applyUserName()) ui.text.focus();
   });
+  // Applied on Enter, Save, leaving the field, or the next send; not per
+  // keystroke, which would show half-typed names joining the online list.
   ui.user.addEventListener('change', applyUserName);
-  let nameTimer = null;
-  ui.user.addEventListener('input', () => {
-    clearTimeout(nameTimer);
-    nameTimer = setTimeout(() => {
-      if (ui.user.value.trim() && !userNameError(ui.user.value.trim(), 'name')) applyUserName();
-    }, 800);
-  });
 
   ui.createForm.addEventListener('submit', createChannel);
   ui.newChannel.addEventListener('input', () => {
