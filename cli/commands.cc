@@ -82,7 +82,9 @@ ExitCode send(const Options& options) {
 }
 
 ExitCode history(const Options& options) {
-  QueryParams query = {{"user", options.user}};
+  // Direct messages come with `user`: asked for with --with, or when no channel narrows the view.
+  QueryParams query;
+  if (options.channel.empty() || !options.with.empty()) query.emplace_back("user", options.user);
   if (!options.channel.empty()) query.emplace_back("channel", options.channel);
   if (!options.with.empty()) query.emplace_back("with", options.with);
   if (options.limit) query.emplace_back("limit", std::to_string(*options.limit));

@@ -37,10 +37,28 @@ int retry_after(const httplib::Headers& headers) {
   }
 }
 
+// httplib's own names ("Connection", "Read") are terse; say what happened.
+std::string describe_error(httplib::Error error) {
+  switch (error) {
+    case httplib::Error::Connection:
+      return "could not connect";
+    case httplib::Error::ConnectionTimeout:
+      return "connecting timed out";
+    case httplib::Error::Read:
+      return "the connection broke or went silent while reading";
+    case httplib::Error::Write:
+      return "the connection broke while writing";
+    case httplib::Error::Canceled:
+      return "cancelled";
+    default:
+      return httplib::to_string(error);
+  }
+}
+
 CallResult to_result(const httplib::Result& result) {
   CallResult out;
   if (!result) {
-    out.transport_error = httplib::to_string(result.error());
+    out.transport_error = describe_error(result.error());
     return out;
   }
   out.status = result->status;
@@ -131,7 +149,7 @@ CallResult ServiceClient::stream(const std::string& path, const QueryParams& que
   if (result) {
     out.retry_after_seconds = retry_after(result->headers);
   } else {
-    out.transport_error = httplib::to_string(result.error());
+    out.transport_error = describe_error(result.error());
   }
   out.body = std::move(error_body);
   out.json = nlohmann::json::parse(out.body, nullptr, false);

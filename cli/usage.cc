@@ -60,9 +60,9 @@ Ctrl-C or SIGTERM ends it with exit code 0. Exit code 3 only when the first conn
     case Command::kHistory:
       return R"(usage: relay history [--channel C[,D...]] [--with U] [--limit N] [--json]
 
-Prints stored messages, oldest first: the newest N (default 50, at most 1000) of channel C (or of
-every channel), including direct messages to or from --user; with --with U only the direct
-messages between --user and U. --json prints one JSON object per line.
+Prints stored messages, oldest first: the newest N (default 50, at most 1000) of channel C, or of
+every channel plus the direct messages to or from --user when no --channel is given; with --with U
+only the direct messages between --user and U. --json prints one JSON object per line.
 )";
     case Command::kTyping:
       return R"(usage: relay typing [--channel C | --to U]

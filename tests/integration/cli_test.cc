@@ -9,6 +9,7 @@
 
 #include <doctest/doctest.h>
 
+#include "shared/validation.h"
 #include "tests/integration/cli_harness.h"
 
 namespace relay::itest {
@@ -52,7 +53,7 @@ std::vector<int64_t> post_many(const HttpClient& http, int count, const std::str
 
 }  // namespace
 
-TEST_CASE("cli: send stores the message and prints its id; history and channels show it") {
+TEST_CASE("cli: send stores the message and prints its id, and history and channels show it") {
   Relay relay;
   INFO(relay.diagnostics());
   const Environment alice = cli_env(relay, "alice");
@@ -95,11 +96,7 @@ TEST_CASE("cli: send stores the message and prints its id; history and channels 
   CHECK(Json::parse(as_json.out_lines[1])["id"] == std::to_string(dm));
   CHECK(Json::parse(as_json.out_lines[1])["to"] == "bob");
 
-  // Only the direct messages between alice and bob; carol does not see them.
-  CliRun with_bob = run_cli({"history", "--with", "bob"}, alice);
-  REQUIRE_MESSAGE(with_bob.status.clean(), with_bob.describe());
-  REQUIRE_MESSAGE(with_bob.out_lines.size() == 1, with_bob.describe());
-  CHECK(ends_with(with_bob.out_lines[0], "[" + std::to_string(dm) + "] alice → bob: psst"));
+  // carol does not see alice's and bob's direct message.
   CliRun carol = run_cli({"history", "--json"}, cli_env(relay, "carol"));
   CHECK_MESSAGE(carol.out.find("psst") == std::string::npos, carol.describe());
   CHECK(carol.out_lines.size() == 3);
@@ -115,8 +112,11 @@ TEST_CASE("cli: listen prints channel messages and direct messages sent meanwhil
   Relay relay;
   INFO(relay.diagnostics());
   const Environment alice = cli_env(relay, "alice");
-  CliProcess readable({"listen", "--channel", "general,dev"}, cli_env(relay, "bob"));
-  CliProcess as_json({"listen", "--json", "--user", "bob"}, cli_env(relay, "nobody"));
+  // --quiet-events: presence events (from main's chat contract) would interleave otherwise.
+  CliProcess readable({"listen", "--channel", "general,dev", "--quiet-events"},
+                      cli_env(relay, "bob"));
+  CliProcess as_json({"listen", "--json", "--quiet-events", "--user", "bob"},
+                     cli_env(relay, "nobody"));
   REQUIRE_MESSAGE(readable.wait_err("listening to"), readable.describe());
   REQUIRE_MESSAGE(as_json.wait_err("listening to"), as_json.describe());
 
@@ -159,7 +159,7 @@ TEST_CASE("cli: listen survives notify-service being killed and restarted: none 
   Relay relay;
   INFO(relay.diagnostics());
   HttpClient http = relay.message_http();
-  CliProcess listener({"listen", "--json"}, cli_env(relay, "bob"));
+  CliProcess listener({"listen", "--json", "--quiet-events"}, cli_env(relay, "bob"));
   REQUIRE_MESSAGE(listener.wait_err("listening to"), listener.describe());
 
   // A steady stream of posts while notify-service dies and comes back.
@@ -202,7 +202,7 @@ TEST_CASE("cli: listen fetches from history itself when notify-service answers e
   Relay relay(options);
   INFO(relay.diagnostics());
   HttpClient http = relay.message_http();
-  CliProcess listener({"listen", "--json"}, cli_env(relay, "bob"));
+  CliProcess listener({"listen", "--json", "--quiet-events"}, cli_env(relay, "bob"));
   REQUIRE_MESSAGE(listener.wait_err("listening to"), listener.describe());
 
   std::vector<int64_t> expected = post_many(http, 5, "before-");
@@ -294,7 +294,7 @@ TEST_CASE("cli: an unreachable service exits 3 and names its URL") {
   }
 }
 
-TEST_CASE("cli: usage errors exit 2; --help documents exit codes; --version") {
+TEST_CASE("cli: usage errors exit 2, --help documents exit codes, --version works") {
   const Environment env = {{"RELAY_MESSAGE_URL", "http://127.0.0.1:1"}};
   for (const auto& args : std::vector<std::vector<std::string>>{
            {},
@@ -325,6 +325,79 @@ TEST_CASE("cli: usage errors exit 2; --help documents exit codes; --version") {
   CliRun version = run_cli({"--version"}, env);
   CHECK(version.status.clean());
   CHECK(version.out == std::string("relay ") + RELAY_VERSION + "\n");
+}
+
+TEST_CASE(
+    "cli: typing and read receipts reach a listener, in readable and JSON form, and history "
+    "--with shows one conversation") {
+  Relay relay;
+  INFO(relay.diagnostics());
+  const Environment alice = cli_env(relay, "alice");
+  const Environment bob = cli_env(relay, "bob");
+  CliProcess readable({"listen", "--channel", "general"}, bob);
+  CliProcess as_json({"listen", "--json", "--channel", "general"}, cli_env(relay, "carol"));
+  CliProcess quiet({"listen", "--quiet-events", "--channel", "general"}, cli_env(relay, "dave"));
+  for (CliProcess* listener : {&readable, &as_json, &quiet}) {
+    REQUIRE_MESSAGE(listener->wait_err("listening to"), listener->describe());
+  }
+
+  const int64_t id = sent_id(run_cli({"send", "hello bob"}, alice));
+  const std::string id_text = std::to_string(id);
+  REQUIRE_MESSAGE(readable.wait_line("alice: hello bob"), readable.describe());
+
+  CliRun typing = run_cli({"typing"}, alice);
+  REQUIRE_MESSAGE(typing.status.clean(), typing.describe());
+  CHECK(typing.out.empty());
+  CHECK_MESSAGE(readable.wait_line("· alice is typing in #general"), readable.describe());
+
+  CliRun read = run_cli({"read", id_text}, bob);
+  REQUIRE_MESSAGE(read.status.clean(), read.describe());
+  CHECK(read.out == "[" + id_text + "] read by bob\n");
+  CHECK_MESSAGE(readable.wait_line("· bob read [" + id_text + "]"), readable.describe());
+  // Idempotent: read again, or an older status, changes nothing.
+  CliRun again = run_cli({"delivered", id_text}, bob);
+  REQUIRE_MESSAGE(again.status.clean(), again.describe());
+  CHECK(again.out == "[" + id_text + "] read by bob (already read)\n");
+  // The sender cannot acknowledge their own message.
+  CliRun own = run_cli({"read", id_text}, alice);
+  CHECK(own.status.code == 1);
+  CHECK_MESSAGE(own.err.find("own_message") != std::string::npos, own.describe());
+
+  // The JSON listener prints the events' data as they came.
+  REQUIRE_MESSAGE(as_json.wait_line("\"receipt\""), as_json.describe());
+  bool saw_typing = false;
+  bool saw_receipt = false;
+  for (const auto& line : as_json.lines()) {
+    Json event = Json::parse(line, nullptr, false);
+    REQUIRE_MESSAGE(event.is_object(), line);
+    if (event["type"] == "typing" && event["user"] == "alice") saw_typing = true;
+    if (event["type"] == "receipt") {
+      saw_receipt = true;
+      CHECK(event["message_id"] == id_text);
+      CHECK(event["user"] == "bob");
+      CHECK(event["status"] == "read");
+    }
+  }
+  CHECK_MESSAGE(saw_typing, as_json.describe());
+  CHECK(saw_receipt);
+
+  // --quiet-events shows the message and nothing else, even after a later message.
+  sent_id(run_cli({"send", "bye"}, alice));
+  REQUIRE_MESSAGE(quiet.wait_line("alice: bye"), quiet.describe());
+  CHECK_MESSAGE(quiet.lines().size() == 2, quiet.describe());
+
+  // history --with: only the direct messages between the two.
+  const int64_t dm = sent_id(run_cli({"send", "--to", "bob", "psst"}, alice));
+  sent_id(run_cli({"send", "--to", "carol", "not with bob"}, alice));
+  CliRun with_bob = run_cli({"history", "--with", "bob"}, alice);
+  REQUIRE_MESSAGE(with_bob.status.clean(), with_bob.describe());
+  REQUIRE_MESSAGE(with_bob.out_lines.size() == 1, with_bob.describe());
+  CHECK(ends_with(with_bob.out_lines[0], "[" + std::to_string(dm) + "] alice → bob: psst"));
+
+  CliRun history = run_cli({"history", "--json", "--channel", "general"}, bob);
+  REQUIRE_MESSAGE(history.status.clean(), history.describe());
+  REQUIRE(!history.out_lines.empty());
+  CHECK(Json::parse(history.out_lines[0])["status"] == "read");
 }
 
 }  // namespace relay::itest
