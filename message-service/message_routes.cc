@@ -16,10 +16,35 @@ namespace {
 constexpr int kDefaultHistoryLimit = 50;
 constexpr int kMaxHistoryLimit = 1000;
 
-nlohmann::json message_reply(const Message& message) {
+// A message as the API shows it: the wire form, its readers' receipts, and its overall status
+// (read when any reader read it, else delivered when any got it, else sent).
+nlohmann::json message_reply(const Message& message,
+                             const std::vector<MessageStore::Receipt>& receipts = {}) {
   auto body = message_to_json(message);
-  body["status"] = "sent";
+  std::string status = "sent";
+  nlohmann::json listed = nlohmann::json::array();
+  for (const auto& receipt : receipts) {
+    if (receipt.status == "read") {
+      status = "read";
+    } else if (status == "sent") {
+      status = "delivered";
+    }
+    listed.push_back({{"user", receipt.user},
+                      {"status", receipt.status},
+                      {"timestamp", format_rfc3339_ms(receipt.timestamp_ms)}});
+  }
+  body["status"] = status;
+  body["receipts"] = std::move(listed);
   return body;
+}
+
+nlohmann::json receipt_reply(const Message& event, bool changed) {
+  return {{"id", std::to_string(event.id)},
+          {"message_id", std::to_string(event.message_id)},
+          {"user", event.user},
+          {"status", event.status},
+          {"timestamp", format_rfc3339_ms(event.timestamp_ms)},
+          {"changed", changed}};
 }
 
 // The media type of a Content-Type header, lower-cased, without parameters.
@@ -31,6 +56,37 @@ std::string media_type(const std::string& content_type) {
   std::transform(type.begin(), type.end(), type.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return type;
+}
+
+// True when the request says its body is JSON; otherwise answers 415 and returns false.
+bool require_json(const httplib::Request& req, httplib::Response& res, const char* what) {
+  if (media_type(req.get_header_value("Content-Type")) == "application/json") return true;
+  send_error(res, {415, "unsupported_media_type",
+                   std::string("send ") + what + " as JSON with Content-Type: application/json"});
+  return false;
+}
+
+// Reads ?limit= (default kDefaultHistoryLimit); answers 400 and returns nullopt when invalid.
+std::optional<int> read_limit(const httplib::Request& req, httplib::Response& res) {
+  if (!req.has_param("limit")) return kDefaultHistoryLimit;
+  auto parsed = parse_non_negative(req.get_param_value("limit"));
+  if (!parsed || *parsed < 1 || *parsed > kMaxHistoryLimit) {
+    send_error(res, {400, "invalid_limit", "\"limit\" must be a whole number from 1 to 1000"});
+    return std::nullopt;
+  }
+  return static_cast<int>(*parsed);
+}
+
+// Reads ?after=; answers 400 and sets *ok = false when present but invalid.
+std::optional<int64_t> read_after(const httplib::Request& req, httplib::Response& res, bool* ok) {
+  *ok = true;
+  if (!req.has_param("after")) return std::nullopt;
+  auto after = parse_non_negative(req.get_param_value("after"));
+  if (!after) {
+    send_error(res, {400, "invalid_after", "\"after\" must be a message id (a whole number)"});
+    *ok = false;
+  }
+  return after;
 }
 
 }  // namespace
@@ -45,13 +101,22 @@ MessageRoutes::MessageRoutes(const MessageServiceConfig& config, MessageStore& s
       stored_(metrics.counter("relay_messages_stored_total", "Messages durably stored.")),
       idempotent_replays_(metrics.counter(
           "relay_idempotent_replays_total",
-          "POST /messages retries answered with the original message (Idempotency-Key).")) {}
+          "POST /messages retries answered with the original message (Idempotency-Key).")),
+      receipts_stored_(metrics.counter("relay_receipts_stored_total",
+                                       "Receipts that moved a message's status forward.")),
+      typing_sent_(
+          metrics.counter("relay_typing_sent_total", "Typing notices passed to notify-service.")),
+      typing_limited_(metrics.counter("relay_typing_rate_limited_total",
+                                      "Typing notices refused with 429 (too many per user).")) {}
 
 const RouteTable& MessageRoutes::table() {
   static const RouteTable routes = [] {
     RouteTable table;
     table.add("/messages", "/messages", {"GET", "POST"});
     table.add("/messages/[0-9]+", "/messages/{id}", {"GET"});
+    table.add("/messages/[0-9]+/receipts", "/messages/{id}/receipts", {"POST"});
+    table.add("/typing", "/typing", {"POST"});
+    table.add("/log", "/log", {"GET"});
     table.add("/channels", "/channels", {"GET"});
     table.add("/health", "/health", {"GET"});
     table.add("/metrics", "/metrics", {"GET"});
@@ -64,11 +129,7 @@ const RouteTable& MessageRoutes::table() {
 
 bool MessageRoutes::attach(httplib::Server& server) {
   server.Post("/messages", [this](const httplib::Request& req, httplib::Response& res) {
-    if (media_type(req.get_header_value("Content-Type")) != "application/json") {
-      send_error(res, {415, "unsupported_media_type",
-                       "send the message as JSON with Content-Type: application/json"});
-      return;
-    }
+    if (!require_json(req, res, "the message")) return;
     std::string key = req.get_header_value("Idempotency-Key");
     if (req.has_header("Idempotency-Key") && !is_valid_idempotency_key(key)) {
       send_error(res, {400, "invalid_idempotency_key",
@@ -114,28 +175,123 @@ bool MessageRoutes::attach(httplib::Server& server) {
       send_error(res, *error);
       return;
     }
-    std::optional<int64_t> after;
-    if (req.has_param("after")) {
-      after = parse_non_negative(req.get_param_value("after"));
-      if (!after) {
-        send_error(res, {400, "invalid_after", "\"after\" must be a message id (a whole number)"});
-        return;
-      }
+    std::string with = req.get_param_value("with");
+    if (req.has_param("with") &&
+        (!is_valid_user_name(with) || std::get<MessageFilter>(filter).user.empty())) {
+      send_error(res, {400, "invalid_with",
+                       "\"with\" names the other party of a direct conversation (1 to 64 bytes) "
+                       "and needs \"user\""});
+      return;
     }
-    int limit = kDefaultHistoryLimit;
-    if (req.has_param("limit")) {
-      auto parsed = parse_non_negative(req.get_param_value("limit"));
-      if (!parsed || *parsed < 1 || *parsed > kMaxHistoryLimit) {
-        send_error(res, {400, "invalid_limit", "\"limit\" must be a whole number from 1 to 1000"});
-        return;
-      }
-      limit = static_cast<int>(*parsed);
-    }
+    bool after_ok = true;
+    auto after = read_after(req, res, &after_ok);
+    auto limit = after_ok ? read_limit(req, res) : std::nullopt;
+    if (!limit) return;
+    auto listed = store_.list(std::get<MessageFilter>(filter), after, *limit, with);
+    std::vector<int64_t> ids;
+    for (const auto& message : listed) ids.push_back(message.id);
+    auto receipts = store_.receipts_for(ids);
     nlohmann::json messages = nlohmann::json::array();
-    for (const auto& message : store_.list(std::get<MessageFilter>(filter), after, limit)) {
-      messages.push_back(message_reply(message));
+    for (const auto& message : listed) {
+      auto found = receipts.find(message.id);
+      messages.push_back(found == receipts.end() ? message_reply(message)
+                                                 : message_reply(message, found->second));
     }
     send_json(res, 200, {{"messages", std::move(messages)}});
+  });
+
+  server.Get("/log", [this](const httplib::Request& req, httplib::Response& res) {
+    auto filter = parse_filter(req.get_param_value("channel"), req.get_param_value("user"));
+    if (auto* error = std::get_if<ApiError>(&filter)) {
+      send_error(res, *error);
+      return;
+    }
+    bool after_ok = true;
+    auto after = read_after(req, res, &after_ok);
+    auto limit = after_ok ? read_limit(req, res) : std::nullopt;
+    if (!limit) return;
+    nlohmann::json events = nlohmann::json::array();
+    for (const auto& event :
+         store_.log(std::get<MessageFilter>(filter), after.value_or(0), *limit)) {
+      auto item = message_to_json(event);
+      item["type"] = kind_name(event.kind);
+      events.push_back(std::move(item));
+    }
+    send_json(res, 200, {{"events", std::move(events)}});
+  });
+
+  server.Post("/messages/([0-9]+)/receipts", [this](const httplib::Request& req,
+                                                    httplib::Response& res) {
+    if (!require_json(req, res, "the receipt")) return;
+    auto parsed = parse_receipt_request(req.body);
+    if (auto* error = std::get_if<ApiError>(&parsed)) {
+      send_error(res, *error);
+      return;
+    }
+    const auto& draft = std::get<ReceiptDraft>(parsed);
+    auto id = parse_non_negative(req.matches[1].str());
+    auto result = id ? store_.record_receipt(*id, draft.user, draft.status)
+                     : MessageStore::ReceiptResult{MessageStore::ReceiptOutcome::kNotFound, {}, {}};
+    switch (result.outcome) {
+      case MessageStore::ReceiptOutcome::kFailed:
+        logger_.error("receipt write failed", {{"error", result.error}});
+        res.set_header("Retry-After", "1");
+        send_error(res, {503, "store_unavailable",
+                         "the receipt could not be stored; nothing was saved, retry later"});
+        return;
+      case MessageStore::ReceiptOutcome::kNotFound:
+        send_error(res,
+                   {404, "message_not_found",
+                    "no message with id " + req.matches[1].str() + " is visible to " + draft.user});
+        return;
+      case MessageStore::ReceiptOutcome::kOwnMessage:
+        send_error(res, {400, "own_message",
+                         draft.user + " sent message " + req.matches[1].str() +
+                             "; receipts come from its readers"});
+        return;
+      case MessageStore::ReceiptOutcome::kUnchanged:
+        send_json(res, 200, receipt_reply(result.event, false));
+        return;
+      case MessageStore::ReceiptOutcome::kChanged:
+        receipts_stored_.add();
+        forwarder_.wake();
+        send_json(res, 201, receipt_reply(result.event, true));
+        return;
+    }
+  });
+
+  server.Post("/typing", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!require_json(req, res, "the typing notice")) return;
+    auto parsed = parse_typing_request(req.body);
+    if (auto* error = std::get_if<ApiError>(&parsed)) {
+      send_error(res, *error);
+      return;
+    }
+    const auto& draft = std::get<TypingDraft>(parsed);
+    if (!typing_limiter_.allow(draft.user)) {
+      typing_limited_.add();
+      res.set_header("Retry-After", "1");
+      send_error(res, {429, "rate_limited",
+                       "at most 5 typing notices per user per second; this one was dropped"});
+      return;
+    }
+    Message typing;
+    typing.kind = EventKind::kTyping;
+    typing.user = draft.user;
+    typing.channel = draft.channel;
+    typing.to = draft.to;
+    typing.timestamp_ms = now_unix_ms();
+    // Transient, so not worth the forwarder's durable queue: one direct call, answered at once.
+    NotifyClient client(config_.notification_service_url, config_.notify_token);
+    std::string error;
+    if (!client.send({typing}, &error)) {
+      res.set_header("Retry-After", "1");
+      send_error(res, {503, "notify_unavailable",
+                       "notify-service could not be reached; the typing notice was dropped"});
+      return;
+    }
+    typing_sent_.add();
+    send_json(res, 202, {{"status", "sent"}});
   });
 
   server.Get("/messages/([0-9]+)", [this](const httplib::Request& req, httplib::Response& res) {
@@ -151,7 +307,8 @@ bool MessageRoutes::attach(httplib::Server& server) {
                        "no message with id " + req.matches[1].str() + " is visible to you"});
       return;
     }
-    send_json(res, 200, message_reply(*message));
+    auto receipts = store_.receipts_for({message->id});
+    send_json(res, 200, message_reply(*message, receipts[message->id]));
   });
 
   server.Get("/channels", [this](const httplib::Request&, httplib::Response& res) {

@@ -2,6 +2,7 @@
 
 #include "message-service/config.h"
 #include "message-service/forwarder.h"
+#include "message-service/rate_limiter.h"
 #include "message-service/store.h"
 #include "shared/logfmt.h"
 #include "shared/metrics.h"
@@ -14,7 +15,8 @@ namespace relay {
 
 class RouteTable;
 
-/// message-service's HTTP API: validates requests, calls the store and wakes the forwarder.
+/// message-service's HTTP API: validates requests, calls the store and wakes the forwarder;
+/// passes typing notices (rate-limited per user) straight to notify-service.
 /// Holds references only; everything it points to must outlive the server it is attached to.
 class MessageRoutes {
  public:
@@ -36,6 +38,11 @@ class MessageRoutes {
   const Logger& logger_;
   Counter& stored_;
   Counter& idempotent_replays_;
+  Counter& receipts_stored_;
+  Counter& typing_sent_;
+  Counter& typing_limited_;
+  /// Typing notices per user: a burst of 5, then 5 a second.
+  RateLimiter typing_limiter_{5, 5};
 };
 
 }  // namespace relay

@@ -82,8 +82,71 @@ CREATE TABLE IF NOT EXISTS forward_state (
   forwarded_upto INTEGER NOT NULL
 );
 INSERT OR IGNORE INTO forward_state (singleton, forwarded_upto) VALUES (1, 0);
-PRAGMA user_version = 1;
+CREATE TABLE IF NOT EXISTS message_status (
+  message_id INTEGER NOT NULL REFERENCES messages(id),
+  user TEXT NOT NULL,
+  status INTEGER NOT NULL CHECK (status IN (1, 2)),
+  event_id INTEGER NOT NULL UNIQUE,
+  updated_ms INTEGER NOT NULL,
+  PRIMARY KEY (message_id, user)
+);
+PRAGMA user_version = 2;
 )sql";
+
+// Receipt statuses as stored: the rank orders them (status only moves forward).
+constexpr int kDelivered = 1;
+constexpr int kRead = 2;
+
+const char* status_name(int rank) {
+  return rank >= kRead ? "read" : "delivered";
+}
+
+// The event log: messages and receipts in one id order, each row shaped like a message (a
+// receipt takes its message's channel, and for a DM the other party as recipient, so the same
+// visibility rule applies to both).
+constexpr const char* kLogSelect = R"sql(
+SELECT id, content, user, channel, recipient, created_ms, 0 AS kind, 0 AS message_id, 0 AS status
+  FROM messages WHERE id > ?1
+UNION ALL
+SELECT s.event_id, '', s.user, m.channel,
+       CASE WHEN m.recipient IS NULL THEN NULL WHEN s.user = m.user THEN m.recipient ELSE m.user END,
+       s.updated_ms, 1, s.message_id, s.status
+  FROM message_status s JOIN messages m ON m.id = s.message_id WHERE s.event_id > ?1
+)sql";
+
+Message read_log_row(Statement& statement) {
+  Message event = read_message(statement);
+  if (statement.int64_at(6) == 1) {
+    event.kind = EventKind::kReceipt;
+    event.message_id = statement.int64_at(7);
+    event.status = status_name(static_cast<int>(statement.int64_at(8)));
+  }
+  return event;
+}
+
+// The SQL condition for what `filter` lets through (columns recipient, channel, user), with
+// numbered parameters from `first_index` on; the values to bind to them are appended to `values`.
+std::string visible_sql(const MessageFilter& filter, int first_index,
+                        std::vector<std::string>* values) {
+  auto parameter = [&](const std::string& value) {
+    values->push_back(value);
+    return "?" + std::to_string(first_index + static_cast<int>(values->size()) - 1);
+  };
+  std::string visible = "(recipient IS NULL";
+  if (!filter.channels.empty()) {
+    visible += " AND channel IN (";
+    for (size_t i = 0; i < filter.channels.size(); ++i) {
+      visible += (i == 0 ? "" : ", ") + parameter(filter.channels[i]);
+    }
+    visible += ")";
+  }
+  visible += ")";
+  if (!filter.user.empty()) {
+    visible += " OR (recipient IS NOT NULL AND (recipient = " + parameter(filter.user) +
+               " OR user = " + parameter(filter.user) + "))";
+  }
+  return "(" + visible + ")";
+}
 
 }  // namespace
 
@@ -190,8 +253,13 @@ bool MessageStore::try_write_group(const std::vector<PendingInsert*>& group, std
     }
     if (add.step() != SQLITE_DONE) return fail();
     result.outcome = InsertOutcome::kCreated;
-    result.message = Message{
-        sqlite3_last_insert_rowid(db_), draft.content, draft.user, draft.channel, draft.to, now};
+    result.message = Message{};
+    result.message.id = sqlite3_last_insert_rowid(db_);
+    result.message.content = draft.content;
+    result.message.user = draft.user;
+    result.message.channel = draft.channel;
+    result.message.to = draft.to;
+    result.message.timestamp_ms = now;
   }
   find.reset();  // no statement may be left mid-read at COMMIT
   add.reset();
@@ -207,28 +275,23 @@ std::optional<Message> MessageStore::get(int64_t id) {
 }
 
 std::vector<Message> MessageStore::list(const MessageFilter& filter, std::optional<int64_t> after,
-                                        int limit) {
-  std::string visible = "(recipient IS NULL";
-  if (!filter.channels.empty()) {
-    visible += " AND channel IN (";
-    for (size_t i = 0; i < filter.channels.size(); ++i) visible += i == 0 ? "?" : ", ?";
-    visible += ")";
+                                        int limit, const std::string& with) {
+  std::vector<std::string> values;
+  std::string visible;
+  if (with.empty()) {
+    visible = visible_sql(filter, 1, &values);
+  } else {
+    visible =
+        "(recipient IS NOT NULL AND ((user = ? AND recipient = ?) OR (user = ? AND "
+        "recipient = ?)))";
+    values = {filter.user, with, with, filter.user};
   }
-  visible += ")";
-  if (!filter.user.empty()) {
-    visible += " OR (recipient IS NOT NULL AND (recipient = ? OR user = ?))";
-  }
-  std::string sql = std::string("SELECT ") + kMessageColumns + " FROM messages WHERE (" + visible +
-                    ")" + (after ? " AND id > ? ORDER BY id ASC" : " ORDER BY id DESC") +
-                    " LIMIT ?";
+  std::string sql = std::string("SELECT ") + kMessageColumns + " FROM messages WHERE " + visible +
+                    (after ? " AND id > ? ORDER BY id ASC" : " ORDER BY id DESC") + " LIMIT ?";
   std::lock_guard lock(mutex_);
   Statement query(db_, sql);
   int index = 1;
-  for (const auto& channel : filter.channels) query.bind(index++, channel);
-  if (!filter.user.empty()) {
-    query.bind(index++, filter.user);
-    query.bind(index++, filter.user);
-  }
+  for (const auto& value : values) query.bind(index++, value);
   if (after) query.bind(index++, *after);
   query.bind(index, limit);
   std::vector<Message> messages;
@@ -239,18 +302,135 @@ std::vector<Message> MessageStore::list(const MessageFilter& filter, std::option
 
 std::vector<Message> MessageStore::load_after(int64_t after, size_t max_count, size_t max_bytes) {
   std::lock_guard lock(mutex_);
-  Statement query(db_, std::string("SELECT ") + kMessageColumns +
-                           " FROM messages WHERE id > ? ORDER BY id ASC LIMIT ?");
+  return query_log_locked(nullptr, after, max_count, max_bytes);
+}
+
+std::vector<Message> MessageStore::log(const MessageFilter& filter, int64_t after, int limit) {
+  std::lock_guard lock(mutex_);
+  return query_log_locked(&filter, after, static_cast<size_t>(limit), SIZE_MAX);
+}
+
+std::vector<Message> MessageStore::query_log_locked(const MessageFilter* filter, int64_t after,
+                                                    size_t limit, size_t max_bytes) {
+  std::vector<std::string> values;
+  std::string sql = std::string("SELECT * FROM (") + kLogSelect + ")";
+  if (filter) sql += " WHERE " + visible_sql(*filter, 3, &values);
+  sql += " ORDER BY id ASC LIMIT ?2";
+  Statement query(db_, sql);
   query.bind(1, after);
-  query.bind(2, static_cast<int64_t>(max_count));
-  std::vector<Message> messages;
+  query.bind(2, static_cast<int64_t>(limit));
+  int index = 3;
+  for (const auto& value : values) query.bind(index++, value);
+  std::vector<Message> events;
   size_t bytes = 0;
   while (query.ok() && query.step() == SQLITE_ROW) {
-    messages.push_back(read_message(query));
-    bytes += messages.back().content.size();
+    events.push_back(read_log_row(query));
+    bytes += events.back().content.size();
     if (bytes >= max_bytes) break;
   }
-  return messages;
+  return events;
+}
+
+std::map<int64_t, std::vector<MessageStore::Receipt>> MessageStore::receipts_for(
+    const std::vector<int64_t>& message_ids) {
+  std::map<int64_t, std::vector<Receipt>> out;
+  if (message_ids.empty()) return out;
+  std::string sql =
+      "SELECT message_id, user, status, updated_ms FROM message_status WHERE "
+      "message_id IN (";
+  for (size_t i = 0; i < message_ids.size(); ++i) sql += i == 0 ? "?" : ", ?";
+  sql += ") ORDER BY message_id, event_id";
+  std::lock_guard lock(mutex_);
+  Statement query(db_, sql);
+  for (size_t i = 0; i < message_ids.size(); ++i) {
+    query.bind(static_cast<int>(i + 1), message_ids[i]);
+  }
+  while (query.ok() && query.step() == SQLITE_ROW) {
+    out[query.int64_at(0)].push_back(Receipt{
+        query.text_at(1), status_name(static_cast<int>(query.int64_at(2))), query.int64_at(3)});
+  }
+  return out;
+}
+
+MessageStore::ReceiptResult MessageStore::record_receipt(int64_t message_id,
+                                                         const std::string& user,
+                                                         const std::string& status) {
+  ReceiptResult result;
+  int rank = status == "read" ? kRead : kDelivered;
+  std::lock_guard lock(mutex_);
+  if (!try_record_receipt(message_id, user, rank, &result)) {
+    result.outcome = ReceiptOutcome::kFailed;
+    result.error = sqlite3_errmsg(db_);
+    exec(db_, "ROLLBACK;");
+  }
+  return result;
+}
+
+// One transaction: check the message and the standing receipt, then (on a forward move) take the
+// next id of the message sequence and write the receipt under it. False on a database error,
+// with the transaction still open.
+bool MessageStore::try_record_receipt(int64_t message_id, const std::string& user, int status_rank,
+                                      ReceiptResult* result) {
+  if (!exec(db_, "BEGIN IMMEDIATE;")) return false;
+  Statement find(db_, std::string("SELECT ") + kMessageColumns + " FROM messages WHERE id = ?");
+  find.bind(1, message_id);
+  int found = find.step();
+  if (found != SQLITE_ROW && found != SQLITE_DONE) return false;
+  std::optional<Message> message;
+  if (found == SQLITE_ROW) message = read_message(find);
+  find.reset();
+  auto finish = [&](ReceiptOutcome outcome) {
+    result->outcome = outcome;
+    return exec(db_, "COMMIT;");
+  };
+  if (!message || (!message->to.empty() && user != message->to && user != message->user)) {
+    return finish(ReceiptOutcome::kNotFound);
+  }
+  if (user == message->user) return finish(ReceiptOutcome::kOwnMessage);
+
+  Message& event = result->event;
+  event.kind = EventKind::kReceipt;
+  event.message_id = message_id;
+  event.user = user;
+  event.channel = message->channel;
+  event.to = message->to.empty() ? std::string() : message->user;  // the reader is the recipient
+  Statement standing(db_,
+                     "SELECT status, event_id, updated_ms FROM message_status WHERE message_id = ? "
+                     "AND user = ?");
+  standing.bind(1, message_id);
+  standing.bind(2, user);
+  int row = standing.step();
+  if (row != SQLITE_ROW && row != SQLITE_DONE) return false;
+  if (row == SQLITE_ROW && standing.int64_at(0) >= status_rank) {
+    event.status = status_name(static_cast<int>(standing.int64_at(0)));
+    event.id = standing.int64_at(1);
+    event.timestamp_ms = standing.int64_at(2);
+    standing.reset();
+    return finish(ReceiptOutcome::kUnchanged);
+  }
+  standing.reset();
+  // AUTOINCREMENT never reuses an id at or below sqlite_sequence's value, so raising it reserves
+  // the next id of the message sequence for this receipt (the message exists, so the row does).
+  if (!exec(db_, "UPDATE sqlite_sequence SET seq = seq + 1 WHERE name = 'messages';")) return false;
+  Statement next(db_, "SELECT seq FROM sqlite_sequence WHERE name = 'messages'");
+  if (next.step() != SQLITE_ROW) return false;
+  event.id = next.int64_at(0);
+  next.reset();
+  event.status = status_name(status_rank);
+  event.timestamp_ms = now_unix_ms();
+  Statement write(db_,
+                  "INSERT INTO message_status (message_id, user, status, event_id, updated_ms) "
+                  "VALUES (?, ?, ?, ?, ?) ON CONFLICT (message_id, user) DO UPDATE SET "
+                  "status = excluded.status, event_id = excluded.event_id, "
+                  "updated_ms = excluded.updated_ms");
+  write.bind(1, message_id);
+  write.bind(2, user);
+  write.bind(3, static_cast<int64_t>(status_rank));
+  write.bind(4, event.id);
+  write.bind(5, event.timestamp_ms);
+  if (write.step() != SQLITE_DONE) return false;
+  write.reset();
+  return finish(ReceiptOutcome::kChanged);
 }
 
 std::vector<MessageStore::ChannelSummary> MessageStore::channels() {
@@ -282,7 +462,10 @@ bool MessageStore::set_forwarded_upto(int64_t id) {
 
 int64_t MessageStore::last_id() {
   std::lock_guard lock(mutex_);
-  Statement query(db_, "SELECT COALESCE(MAX(id), 0) FROM messages");
+  // Receipts take ids by raising the sequence without adding a message row.
+  Statement query(db_,
+                  "SELECT MAX(COALESCE((SELECT MAX(id) FROM messages), 0), "
+                  "COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0))");
   if (query.ok() && query.step() == SQLITE_ROW) return query.int64_at(0);
   return 0;
 }

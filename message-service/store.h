@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -57,8 +58,41 @@ class MessageStore {
   std::optional<Message> get(int64_t id);
 
   /// Messages visible through `filter`, ascending by id: those after `after` (the first `limit`),
-  /// or without `after` the newest `limit`.
-  std::vector<Message> list(const MessageFilter& filter, std::optional<int64_t> after, int limit);
+  /// or without `after` the newest `limit`. With a non-empty `with`, only the direct messages
+  /// between `filter.user` and `with`.
+  std::vector<Message> list(const MessageFilter& filter, std::optional<int64_t> after, int limit,
+                            const std::string& with = {});
+
+  /// One reader's latest acknowledgement of a message.
+  struct Receipt {
+    std::string user;
+    std::string status;  // "delivered" | "read"
+    int64_t timestamp_ms = 0;
+  };
+  /// The receipts of each of `message_ids` that has any, oldest first.
+  std::map<int64_t, std::vector<Receipt>> receipts_for(const std::vector<int64_t>& message_ids);
+
+  enum class ReceiptOutcome {
+    kChanged,     // the status moved forward: stored, with a new event id
+    kUnchanged,   // already at or past that status: nothing written
+    kNotFound,    // no such message, or a direct message `user` is not a party of
+    kOwnMessage,  // `user` sent the message
+    kFailed,      // the database refused the write; nothing was stored
+  };
+  struct ReceiptResult {
+    ReceiptOutcome outcome = ReceiptOutcome::kFailed;
+    /// The receipt event as stored (kChanged: the new one; kUnchanged: the standing one), with
+    /// the message's channel and, for a DM, the other party in `to`, so it reaches whoever may see
+    /// the message.
+    Message event;
+    std::string error;
+  };
+  /// Records that `user` got (`status` "delivered") or read ("read") message `message_id`.
+  /// Status only moves forward (none -> delivered -> read); each forward move is committed
+  /// durably before this returns and takes the next id of the message sequence, so the forwarder
+  /// and resumes see it in order with the messages. Blocks.
+  ReceiptResult record_receipt(int64_t message_id, const std::string& user,
+                               const std::string& status);
 
   /// A channel that has messages: how many, and its newest one.
   struct ChannelSummary {
@@ -71,16 +105,20 @@ class MessageStore {
   /// first. Counts with one pass over the channel index.
   std::vector<ChannelSummary> channels();
 
-  /// Every message after `after`, ascending, at most `max_count` and about `max_bytes` of content
-  /// (always at least one when any exists). For the forwarder.
+  /// Every event (messages and receipts) after `after`, ascending, at most `max_count` and about
+  /// `max_bytes` of content (always at least one when any exists). For the forwarder.
   std::vector<Message> load_after(int64_t after, size_t max_count, size_t max_bytes);
+
+  /// The events (messages and receipts) visible through `filter` after `after`, ascending, at
+  /// most `limit`: the log a resuming stream replays.
+  std::vector<Message> log(const MessageFilter& filter, int64_t after, int limit);
 
   /// The id up to which messages were handed to notify-service (0 at first).
   int64_t forwarded_upto();
   /// Durably records the forwarder's progress. Returns false if the write failed.
   bool set_forwarded_upto(int64_t id);
 
-  /// The highest id stored (0 when empty).
+  /// The highest id of the event sequence so far (0 when empty).
   int64_t last_id();
 
   /// True when the database answers a trivial query.
@@ -98,6 +136,11 @@ class MessageStore {
   /// Writes `group` in one transaction and sets every item's result: all stored, or all kFailed.
   void write_group(const std::vector<PendingInsert*>& group);
   bool try_write_group(const std::vector<PendingInsert*>& group, std::string* error);
+  bool try_record_receipt(int64_t message_id, const std::string& user, int status_rank,
+                          ReceiptResult* result);
+  /// Events after `after` in id order; with `filter`, only those it lets through. Needs mutex_.
+  std::vector<Message> query_log_locked(const MessageFilter* filter, int64_t after, size_t limit,
+                                        size_t max_bytes);
 
   std::mutex mutex_;
   sqlite3* db_;  // guarded by mutex_

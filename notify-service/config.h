@@ -19,6 +19,7 @@ struct NotifyServiceConfig {
   size_t max_notify_body_bytes = 64 << 20;
   size_t event_threads = 0;  // 0: one per core
   int keep_alive_seconds = 5;
+  int presence_grace_ms = 5000;
 };
 
 /// Reads NotifyServiceConfig from the environment; on an invalid value prints one line to stderr

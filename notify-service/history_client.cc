@@ -19,14 +19,14 @@ std::optional<std::vector<Message>> fetch_page(const std::string& base_url,
   client.set_tcp_nodelay(true);
   client.set_connection_timeout(2, 0);
   client.set_read_timeout(10, 0);
-  auto result = client.Get("/messages", params, httplib::Headers{});
+  auto result = client.Get("/log", params, httplib::Headers{});
   if (!result || result->status != 200) return std::nullopt;
   auto body = nlohmann::json::parse(result->body, nullptr, false);
-  if (body.is_discarded() || !body.contains("messages") || !body["messages"].is_array()) {
+  if (body.is_discarded() || !body.contains("events") || !body["events"].is_array()) {
     return std::nullopt;
   }
   std::vector<Message> messages;
-  for (const auto& item : body["messages"]) {
+  for (const auto& item : body["events"]) {
     std::string error;
     auto message = message_from_json(item, &error);
     if (!message) return std::nullopt;

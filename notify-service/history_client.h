@@ -6,7 +6,8 @@
 
 namespace relay {
 
-/// A HistoryFetch that reads message-service's GET /messages?after=&limit=&channel=&user= at
+/// A HistoryFetch that reads message-service's event log (messages and receipts),
+/// GET /log?after=&limit=&channel=&user=, at
 /// `base_url`. Each call opens its own connection, so any thread may call it.
 HistoryFetch make_history_fetch(std::string base_url);
 

@@ -9,9 +9,10 @@ namespace relay {
 
 EventPtr make_message_event(const Message& message) {
   auto data = message_to_json(message);
-  data["type"] = "message";
-  return std::make_shared<Event>(
-      Event{message, sse_event(std::to_string(message.id), "message", dump_json(data))});
+  const char* name = kind_name(message.kind);
+  data["type"] = name;
+  std::string id = message.id > 0 ? std::to_string(message.id) : std::string();
+  return std::make_shared<Event>(Event{message, sse_event(id, name, dump_json(data))});
 }
 
 // ---- Subscriber ----
@@ -159,6 +160,21 @@ size_t Hub::publish(const std::vector<Message>& messages) {
   }
   if (cut > 0 && stats_.on_cut) stats_.on_cut(cut);
   return fresh.size();
+}
+
+void Hub::publish_transient(const Message& message) {
+  std::vector<EventPtr> event{make_message_event(message)};
+  std::lock_guard lock(mutex_);
+  size_t cut = 0;
+  for (size_t i = 0; i < subscribers_.size();) {
+    if (!subscribers_[i]->push(event, options_.max_backlog_bytes)) {
+      ++cut;
+      remove_slot_locked(i);
+      continue;
+    }
+    ++i;
+  }
+  if (cut > 0 && stats_.on_cut) stats_.on_cut(cut);
 }
 
 std::vector<EventPtr> Hub::ring_events_after(int64_t after_id, const MessageFilter& filter) {

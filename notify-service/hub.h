@@ -22,8 +22,8 @@ struct Event {
 };
 using EventPtr = std::shared_ptr<const Event>;
 
-/// Encodes a message as the SSE frame every stream receives
-/// (`id: N` / `event: message` / `data: {...,"type":"message"}`).
+/// Encodes an event as the SSE frame every stream receives (`id: N` / `event: <kind>` /
+/// `data: {...,"type":"<kind>"}`; transient kinds have no `id:` line).
 EventPtr make_message_event(const Message& message);
 
 /// One open stream's mailbox: the events published for it and not yet taken by its writer.
@@ -111,6 +111,10 @@ class Hub {
   /// Publishes the messages whose ids are above every id seen so far (others are duplicates from
   /// an at-least-once sender). `messages` must be in ascending id order. Returns how many were new.
   size_t publish(const std::vector<Message>& messages);
+
+  /// Queues a transient event (typing, presence: id 0) for every subscriber whose filter matches
+  /// it, now. Not deduplicated, not kept in the ring, not counted in last_id().
+  void publish_transient(const Message& message);
 
   /// The ring's events after `after_id` that `filter` matches (whatever the ring still holds).
   std::vector<EventPtr> ring_events_after(int64_t after_id, const MessageFilter& filter);

@@ -21,7 +21,10 @@ std::variant<std::vector<Message>, ApiError> parse_notify_body(const std::string
                                size_t index) -> std::optional<ApiError> {
     std::string error;
     auto message = message_from_json(item, &error);
-    if (message && !is_valid_channel(message->channel)) error = "\"channel\" is not a valid name";
+    bool channel_needed = !message || message->kind != EventKind::kTyping || message->to.empty();
+    if (message && channel_needed && !is_valid_channel(message->channel)) {
+      error = "\"channel\" is not a valid name";
+    }
     if (!message || !error.empty()) {
       return ApiError{400, "invalid_message", "message " + std::to_string(index) + ": " + error};
     }
@@ -41,11 +44,12 @@ std::variant<std::vector<Message>, ApiError> parse_notify_body(const std::string
 
 }  // namespace
 
-NotifyRoutes::NotifyRoutes(const NotifyServiceConfig& config, Hub& hub, HistoryFetch fetch_history,
-                           std::function<void(uint64_t)> wake_stream, MetricsRegistry& metrics,
-                           const Logger& logger)
+NotifyRoutes::NotifyRoutes(const NotifyServiceConfig& config, Hub& hub, PresenceTracker& presence,
+                           HistoryFetch fetch_history, std::function<void(uint64_t)> wake_stream,
+                           MetricsRegistry& metrics, const Logger& logger)
     : config_(config),
       hub_(hub),
+      presence_(presence),
       fetch_history_(std::move(fetch_history)),
       wake_stream_(std::move(wake_stream)),
       metrics_(metrics),
@@ -65,6 +69,8 @@ NotifyRoutes::NotifyRoutes(const NotifyServiceConfig& config, Hub& hub, HistoryF
           metrics.counter("relay_notify_messages_total", "New messages received on POST /notify.")),
       duplicates_(metrics.counter("relay_notify_duplicates_total",
                                   "Messages received again on POST /notify and ignored.")),
+      typing_(metrics.counter("relay_typing_events_total",
+                              "Typing notices received on POST /notify and broadcast.")),
       rejected_(metrics.counter("relay_subscribers_rejected_total",
                                 "Streams refused because MAX_SUBSCRIBERS were open.")) {
   metrics.gauge("relay_subscribers", "Open event streams.",
@@ -76,6 +82,7 @@ const RouteTable& NotifyRoutes::table() {
     RouteTable table;
     table.add("/events", "/events", {"GET"});
     table.add("/notify", "/notify", {"POST"});
+    table.add("/presence", "/presence", {"GET"});
     table.add("/health", "/health", {"GET"});
     table.add("/metrics", "/metrics", {"GET"});
     return table;
@@ -86,6 +93,7 @@ const RouteTable& NotifyRoutes::table() {
 HttpReply NotifyRoutes::handle(const HttpRequest& req) {
   if (req.path == "/events") return open_stream(req);
   if (req.path == "/notify") return notify(req);
+  if (req.path == "/presence") return presence(req);
   if (req.path == "/health") {
     return HttpReply::json(200, {{"status", "ok"},
                                  {"service", "notify-service"},
@@ -144,6 +152,9 @@ HttpReply NotifyRoutes::open_stream(const HttpRequest& req) {
                                  {"user", req.param("user")},
                                  {"last_event_id", resume_text},
                                  {"remote", req.remote_addr}});
+  const auto& stream_filter = subscription.subscriber->filter();
+  if (!stream_filter.user.empty())
+    presence_.stream_opened(stream_filter.user, stream_filter.channels);
   HttpReply reply;
   reply.headers = {{"Cache-Control", "no-store"}, {"X-Accel-Buffering", "no"}};
   reply.stream = std::make_shared<StreamSession>(hub_, subscription, last_event_id, client_id,
@@ -153,6 +164,8 @@ HttpReply NotifyRoutes::open_stream(const HttpRequest& req) {
 
 void NotifyRoutes::stream_ended(const StreamSession& session) {
   hub_.unsubscribe(session.subscriber());
+  const auto& filter = session.subscriber()->filter();
+  if (!filter.user.empty()) presence_.stream_closed(filter.user, filter.channels);
   logger_.info("stream closed", {{"client_id", session.client_id()},
                                  {"last_sent_id", session.last_sent_id()},
                                  {"cut_slow", session.subscriber()->was_cut() ? 1 : 0}});
@@ -172,13 +185,40 @@ HttpReply NotifyRoutes::notify(const HttpRequest& req) {
   }
   auto parsed = parse_notify_body(req.body);
   if (auto* error = std::get_if<ApiError>(&parsed)) return HttpReply::error(*error);
-  const auto& messages = std::get<std::vector<Message>>(parsed);
+  auto& messages = std::get<std::vector<Message>>(parsed);
+  // Typing is transient: broadcast now, outside the id order; the rest go through dedupe and ring.
+  size_t typing = 0;
+  for (const auto& message : messages) {
+    if (message.kind != EventKind::kTyping) continue;
+    hub_.publish_transient(message);
+    ++typing;
+  }
+  typing_.add(typing);
+  std::erase_if(messages,
+                [](const Message& message) { return message.kind == EventKind::kTyping; });
   size_t accepted = hub_.publish(messages);
   notified_.add(accepted);
   duplicates_.add(messages.size() - accepted);
   return HttpReply::json(200, {{"accepted", accepted},
                                {"duplicates", messages.size() - accepted},
+                               {"typing", typing},
                                {"last_event_id", std::to_string(hub_.last_id())}});
+}
+
+HttpReply NotifyRoutes::presence(const HttpRequest& req) {
+  std::optional<std::string> channel;
+  if (!req.param("channel").empty()) {
+    channel = req.param("channel");
+    if (!is_valid_channel(*channel)) {
+      return HttpReply::error(
+          {400, "invalid_channel", "\"channel\" must be 1 to 64 characters of [A-Za-z0-9_.-]"});
+    }
+  }
+  nlohmann::json body = {{"users", presence_.users(channel)}};
+  body["channel"] = channel ? nlohmann::json(*channel) : nlohmann::json(nullptr);
+  HttpReply reply = HttpReply::json(200, body);
+  reply.headers.emplace_back("Cache-Control", "no-store");
+  return reply;
 }
 
 }  // namespace relay

@@ -7,6 +7,7 @@
 #include "notify-service/config.h"
 #include "notify-service/event_server.h"
 #include "notify-service/hub.h"
+#include "notify-service/presence.h"
 #include "notify-service/stream_session.h"
 #include "shared/logfmt.h"
 #include "shared/metrics.h"
@@ -14,15 +15,16 @@
 namespace relay {
 
 /// notify-service's HTTP API, independent of the server that carries it: GET /events opens a
-/// StreamSession (the server writes it), POST /notify publishes into the hub, /health and
+/// StreamSession (the server writes it) and tells the presence tracker, POST /notify publishes
+/// messages and receipts into the hub (typing as transient events), GET /presence, /health and
 /// /metrics. Holds references only; everything it points to must outlive the server. Thread-safe
 /// (the server's loop threads call it).
 class NotifyRoutes {
  public:
   /// `wake_stream(connection_id)` tells the server a stream has events to write.
-  NotifyRoutes(const NotifyServiceConfig& config, Hub& hub, HistoryFetch fetch_history,
-               std::function<void(uint64_t)> wake_stream, MetricsRegistry& metrics,
-               const Logger& logger);
+  NotifyRoutes(const NotifyServiceConfig& config, Hub& hub, PresenceTracker& presence,
+               HistoryFetch fetch_history, std::function<void(uint64_t)> wake_stream,
+               MetricsRegistry& metrics, const Logger& logger);
 
   /// The routes and methods answered (the server answers 404 / 405 / OPTIONS from it).
   static const RouteTable& table();
@@ -34,9 +36,11 @@ class NotifyRoutes {
  private:
   HttpReply open_stream(const HttpRequest& req);
   HttpReply notify(const HttpRequest& req);
+  HttpReply presence(const HttpRequest& req);
 
   const NotifyServiceConfig& config_;
   Hub& hub_;
+  PresenceTracker& presence_;
   HistoryFetch fetch_history_;
   std::function<void(uint64_t)> wake_stream_;
   MetricsRegistry& metrics_;
@@ -44,6 +48,7 @@ class NotifyRoutes {
   StreamCounters stream_counters_;
   Counter& notified_;
   Counter& duplicates_;
+  Counter& typing_;
   Counter& rejected_;
   std::atomic<uint64_t> next_client_number_{1};
 };

@@ -7,12 +7,14 @@
 #include "notify-service/history_client.h"
 #include "notify-service/hub.h"
 #include "notify-service/notify_routes.h"
+#include "notify-service/presence.h"
 
 namespace relay {
 
 struct NotifyService::Parts {
   MetricsRegistry metrics;
   std::unique_ptr<Hub> hub;
+  std::unique_ptr<PresenceTracker> presence;
   std::unique_ptr<NotifyRoutes> routes;
   std::unique_ptr<EventServer> server;
   bool running = false;
@@ -38,8 +40,11 @@ bool NotifyService::start() {
                                   cut.add(n);
                                   logger_.warn("slow consumer cut", {{"streams", n}});
                                 }});
+  p.presence = std::make_unique<PresenceTracker>(
+      std::chrono::milliseconds(config_.presence_grace_ms),
+      [hub = p.hub.get()](const Message& presence) { hub->publish_transient(presence); });
   p.routes = std::make_unique<NotifyRoutes>(
-      config_, *p.hub, make_history_fetch(config_.message_service_url),
+      config_, *p.hub, *p.presence, make_history_fetch(config_.message_service_url),
       [&p](uint64_t connection_id) { p.server->wake(connection_id); }, p.metrics, logger_);
 
   EventServer::Options http;
@@ -76,6 +81,7 @@ void NotifyService::stop() {
   p.running = false;
   p.hub->shutdown();
   p.server->stop();
+  p.presence->stop();
   logger_.info("stopped");
 }
 

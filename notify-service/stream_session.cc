@@ -39,6 +39,10 @@ void StreamSession::append_new(const std::vector<EventPtr>& events, std::string*
   size_t written = 0;
   int64_t last_sent = last_sent_id_.load(std::memory_order_relaxed);
   for (const auto& event : events) {
+    if (event->message.id == 0) {  // transient (typing, presence): no place in the id order
+      out->append(event->frame);
+      continue;
+    }
     if (event->message.id <= last_sent) continue;
     out->append(event->frame);
     last_sent = event->message.id;

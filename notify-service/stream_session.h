@@ -13,8 +13,9 @@
 
 namespace relay {
 
-/// Reads one page of message-service's history: the messages `filter` lets through with ids after
-/// `after`, ascending, at most `limit`. Returns nullopt when the history cannot be read.
+/// Reads one page of message-service's history: the events (messages and receipts) `filter` lets
+/// through with ids after `after`, ascending, at most `limit`. Returns nullopt when the history
+/// cannot be read.
 using HistoryFetch = std::function<std::optional<std::vector<Message>>(const MessageFilter& filter,
                                                                        int64_t after, int limit)>;
 

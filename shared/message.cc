@@ -8,14 +8,55 @@
 
 namespace relay {
 
+const char* kind_name(EventKind kind) {
+  switch (kind) {
+    case EventKind::kReceipt:
+      return "receipt";
+    case EventKind::kTyping:
+      return "typing";
+    case EventKind::kPresence:
+      return "presence";
+    case EventKind::kMessage:
+      break;
+  }
+  return "message";
+}
+
 nlohmann::json message_to_json(const Message& message) {
-  nlohmann::json out = {
-      {"id", std::to_string(message.id)},
-      {"content", message.content},
-      {"user", message.user},
-      {"channel", message.channel},
-  };
-  if (!message.to.empty()) out["to"] = message.to;
+  nlohmann::json out = nlohmann::json::object();
+  switch (message.kind) {
+    case EventKind::kMessage:
+      out = {{"id", std::to_string(message.id)},
+             {"content", message.content},
+             {"user", message.user},
+             {"channel", message.channel}};
+      if (!message.to.empty()) out["to"] = message.to;
+      break;
+    case EventKind::kReceipt:
+      out = {{"type", "receipt"},
+             {"id", std::to_string(message.id)},
+             {"message_id", std::to_string(message.message_id)},
+             {"user", message.user},
+             {"status", message.status},
+             {"channel", message.channel}};
+      if (!message.to.empty()) out["to"] = message.to;
+      break;
+    case EventKind::kTyping:
+      out = {{"type", "typing"}, {"user", message.user}};
+      if (message.to.empty()) {
+        out["channel"] = message.channel;
+      } else {
+        out["to"] = message.to;
+      }
+      break;
+    case EventKind::kPresence:
+      out = {{"type", "presence"},
+             {"user", message.user},
+             {"channel",
+              message.channel.empty() ? nlohmann::json(nullptr) : nlohmann::json(message.channel)},
+             {"state", message.status}};
+      break;
+  }
   out["timestamp"] = format_rfc3339_ms(message.timestamp_ms);
   return out;
 }
@@ -89,21 +130,53 @@ std::optional<Message> message_from_json(const nlohmann::json& value, std::strin
     return std::nullopt;
   }
   Message message;
-  auto id_it = value.find("id");
-  std::optional<int64_t> id;
-  if (id_it != value.end()) id = parse_positive_id(*id_it);
-  if (!id) {
-    *error = "\"id\" must be a positive integer (or a string of digits)";
+  std::string type = "message";
+  if (!read_string(value, "type", false, &type, error)) return std::nullopt;
+  if (type == "receipt") {
+    message.kind = EventKind::kReceipt;
+  } else if (type == "typing") {
+    message.kind = EventKind::kTyping;
+  } else if (type != "message") {
+    *error = "\"type\" must be \"message\", \"receipt\" or \"typing\"";
     return std::nullopt;
   }
-  message.id = *id;
+  if (message.kind != EventKind::kTyping) {
+    auto id_it = value.find("id");
+    std::optional<int64_t> id;
+    if (id_it != value.end()) id = parse_positive_id(*id_it);
+    if (!id) {
+      *error = "\"id\" must be a positive integer (or a string of digits)";
+      return std::nullopt;
+    }
+    message.id = *id;
+  }
   std::string timestamp;
-  if (!read_string(value, "content", true, &message.content, error) ||
+  bool is_message = message.kind == EventKind::kMessage;
+  if (!read_string(value, "content", is_message, &message.content, error) ||
       !read_string(value, "user", true, &message.user, error) ||
-      !read_string(value, "channel", true, &message.channel, error) ||
+      !read_string(value, "channel", message.kind != EventKind::kTyping, &message.channel, error) ||
       !read_string(value, "to", false, &message.to, error) ||
       !read_string(value, "timestamp", true, &timestamp, error)) {
     return std::nullopt;
+  }
+  if (message.kind == EventKind::kTyping && message.channel.empty() && message.to.empty()) {
+    *error = "typing needs \"channel\" or \"to\"";
+    return std::nullopt;
+  }
+  if (message.kind == EventKind::kReceipt) {
+    auto target = value.find("message_id");
+    std::optional<int64_t> message_id;
+    if (target != value.end()) message_id = parse_positive_id(*target);
+    if (!message_id) {
+      *error = "\"message_id\" must be a positive integer (or a string of digits)";
+      return std::nullopt;
+    }
+    message.message_id = *message_id;
+    if (!read_string(value, "status", true, &message.status, error)) return std::nullopt;
+    if (message.status != "delivered" && message.status != "read") {
+      *error = "\"status\" must be \"delivered\" or \"read\"";
+      return std::nullopt;
+    }
   }
   auto ms = parse_rfc3339_ms(timestamp);
   if (!ms) {
@@ -119,6 +192,7 @@ std::string dump_json(const nlohmann::json& value) {
 }
 
 bool MessageFilter::matches(const Message& message) const {
+  if (message.kind == EventKind::kPresence && message.channel.empty()) return true;
   if (!message.to.empty()) {
     return !user.empty() && (message.to == user || message.user == user);
   }

@@ -9,34 +9,48 @@
 
 namespace relay {
 
-/// One stored chat message. `id` is assigned by message-service's store and strictly increases;
-/// it is also the SSE event id. An empty `to` means a channel message; otherwise it is a direct
-/// message from `user` to `to`.
+/// What an event carries. Messages and receipts are stored and share one id sequence (so one
+/// Last-Event-ID covers both); typing and presence are transient: no id, never stored or replayed.
+enum class EventKind { kMessage, kReceipt, kTyping, kPresence };
+
+/// The wire name of a kind: "message", "receipt", "typing", "presence" (also the SSE event name).
+const char* kind_name(EventKind kind);
+
+/// One chat event; most often a stored chat message. `id` is assigned by message-service's store
+/// and strictly increases; it is also the SSE event id (0 for transient kinds). An empty `to`
+/// means a channel event; otherwise it concerns a direct conversation between `user` and `to`.
 struct Message {
   int64_t id = 0;
   std::string content;
-  std::string user;
-  std::string channel;
+  std::string user;     // the sender; for a receipt the reader; for typing/presence the user
+  std::string channel;  // for presence: empty = every channel
   std::string to;
   int64_t timestamp_ms = 0;
+  EventKind kind = EventKind::kMessage;
+  int64_t message_id = 0;  // receipt: the message acknowledged
+  std::string status;      // receipt: "delivered" | "read"; presence: "join" | "leave"
 };
 
-/// The wire form of a message: {"id": "<digits>", "content", "user", "channel", "to" (only for a
-/// DM), "timestamp": RFC 3339 UTC with milliseconds}.
+/// The wire form. A message: {"id": "<digits>", "content", "user", "channel", "to" (only for a
+/// DM), "timestamp": RFC 3339 UTC with milliseconds}. Other kinds carry "type" too: a receipt
+/// {"type", "id", "message_id", "user", "status", "channel", "to"?, "timestamp"}, typing {"type",
+/// "user", "channel" | "to", "timestamp"}, presence {"type", "user", "channel" (null = every
+/// channel), "state", "timestamp"}.
 nlohmann::json message_to_json(const Message& message);
 
-/// Reads the wire form back (as sent to POST /notify). `id` may be a string of digits or a
-/// positive integer; `timestamp` must be RFC 3339 UTC as written by message_to_json. Never
-/// throws: on failure returns nullopt and sets `*error` to what is wrong.
+/// Reads the wire form of a message, a receipt or typing back (as sent to POST /notify; "type"
+/// absent means a message). `id` may be a string of digits or a positive integer (typing has
+/// none); `timestamp` must be RFC 3339 UTC as written by message_to_json. Never throws: on failure
+/// returns nullopt and sets `*error` to what is wrong.
 std::optional<Message> message_from_json(const nlohmann::json& value, std::string* error);
 
 /// Serialises JSON without ever throwing (invalid UTF-8 is replaced, though inputs are validated
 /// long before they reach here).
 std::string dump_json(const nlohmann::json& value);
 
-/// Which messages one reader may see. Channel messages are visible when `channels` is empty (every
-/// channel) or names the message's channel. Direct messages are visible only when `user` is one of
-/// the two parties, whatever the channel list says.
+/// Which events one reader may see. Channel events are visible when `channels` is empty (every
+/// channel) or names the event's channel. Direct ones are visible only when `user` is one of the
+/// two parties, whatever the channel list says. Presence for every channel is visible to all.
 struct MessageFilter {
   std::vector<std::string> channels;
   std::string user;

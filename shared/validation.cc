@@ -86,10 +86,8 @@ std::optional<ApiError> optional_string(const nlohmann::json& body, const char* 
   return std::nullopt;
 }
 
-}  // namespace
-
-std::variant<MessageDraft, ApiError> parse_message_request(std::string_view body,
-                                                           size_t max_content_bytes) {
+// Parses a request body that must be a JSON object of valid UTF-8.
+std::variant<nlohmann::json, ApiError> parse_object_body(std::string_view body) {
   if (!is_valid_utf8(body)) {
     return bad_request("invalid_utf8", "the request body must be valid UTF-8");
   }
@@ -100,6 +98,65 @@ std::variant<MessageDraft, ApiError> parse_message_request(std::string_view body
   if (!parsed.is_object()) {
     return bad_request("invalid_json", "the request body must be a JSON object");
   }
+  return parsed;
+}
+
+// Reads the required "user" of a typing notice or a receipt.
+std::optional<ApiError> required_user(const nlohmann::json& body, std::string* user) {
+  bool present = false;
+  if (auto error = optional_string(body, "user", user, &present)) return error;
+  if (!present) return bad_request("missing_user", "\"user\" is required: who this is from");
+  if (!is_valid_user_name(*user)) {
+    return bad_request("invalid_user", "\"user\" must be 1 to 64 bytes with no control characters");
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::variant<TypingDraft, ApiError> parse_typing_request(std::string_view body) {
+  auto object = parse_object_body(body);
+  if (auto* error = std::get_if<ApiError>(&object)) return *error;
+  const auto& parsed = std::get<nlohmann::json>(object);
+  TypingDraft draft;
+  if (auto error = required_user(parsed, &draft.user)) return *error;
+  bool has_to = false;
+  bool has_channel = false;
+  if (auto error = optional_string(parsed, "to", &draft.to, &has_to)) return *error;
+  if (has_to && !is_valid_user_name(draft.to)) {
+    return bad_request("invalid_to", "\"to\" must be 1 to 64 bytes with no control characters");
+  }
+  if (auto error = optional_string(parsed, "channel", &draft.channel, &has_channel)) return *error;
+  if (has_channel && has_to) {
+    return bad_request("invalid_to", "give \"channel\" or \"to\", not both");
+  }
+  if (has_channel && !is_valid_channel(draft.channel)) {
+    return bad_request("invalid_channel",
+                       "\"channel\" must be 1 to 64 characters from A-Z a-z 0-9 _ . -");
+  }
+  if (!has_channel && !has_to) draft.channel = kDefaultChannel;
+  return draft;
+}
+
+std::variant<ReceiptDraft, ApiError> parse_receipt_request(std::string_view body) {
+  auto object = parse_object_body(body);
+  if (auto* error = std::get_if<ApiError>(&object)) return *error;
+  const auto& parsed = std::get<nlohmann::json>(object);
+  ReceiptDraft draft;
+  if (auto error = required_user(parsed, &draft.user)) return *error;
+  bool present = false;
+  auto status_error = optional_string(parsed, "status", &draft.status, &present);
+  if (status_error || !present || (draft.status != "delivered" && draft.status != "read")) {
+    return bad_request("invalid_status", "\"status\" must be \"delivered\" or \"read\"");
+  }
+  return draft;
+}
+
+std::variant<MessageDraft, ApiError> parse_message_request(std::string_view body,
+                                                           size_t max_content_bytes) {
+  auto object = parse_object_body(body);
+  if (auto* error = std::get_if<ApiError>(&object)) return *error;
+  const auto& parsed = std::get<nlohmann::json>(object);
   MessageDraft draft;
   auto content = parsed.find("content");
   if (content == parsed.end() || content->is_null()) {

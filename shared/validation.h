@@ -50,6 +50,25 @@ struct MessageDraft {
 std::variant<MessageDraft, ApiError> parse_message_request(std::string_view body,
                                                            size_t max_content_bytes);
 
+/// A validated POST /typing: `user` types in `channel`, or (with `to`) in a direct conversation.
+struct TypingDraft {
+  std::string user;
+  std::string channel;  // empty when `to` is set
+  std::string to;
+};
+
+/// Validates the body of POST /typing: `user` is required; `channel` (default general) or `to`.
+std::variant<TypingDraft, ApiError> parse_typing_request(std::string_view body);
+
+/// A validated POST /messages/{id}/receipts body.
+struct ReceiptDraft {
+  std::string user;
+  std::string status;  // "delivered" | "read"
+};
+
+/// Validates the body of POST /messages/{id}/receipts: `user` and `status` are required.
+std::variant<ReceiptDraft, ApiError> parse_receipt_request(std::string_view body);
+
 /// Builds a reader's filter from the query values `channels` (comma-separated, empty = every
 /// channel) and `user` (empty = no direct messages).
 std::variant<MessageFilter, ApiError> parse_filter(std::string_view channels_csv,

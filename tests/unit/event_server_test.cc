@@ -37,8 +37,15 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kDeadline = 10s;
 
 Message message(int64_t id, std::string channel = "general") {
-  return Message{
-      id, "content " + std::to_string(id), "tester", std::move(channel), "", 1700000000000 + id};
+  return Message{id,
+                 "content " + std::to_string(id),
+                 "tester",
+                 std::move(channel),
+                 "",
+                 1700000000000 + id,
+                 EventKind::kMessage,
+                 0,
+                 ""};
 }
 
 // A hub, the routes and an EventServer wired as notify_service.cc wires them, on a free port.
@@ -47,13 +54,16 @@ class TestServer {
   explicit TestServer(HistoryFetch fetch = {}, size_t threads = 2) {
     config_.heartbeat_seconds = 3600;  // no pings unless a test asks
     hub_ = std::make_unique<Hub>(Hub::Options{}, Hub::Stats{});
+    presence_ = std::make_unique<PresenceTracker>(
+        std::chrono::milliseconds(0),
+        [hub = hub_.get()](const Message& presence) { hub->publish_transient(presence); });
     if (!fetch) {
       fetch = [](const MessageFilter&, int64_t, int) -> std::optional<std::vector<Message>> {
         return std::nullopt;
       };
     }
     routes_ = std::make_unique<NotifyRoutes>(
-        config_, *hub_, std::move(fetch),
+        config_, *hub_, *presence_, std::move(fetch),
         [this](uint64_t connection_id) { server_->wake(connection_id); }, metrics_, logger_);
     EventServer::Options options;
     options.routes = &NotifyRoutes::table();
@@ -89,6 +99,7 @@ class TestServer {
   MetricsRegistry metrics_;
   Logger logger_{"notify-test"};
   std::unique_ptr<Hub> hub_;
+  std::unique_ptr<PresenceTracker> presence_;
   std::unique_ptr<NotifyRoutes> routes_;
   std::unique_ptr<EventServer> server_;
   int port_ = -1;

@@ -20,7 +20,10 @@ Message msg(int64_t id, std::string channel = "general", std::string user = "u",
                  std::move(user),
                  std::move(channel),
                  std::move(to),
-                 1700000000000 + id};
+                 1700000000000 + id,
+                 EventKind::kMessage,
+                 0,
+                 ""};
 }
 
 std::vector<Message> range(int64_t first, int64_t last, std::string channel = "general") {

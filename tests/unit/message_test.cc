@@ -10,11 +10,12 @@ namespace relay {
 namespace {
 
 Message channel_message(std::string channel) {
-  return Message{1, "hello", "carol", std::move(channel), "", 0};
+  return Message{1, "hello", "carol", std::move(channel), "", 0, EventKind::kMessage, 0, ""};
 }
 
 Message direct_message(std::string from, std::string to, std::string channel = "general") {
-  return Message{2, "psst", std::move(from), std::move(channel), std::move(to), 0};
+  return Message{
+      2, "psst", std::move(from), std::move(channel), std::move(to), 0, EventKind::kMessage, 0, ""};
 }
 
 MessageFilter filter(std::vector<std::string> channels, std::string user = "") {
@@ -71,7 +72,8 @@ TEST_CASE("message: a direct message is visible only to its sender and recipient
 }
 
 TEST_CASE("message: message_to_json writes the wire form") {
-  Message message{42, "hi there", "alice", "general", "", 1700000000123};
+  Message message{42, "hi there", "alice", "general", "", 1700000000123, EventKind::kMessage,
+                  0,  ""};
   CHECK(message_to_json(message) == nlohmann::json{{"id", "42"},
                                                    {"content", "hi there"},
                                                    {"user", "alice"},
@@ -80,16 +82,17 @@ TEST_CASE("message: message_to_json writes the wire form") {
   CHECK_FALSE(message_to_json(message).contains("to"));
   message.to = "bob";
   CHECK(message_to_json(message)["to"] == "bob");
-  CHECK(message_to_json(Message{9007199254740993, "x", "u", "c", "", 0})["id"] ==
-        "9007199254740993");
+  CHECK(message_to_json(Message{9007199254740993, "x", "u", "c", "", 0, EventKind::kMessage, 0,
+                                ""})["id"] == "9007199254740993");
 }
 
 TEST_CASE("message: message_from_json reads back what message_to_json wrote") {
   const Message originals[] = {
-      {1, "hello", "anonymous", "general", "", 0},
+      {1, "hello", "anonymous", "general", "", 0, EventKind::kMessage, 0, ""},
       {7, "caf\xC3\xA9 \xF0\x9F\x8E\x89\nsecond line\r\n\"quoted\" \\", "Zo\xC3\xAB", "dev-1.x",
-       "bob", 1700000000123},
-      {INT64_MAX, std::string(16384, 'x'), "u", "c", "", 253402300799999},
+       "bob", 1700000000123, EventKind::kMessage, 0, ""},
+      {INT64_MAX, std::string(16384, 'x'), "u", "c", "", 253402300799999, EventKind::kMessage, 0,
+       ""},
   };
   for (const Message& original : originals) {
     Message copy = parse_ok(message_to_json(original));
@@ -165,6 +168,68 @@ TEST_CASE("message: dump_json never throws on invalid UTF-8") {
   std::string dumped;
   CHECK_NOTHROW(dumped = dump_json(nlohmann::json("bad\xFF")));
   CHECK(dumped == "\"bad\xEF\xBF\xBD\"");
+}
+
+TEST_CASE("message: receipts and typing round-trip through the wire form, presence is written") {
+  Message receipt;
+  receipt.kind = EventKind::kReceipt;
+  receipt.id = 12;
+  receipt.message_id = 7;
+  receipt.user = "bob";
+  receipt.status = "read";
+  receipt.channel = "general";
+  receipt.to = "alice";
+  receipt.timestamp_ms = 1700000000123;
+  auto wire = message_to_json(receipt);
+  CHECK(wire["type"] == "receipt");
+  CHECK(wire["message_id"] == "7");
+  CHECK_FALSE(wire.contains("content"));
+  Message copy = parse_ok(wire);
+  CHECK(copy.kind == EventKind::kReceipt);
+  CHECK(copy.id == 12);
+  CHECK(copy.message_id == 7);
+  CHECK(copy.status == "read");
+  CHECK(copy.to == "alice");
+
+  Message typing;
+  typing.kind = EventKind::kTyping;
+  typing.user = "alice";
+  typing.to = "bob";
+  typing.timestamp_ms = 1;
+  wire = message_to_json(typing);
+  CHECK_FALSE(wire.contains("id"));
+  CHECK_FALSE(wire.contains("channel"));
+  copy = parse_ok(wire);
+  CHECK(copy.kind == EventKind::kTyping);
+  CHECK(copy.id == 0);
+  CHECK(copy.to == "bob");
+
+  Message presence;
+  presence.kind = EventKind::kPresence;
+  presence.user = "carol";
+  presence.status = "join";
+  wire = message_to_json(presence);
+  CHECK(wire["channel"].is_null());
+  CHECK(wire["state"] == "join");
+  CHECK(filter({"dev"}, "").matches(presence));  // every-channel presence reaches every stream
+  presence.channel = "ops";
+  CHECK_FALSE(filter({"dev"}, "").matches(presence));
+}
+
+TEST_CASE("message: message_from_json refuses bad receipts and typing") {
+  std::string error;
+  auto bad = [&error](const char* text) {
+    error.clear();
+    return !message_from_json(nlohmann::json::parse(text), &error) && !error.empty();
+  };
+  CHECK(bad(
+      R"({"type":"note","id":"1","content":"x","user":"u","channel":"c","timestamp":"2026-01-01T00:00:00Z"})"));
+  CHECK(bad(
+      R"({"type":"receipt","id":"2","message_id":"1","user":"u","status":"seen","channel":"c","timestamp":"2026-01-01T00:00:00Z"})"));
+  CHECK(bad(
+      R"({"type":"receipt","id":"2","user":"u","status":"read","channel":"c","timestamp":"2026-01-01T00:00:00Z"})"));
+  CHECK(bad(R"({"type":"typing","user":"u","timestamp":"2026-01-01T00:00:00Z"})"));
+  CHECK(bad(R"({"type":"presence","user":"u","channel":"c","timestamp":"2026-01-01T00:00:00Z"})"));
 }
 
 TEST_SUITE_END();
