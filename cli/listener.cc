@@ -127,38 +127,46 @@ void Listener::fetch_gap(const nlohmann::json& reset) {
   const int64_t gap_start = last_id_;
   int64_t fetched = 0;
   int failures = 0;
+  // GET /log has messages and receipts in one id order; a message-service without it (404) is
+  // asked for GET /messages, which has the messages.
+  bool use_log = true;
   while (!stopped_) {
     QueryParams query = {{"after", std::to_string(last_id_)},
                          {"limit", std::to_string(kHistoryPage)}};
     if (!settings_.channels.empty()) query.emplace_back("channel", settings_.channels);
     if (!settings_.user.empty()) query.emplace_back("user", settings_.user);
-    CallResult page = history_.get("/messages", query);
-    const nlohmann::json* messages = nullptr;
-    if (page.status == 200 && page.json.is_object() && page.json.contains("messages") &&
-        page.json["messages"].is_array()) {
-      messages = &page.json["messages"];
+    CallResult page = history_.get(use_log ? "/log" : "/messages", query);
+    if (use_log && page.status == 404) {
+      use_log = false;
+      continue;
     }
-    if (messages == nullptr) {
+    const char* key = use_log ? "events" : "messages";
+    const nlohmann::json* items = nullptr;
+    if (page.status == 200 && page.json.is_object() && page.json.contains(key) &&
+        page.json[key].is_array()) {
+      items = &page.json[key];
+    }
+    if (items == nullptr) {
       if (++failures < kHistoryAttempts && pause(settings_.first_retry * failures)) continue;
       on_notice_(fmt::format(
           "notify-service could not replay what followed [{}] ({}) and {} history failed ({}): "
-          "messages after [{}] may be missing",
+          "events after [{}] may be missing",
           gap_start, reason, history_.base_url(), describe_failure(page), last_id_));
       return;
     }
-    for (const auto& message : *messages) {
-      auto id = message.is_object() && message.contains("id") && message["id"].is_string()
-                    ? parse_non_negative(message["id"].get<std::string>())
+    for (const auto& item : *items) {
+      auto id = item.is_object() && item.contains("id") && item["id"].is_string()
+                    ? parse_non_negative(item["id"].get<std::string>())
                     : std::nullopt;
       if (!id || *id <= last_id_) continue;
       last_id_ = *id;
       ++fetched;
-      on_item_({"message", message, true});
+      on_item_({item.value("type", std::string("message")), item, true});
     }
-    if (messages->size() < static_cast<size_t>(kHistoryPage)) break;
+    if (items->size() < static_cast<size_t>(kHistoryPage)) break;
   }
   on_notice_(fmt::format(
-      "notify-service could not replay what followed [{}] ({}); fetched {} missed message{} from "
+      "notify-service could not replay what followed [{}] ({}); fetched {} missed event{} from "
       "{} history",
       gap_start, reason.empty() ? "reset" : reason, fetched, fetched == 1 ? "" : "s",
       history_.base_url()));

@@ -20,7 +20,7 @@ struct StreamItem {
   /// The SSE event name: "message", "receipt", "typing", "presence", or another one.
   std::string type;
   nlohmann::json data;
-  /// True for a message fetched from message-service's history after an `event: reset`.
+  /// True for a message or receipt fetched from message-service after an `event: reset`.
   bool from_history = false;
 };
 
@@ -47,8 +47,9 @@ struct ListenOutcome {
 /// Follows notify-service's GET /events and hands each event to `on_item` exactly once, in id
 /// order. When the stream drops it reconnects with exponential backoff (honouring Retry-After)
 /// and Last-Event-ID = the id of the last message or receipt handed over, skipping anything at or
-/// below it; on `event: reset` it fetches the missed messages from message-service's
-/// GET /messages?after= itself. `on_notice` gets one-line human remarks (connected, reconnecting,
+/// below it; on `event: reset` it fetches the missed events from message-service itself
+/// (GET /log?after=, which has messages and receipts, or GET /messages?after= where /log is
+/// missing). `on_notice` gets one-line human remarks (connected, reconnecting,
 /// gap fetched) meant for stderr. run() must be called from one thread; stop() from any thread.
 class Listener {
  public:

@@ -54,7 +54,7 @@ or from --user are always shown. --json prints each event's data as one JSON obj
 
 When the stream drops or notify-service restarts, it reconnects with backoff and resumes after the
 last event it printed, so nothing is lost or printed twice; if notify-service cannot replay the
-gap, the missed messages are fetched from message-service's history (it says so on stderr).
+gap, the missed messages and receipts are fetched from message-service (it says so on stderr).
 Ctrl-C or SIGTERM ends it with exit code 0. Exit code 3 only when the first connection fails.
 )";
     case Command::kHistory:

@@ -218,7 +218,7 @@ TEST_CASE("cli: listen fetches from history itself when notify-service answers e
   REQUIRE_MESSAGE(listener.wait_line("\"sentinel\""), listener.describe());
   std::string difference = compare_ids(json_line_ids(listener.lines()), expected);
   CHECK_MESSAGE(difference.empty(), listener.describe() << "\n" << difference);
-  CHECK_MESSAGE(listener.err().find("missed message") != std::string::npos, listener.describe());
+  CHECK_MESSAGE(listener.err().find("missed events") != std::string::npos, listener.describe());
   CHECK(metric_value(relay.notify_http().get("/metrics").body, "relay_resets_total") >= 1.0);
 }
 
