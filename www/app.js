@@ -621,7 +621,7 @@ async function openConversation(kind, name) {
 
   try {
     const messages = await api.history({ kind, name }, state.user, HISTORY_LIMIT);
-    if (generation !== state.viewGeneration) return;
+    if (generation !== state.viewGeneration) return false;
     const stick = isNearBottom();
     for (const raw of messages) {
       const message = storeMessage(raw);
@@ -629,9 +629,11 @@ async function openConversation(kind, name) {
     }
     for (const raw of messages) if (raw && raw.id) refreshOwnStatus(String(raw.id));
     if (stick) scrollToBottom();
+    return true;
   } catch (err) {
-    if (generation !== state.viewGeneration) return;
+    if (generation !== state.viewGeneration) return false;
     showNotice(`Could not load earlier messages: ${sentence(err.detail)}`);
+    return false;
   } finally {
     if (generation === state.viewGeneration) {
       ui.list.setAttribute('aria-busy', 'false');
@@ -725,9 +727,24 @@ function onComposeInput() {
   autoGrow();
   if (ui.composeError.dataset.kind === 'empty' && ui.text.value.trim()) showComposeError('');
   if (!ui.text.value.trim()) return;
-  const now = Date.now();
-  if (now - state.lastTypingSent < TYPING_SEND_INTERVAL_MS) return;
-  state.lastTypingSent = now;
+  const wait = state.lastTypingSent + TYPING_SEND_INTERVAL_MS - Date.now();
+  if (wait > 0) {
+    // Throttled: one more at the end of the window if the typing goes on.
+    if (!typingTimer) {
+      typingTimer = setTimeout(() => {
+        typingTimer = null;
+        if (ui.text.value.trim() && document.activeElement === ui.text) sendTypingNow();
+      }, wait);
+    }
+    return;
+  }
+  sendTypingNow();
+}
+
+let typingTimer = null;
+
+function sendTypingNow() {
+  state.lastTypingSent = Date.now();
   const payload = { user: state.user };
   if (state.view.kind === 'dm') payload.to = state.view.name;
   else payload.channel = state.view.name;
@@ -972,13 +989,20 @@ function onReceipt(data) {
 // notify-service could not replay what we missed: read the open conversation
 // again and take the stream from where it stands.
 function onReset(data) {
-  showNotice('Some updates could not be replayed; reloading this conversation.');
+  if (isDigits(data.last_event_id)) advanceCursor(data.last_event_id);
   refreshChannels();
   refreshPresence();
-  openConversation(state.view.kind, state.view.name).then(() => {
-    if (ui.notice.textContent.startsWith('Some updates')) showNotice('');
-  });
-  if (isDigits(data.last_event_id)) advanceCursor(data.last_event_id);
+  reloadAfterReset(state.viewGeneration + 1, REOPEN_MIN_MS);
+}
+
+// Reloads the open conversation until it works (or the user moved on).
+async function reloadAfterReset(generation, delay) {
+  const loaded = await openConversation(state.view.kind, state.view.name);
+  if (loaded || generation !== state.viewGeneration) return;
+  showNotice(`Some messages could not be replayed and reloading failed; trying again in ${Math.round(delay / 1000)} s.`);
+  setTimeout(() => {
+    if (generation === state.viewGeneration) reloadAfterReset(generation + 1, Math.min(delay * 2, REOPEN_MAX_MS));
+  }, delay);
 }
 
 // ------------------------------------------------------------------ 7. sending
@@ -1181,14 +1205,9 @@ function bindEvents() {
     event.preventDefault();
     if (applyUserName()) ui.text.focus();
   });
+  // Applied on Enter, Save, leaving the field, or the next send; not per
+  // keystroke, which would show half-typed names joining the online list.
   ui.user.addEventListener('change', applyUserName);
-  let nameTimer = null;
-  ui.user.addEventListener('input', () => {
-    clearTimeout(nameTimer);
-    nameTimer = setTimeout(() => {
-      if (ui.user.value.trim() && !userNameError(ui.user.value.trim(), 'name')) applyUserName();
-    }, 800);
-  });
 
   ui.createForm.addEventListener('submit', createChannel);
   ui.newChannel.addEventListener('input', () => {

@@ -183,8 +183,11 @@ bool ServiceProcess::spawn() {
   std::vector<char*> envp;
   for (auto& entry : env_strings) envp.push_back(entry.data());
   envp.push_back(nullptr);
-  std::string argv0 = binary_;
-  char* argv[] = {argv0.data(), nullptr};
+  std::vector<std::string> arg_strings = {binary_};
+  arg_strings.insert(arg_strings.end(), args_.begin(), args_.end());
+  std::vector<char*> argv;
+  for (auto& arg : arg_strings) argv.push_back(arg.data());
+  argv.push_back(nullptr);
 
   int out_pipe[2];
   int err_pipe[2];
@@ -198,7 +201,8 @@ bool ServiceProcess::spawn() {
     ::close(out_pipe[1]);
     return false;
   }
-  int dev_null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  int stdin_fd =
+      ::open(stdin_path_.empty() ? "/dev/null" : stdin_path_.c_str(), O_RDONLY | O_CLOEXEC);
   rlimit files{};
   ::getrlimit(RLIMIT_NOFILE, &files);
   const int max_fd = files.rlim_cur == RLIM_INFINITY || files.rlim_cur > 65536
@@ -209,7 +213,7 @@ bool ServiceProcess::spawn() {
   pid_t pid = ::fork();
   if (pid == 0) {
     // Child.
-    ::dup2(dev_null, 0);
+    ::dup2(stdin_fd, 0);
     ::dup2(out_pipe[1], 1);
     ::dup2(err_pipe[1], 2);
     // No descriptor of the test (sockets of open streams!) may leak into the service.
@@ -227,14 +231,14 @@ bool ServiceProcess::spawn() {
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(126);
-    ::execve(argv[0], argv, envp.data());
+    ::execve(argv[0], argv.data(), envp.data());
     const char message[] = "integration harness: execve failed\n";
     [[maybe_unused]] ssize_t ignored = ::write(2, message, sizeof message - 1);
     ::_exit(127);
   }
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);
-  if (dev_null >= 0) ::close(dev_null);
+  if (stdin_fd >= 0) ::close(stdin_fd);
   if (pid < 0) {
     spawn_error_ = std::string("fork: ") + std::strerror(errno);
     ::close(out_pipe[0]);

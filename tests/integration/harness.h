@@ -98,6 +98,10 @@ class ServiceProcess {
 
   /// The environment the next spawn() uses; edit it before a restart.
   Environment& env() { return env_; }
+  /// Command-line arguments (after argv[0]) and a file to read as stdin (default /dev/null) for
+  /// the next spawn(): for running a client such as `relay` rather than a service.
+  void set_args(std::vector<std::string> args) { args_ = std::move(args); }
+  void set_stdin_file(std::string path) { stdin_path_ = std::move(path); }
   const std::string& name() const { return name_; }
 
   /// Starts the child and returns at once. False when it could not be started (see diagnostics()).
@@ -145,6 +149,8 @@ class ServiceProcess {
   std::string name_;
   std::string binary_;
   Environment env_;
+  std::vector<std::string> args_;
+  std::string stdin_path_;
   pid_t pid_ = -1;
   std::optional<ExitStatus> exit_status_;
   bool stopped_by_test_ = false;
