@@ -26,6 +26,14 @@ test('alice and bob chat in a channel and in a direct message', { timeout: TEST_
     await bob.send('hi alice, bob here');
     const reply = await alice.waitMessage('hi alice, bob here');
     assert.equal(reply.user, 'bob');
+    // Shift+Enter adds a line, Enter sends.
+    const box = alice.page.locator('#compose-text');
+    await box.fill('line one');
+    await box.press('Shift+Enter');
+    await box.pressSequentially('line two');
+    assert.equal(await box.inputValue(), 'line one\nline two', 'Shift+Enter did not send');
+    await box.press('Enter');
+    await bob.waitMessage('line one\nline two');
     await alice.screenshot('chat-general-alice');
     await bob.screenshot('chat-general-bob');
 
@@ -82,6 +90,10 @@ test('alice and bob chat in a channel and in a direct message', { timeout: TEST_
     await alice.waitMessage('general news while bob is in dev');
     const general = (await alice.messages()).map((m) => m.text);
     assert.ok(!general.some((text) => text.startsWith('psst')), `no DM in #general: ${general}`);
+
+    // bob leaves: after the presence grace (1 s here) he is no longer in alice's online list.
+    await bob.close();
+    await bobOnline.waitFor({ state: 'detached' });
   }));
 
 test('typing in one page shows "… is typing" in the other', { timeout: TEST_TIMEOUT_MS }, (t) =>
