@@ -175,8 +175,13 @@ export class Service {
     this.stoppingPid = child.pid;
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill(signal);
-    const deadline = delay(timeoutMs).then(() => 'timeout');
-    if ((await Promise.race([exited, deadline])) === 'timeout') {
+    let timer;
+    const deadline = new Promise((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    const outcome = await Promise.race([exited, deadline]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
       child.kill('SIGKILL');
       await exited;
     }
