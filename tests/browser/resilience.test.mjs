@@ -98,6 +98,9 @@ test('a send while message-service is stopped fails; retry after restart stores 
       assert.ok(failed.key, 'a failed message keeps its Idempotency-Key in data-key');
       const retry = alice.page.locator('ol#messages > li.message[data-state="failed"] button.retry');
       await retry.waitFor({ state: 'visible' });
+      const composeError = alice.page.locator('#compose-error');
+      await composeError.waitFor({ state: 'visible' });
+      assert.notEqual((await composeError.textContent()).trim(), '', '#compose-error says why');
       await alice.screenshot('send-failed-alice');
 
       await relay.message.start();
@@ -105,6 +108,7 @@ test('a send while message-service is stopped fails; retry after restart stores 
       const sent = await alice.waitMessage(text, (m) => m.id !== null &&
         ['sent', 'delivered', 'read'].includes(m.state));
       await bob.waitMessage(text);
+      await composeError.waitFor({ state: 'hidden' });
       await alice.screenshot('send-retried-alice');
 
       const stored = await storedTexts(relay);
