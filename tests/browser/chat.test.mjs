@@ -77,6 +77,9 @@ test('alice and bob chat in a channel and in a direct message', { timeout: TEST_
     await bob.waitHeading('@alice');
     const dm = await bob.waitMessage('psst bob, just between us');
     assert.equal(dm.user, 'alice');
+    // Receipts work in a DM too: bob has the DM open, so alice's message turns read.
+    const dmRead = await alice.waitMessageState('psst bob, just between us', 'read');
+    assert.match(dmRead.status, /✓✓/);
     await bob.send('psst alice, got it');
     await alice.waitMessage('psst alice, got it');
     await alice.screenshot('dm-alice');
