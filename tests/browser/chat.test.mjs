@@ -176,3 +176,23 @@ test('history appears on reload, each message once, in order', { timeout: TEST_T
     }
     await bob.screenshot('history-after-reload-bob');
   }));
+
+// Known page gap (reported, not yet fixed): unread counts live only in the page's memory, so a
+// reload forgets them although the server still says the messages were delivered, not read.
+// A todo test: it runs and reports, but its failure does not fail the suite.
+test('unread counts survive a reload', {
+  timeout: TEST_TIMEOUT_MS,
+  todo: 'the page forgets unread counts on reload (messages delivered, never read)',
+}, (t) =>
+  withRelay(t, holder, async ({ open }) => {
+    const alice = await open('alice');
+    const bob = await open('bob');
+    await bob.createChannel('dev');
+    await alice.send('for #general, while bob is in #dev');
+    await waitUntil('bob: #general unread 1', () => bob.unread('button[data-channel="general"]'),
+      (text) => text === '1');
+    await bob.page.reload();
+    await bob.waitLive();
+    await waitUntil('bob: #general unread still 1 after reload',
+      () => bob.unread('button[data-channel="general"]'), (text) => text === '1', 15_000);
+  }));
