@@ -119,6 +119,17 @@ test('typing in one page shows "… is typing" in the other', { timeout: TEST_TI
     await alice.page.locator('#compose-text').press('Enter');
     await bob.waitMessage(typed);
     await waitUntil('bob: #typing empty again', () => bob.typing(), (text) => text.trim() === '');
+
+    // Typing in a DM reaches only the other party, and shows in the DM, not in #general.
+    const carol = await open('carol');
+    await alice.page.locator('#online button[data-user="bob"]').click();
+    await alice.waitHeading('@bob');
+    await bob.page.locator('#online button[data-user="alice"]').click();
+    await bob.waitHeading('@alice');
+    await alice.typeUntil('bob: #typing in the DM names alice', 'just for you',
+      async () => /alice is typing/.test(await bob.typing()));
+    assert.equal((await carol.typing()).trim(), '', 'carol in #general is not told about a DM');
+    await bob.screenshot('typing-dm-bob-sees-alice');
   }));
 
 test('receipts: own message turns ✓ delivered, then ✓✓ read', { timeout: TEST_TIMEOUT_MS }, (t) =>

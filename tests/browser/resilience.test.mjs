@@ -83,6 +83,23 @@ test('notify-service killed and restarted: reconnecting, then live, nothing lost
         'message-service stored exactly these');
     }));
 
+test('a long notify-service outage reads offline, and the page comes back live by itself',
+  { timeout: TEST_TIMEOUT_MS }, (t) =>
+    withRelay(t, holder, async ({ relay, open }) => {
+      const alice = await open('alice');
+      await alice.send('before a long outage');
+      await alice.waitMessage('before a long outage', (m) => m.id !== null);
+      await relay.notify.kill9();
+      await alice.waitConnState('reconnecting');
+      // The page says offline after 12 s of reconnecting.
+      await alice.waitConnState('offline', 60_000);
+      await alice.screenshot('notify-long-outage-offline-alice');
+      await relay.postMessage({ user: 'carol', content: 'posted while alice was offline' });
+      await relay.notify.start();
+      await alice.waitLive(60_000);
+      await assertExactly(alice, ['before a long outage', 'posted while alice was offline']);
+    }));
+
 test('a send while message-service is stopped fails; retry after restart stores it once',
   { timeout: TEST_TIMEOUT_MS }, (t) =>
     withRelay(t, holder, async ({ relay, open }) => {
