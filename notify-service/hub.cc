@@ -149,9 +149,14 @@ size_t Hub::publish(const std::vector<Message>& messages) {
       ring_.pop_front();
     }
   }
+  push_to_all_locked(fresh);
+  return fresh.size();
+}
+
+void Hub::push_to_all_locked(const std::vector<EventPtr>& events) {
   size_t cut = 0;
   for (size_t i = 0; i < subscribers_.size();) {
-    if (!subscribers_[i]->push(fresh, options_.max_backlog_bytes)) {
+    if (!subscribers_[i]->push(events, options_.max_backlog_bytes)) {
       ++cut;
       remove_slot_locked(i);
       continue;
@@ -159,22 +164,12 @@ size_t Hub::publish(const std::vector<Message>& messages) {
     ++i;
   }
   if (cut > 0 && stats_.on_cut) stats_.on_cut(cut);
-  return fresh.size();
 }
 
 void Hub::publish_transient(const Message& message) {
   std::vector<EventPtr> event{make_message_event(message)};
   std::lock_guard lock(mutex_);
-  size_t cut = 0;
-  for (size_t i = 0; i < subscribers_.size();) {
-    if (!subscribers_[i]->push(event, options_.max_backlog_bytes)) {
-      ++cut;
-      remove_slot_locked(i);
-      continue;
-    }
-    ++i;
-  }
-  if (cut > 0 && stats_.on_cut) stats_.on_cut(cut);
+  push_to_all_locked(event);
 }
 
 std::vector<EventPtr> Hub::ring_events_after(int64_t after_id, const MessageFilter& filter) {

@@ -127,6 +127,9 @@ class Hub {
 
  private:
   bool ring_reaches_back_to(int64_t id) const;
+  /// Queues `events` for every subscriber (each takes what its filter lets through) and drops
+  /// those cut for falling behind. Needs mutex_.
+  void push_to_all_locked(const std::vector<EventPtr>& events);
   /// Removes subscribers_[slot] by moving the last one into its place. Needs mutex_.
   void remove_slot_locked(size_t slot);
 

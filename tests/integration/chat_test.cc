@@ -93,17 +93,21 @@ TEST_CASE("receipts: stored once, forward only, shown in history and broadcast w
   CHECK(listed[1]["status"] == "sent");
   CHECK(listed[1]["receipts"] == Json::array());
 
-  // The stream got the message, three receipt events (the repeats made none) and the next one, in
-  // id order.
+  // The stream got the message, the receipt events (the repeats made none) and the next one, in
+  // id order. bob's delivered may be skipped: when read replaced it before the forwarder sent it,
+  // the log holds only the newer status (status only moves forward; the latest is what counts).
   REQUIRE_MESSAGE(alice.wait_message_id(next), alice.describe());
   std::vector<Json> seen = events_of(alice, "receipt");
-  REQUIRE(seen.size() == 3);
-  CHECK(seen[0]["status"] == "delivered");
-  CHECK(seen[1]["status"] == "read");
-  CHECK(seen[2]["user"] == "carol");
+  std::vector<int64_t> expected = {id, delivered_event, id_of(read.json()), id_of(carol.json()),
+                                   next};
+  if (seen.size() == 2) expected.erase(expected.begin() + 1);
+  REQUIRE_MESSAGE((seen.size() == 2 || seen.size() == 3), alice.describe());
   CHECK(seen[0]["message_id"] == std::to_string(id));
-  CHECK(compare_ids(event_ids(alice),
-                    {id, delivered_event, id_of(read.json()), id_of(carol.json()), next}) == "");
+  if (seen.size() == 3) CHECK(seen[0]["status"] == "delivered");
+  CHECK(seen[seen.size() - 2]["user"] == "bob");
+  CHECK(seen[seen.size() - 2]["status"] == "read");
+  CHECK(seen.back()["user"] == "carol");
+  CHECK(compare_ids(event_ids(alice), expected) == "");
 
   // Durable: still there after a restart of message-service.
   relay.message().stop();
