@@ -181,6 +181,8 @@ for (const [width, viewport] of [['phone', PHONE], ['desktop', DESKTOP]]) {
             await toggle.click();
             await waitUntil('drawer open', () => toggle.getAttribute('aria-expanded'), (v) => v === 'true');
             await alice.page.locator('#online button[data-user="alice"]').waitFor({ state: 'visible' });
+            await waitUntil('drawer slid in', () => alice.page.locator('#online').boundingBox(),
+              (b) => b && b.x >= 0);
             await alice.screenshot(`${name}-drawer`);
             await alice.openChannel('general');
             await waitUntil('drawer closed again', () => toggle.getAttribute('aria-expanded'),
