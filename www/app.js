@@ -49,6 +49,9 @@ const OFFLINE_AFTER_MS = 12000; // reconnecting this long counts as offline
 const REOPEN_MIN_MS = 2000;
 const REOPEN_MAX_MS = 30000;
 const RECEIPT_CONCURRENCY = 2;
+// A message arriving in the conversation on screen is usually read within a frame or two; its
+// "delivered" waits this long so that the "read" alone is posted.
+const DELIVERED_GRACE_MS = 2000;
 const RANK = { sent: 0, delivered: 1, read: 2 };
 
 const KEYS = {
@@ -79,6 +82,11 @@ const state = {
   reopenTimer: null,
   reopenDelay: REOPEN_MIN_MS,
   lastTypingSent: 0,
+  // False until this user's recent messages (with their receipts) were read after start-up:
+  // until then "delivered" for replayed messages waits, as history may show it was posted.
+  synced: false,
+  heldDelivered: new Map(), // message id -> time its "delivered" may be posted
+  nameResolver: null, // set while the first-visit prompt asks for a display name
 };
 
 const ui = {};
@@ -95,6 +103,8 @@ function collectElements() {
     reconnect: 'reconnect',
     settings: 'settings',
     user: 'user-name',
+    saveName: 'save-name',
+    namePrompt: 'name-prompt',
     settingsError: 'settings-error',
     channelList: 'channel-list',
     dmList: 'dm-list',
@@ -102,6 +112,8 @@ function collectElements() {
     createForm: 'create-channel-form',
     newChannel: 'new-channel',
     createError: 'create-channel-error',
+    online: 'online',
+    onlineStale: 'online-stale',
     onlineList: 'online-list',
     onlineCount: 'online-count',
     onlineEmpty: 'online-empty',
@@ -114,6 +126,7 @@ function collectElements() {
     text: 'compose-text',
     send: 'send',
     byteCount: 'byte-count',
+    composeKeys: 'compose-keys',
     composeError: 'compose-error',
   })) {
     ui[name] = byId(id);
@@ -255,8 +268,59 @@ function updateUnreadBadges() {
   document.title = `${total ? `(${total}) ` : ''}${label} · Relay chat`;
 }
 
+// Read (by this user, in any tab): no longer unread, and neither is anything older in the same
+// conversation (what lies above a read message was passed over). The same rule decides the
+// counts rebuilt from the server after a reload (deriveUnread), so both agree.
 function markConversationRead(id) {
+  const message = state.messages.get(id);
   for (const conv of state.conversations.values()) conv.unread.delete(id);
+  if (message) clearUnreadUpTo(convKeyOf(message), id);
+}
+
+function clearUnreadUpTo(key, id) {
+  const conv = state.conversations.get(key);
+  if (!conv) return;
+  for (const other of [...conv.unread]) if (compareIds(other, id) <= 0) conv.unread.delete(other);
+}
+
+// The conversation a stored message belongs to, created when new.
+function conversationOf(message) {
+  if (message.to) return ensureConversation('dm', message.user === state.user ? message.to : message.user);
+  return ensureConversation('channel', message.channel);
+}
+
+// Unread counts from the server's view after start-up (a reload forgets the page's memory):
+// a message from someone else is unread when this user has no "read" receipt for it and it is
+// newer than the user's own newest message and newest read one in that conversation. At most
+// HISTORY_LIMIT per conversation, so opening it shows (and can clear) every counted message.
+function deriveUnread(messages) {
+  const horizon = new Map(); // conversation key -> newest id this user wrote or read
+  for (const m of messages) {
+    if (m.user === state.user || state.myReceipts.get(m.id) === 'read') {
+      const key = convKeyOf(m);
+      horizon.set(key, maxId(horizon.get(key), m.id));
+    }
+  }
+  const unread = new Map(); // conversation -> ids
+  for (const m of messages) {
+    if (m.user === state.user || state.myReceipts.get(m.id) === 'read') continue;
+    const key = convKeyOf(m);
+    const seen = horizon.get(key);
+    if (seen && compareIds(m.id, seen) <= 0) continue;
+    const conv = conversationOf(m);
+    if (!unread.has(conv)) unread.set(conv, []);
+    unread.get(conv).push(m.id);
+  }
+  for (const [conv, ids] of unread) {
+    ids.sort(compareIds);
+    for (const id of ids.slice(-HISTORY_LIMIT)) {
+      conv.unread.add(id);
+      // This page has it now; nobody of this user's had said so yet.
+      const message = state.messages.get(id);
+      if (message) markDelivered(message);
+    }
+  }
+  updateUnreadBadges();
 }
 
 async function refreshChannels() {
@@ -679,10 +743,46 @@ function pumpReceipts() {
   }
 }
 
+// "delivered" tells the sender this page got the message (✓). It is not posted when this user's
+// receipt is already known (history or the stream carried it: another tab or device posted it),
+// nor when a "read" goes out first. So a message for the conversation on screen waits a moment
+// for its "read", and messages replayed at start-up wait until this user's recent history is in.
 function markDelivered(message) {
-  if (message.user === state.user || state.myReceipts.has(message.id)) return;
-  state.myReceipts.set(message.id, 'delivered');
-  queueReceipt(message.id, 'delivered');
+  if (message.user === state.user || state.myReceipts.has(message.id) || state.heldDelivered.has(message.id)) return;
+  const onScreen = convKeyOf(message) === viewKey() && document.visibilityState === 'visible';
+  if (!state.synced || onScreen) {
+    state.heldDelivered.set(message.id, onScreen ? Date.now() + DELIVERED_GRACE_MS : 0);
+    scheduleHeldDelivered();
+    return;
+  }
+  postDelivered(message.id);
+}
+
+function postDelivered(messageId) {
+  state.myReceipts.set(messageId, 'delivered');
+  queueReceipt(messageId, 'delivered');
+}
+
+let heldDeliveredTimer = null;
+
+function scheduleHeldDelivered() {
+  if (!heldDeliveredTimer) heldDeliveredTimer = setTimeout(flushHeldDelivered, 250);
+}
+
+function flushHeldDelivered() {
+  clearTimeout(heldDeliveredTimer);
+  heldDeliveredTimer = null;
+  if (!state.synced) return; // the end of the start-up sync calls again
+  const now = Date.now();
+  for (const [id, due] of [...state.heldDelivered]) {
+    if (state.myReceipts.has(id)) {
+      state.heldDelivered.delete(id); // read meanwhile, or the server already has my receipt
+    } else if (due <= now) {
+      state.heldDelivered.delete(id);
+      postDelivered(id);
+    }
+  }
+  if (state.heldDelivered.size) scheduleHeldDelivered();
 }
 
 function markRead(messageId) {
@@ -806,6 +906,10 @@ const CONNECTION_TEXT = {
 
 function setConnection(name, detail) {
   ui.connState.dataset.state = name;
+  // Presence only arrives over the stream: without it the online list may be out of date.
+  const stale = name === 'reconnecting' || name === 'offline';
+  ui.online.dataset.stale = stale ? 'true' : 'false';
+  ui.onlineStale.hidden = !stale;
   ui.connText.textContent = CONNECTION_TEXT[name];
   ui.connState.title = detail || '';
   ui.reconnect.hidden = name !== 'offline';
@@ -944,10 +1048,12 @@ function onStreamMessage(raw) {
   if (!message) return;
   if (message.to && message.user !== state.user && message.to !== state.user) return;
   const key = convKeyOf(message);
-  const conv = message.to ? ensureConversation('dm', message.user === state.user ? message.to : message.user)
-    : ensureConversation('channel', message.channel);
+  const conv = conversationOf(message);
 
   if (message.user === state.user) {
+    // Writing here means having seen what came before.
+    clearUnreadUpTo(key, message.id);
+    updateUnreadBadges();
     if (key === viewKey()) adoptOrShowOwn(message);
     return;
   }
@@ -1018,6 +1124,19 @@ function updateByteCount() {
 function autoGrow() {
   ui.text.style.height = 'auto';
   ui.text.style.height = `${Math.min(ui.text.scrollHeight + 2, window.innerHeight * 0.4)}px`;
+}
+
+// Touch screens have no Shift+Enter: there Enter adds a line and the Send button sends.
+const coarseQuery = window.matchMedia('(pointer: coarse)');
+
+function enterSends() {
+  return !coarseQuery.matches;
+}
+
+function updateComposeKeys() {
+  const sends = enterSends();
+  ui.composeKeys.textContent = sends ? 'Enter sends, Shift+Enter adds a line.' : 'Enter adds a line; tap Send to send.';
+  ui.text.enterKeyHint = sends ? 'send' : 'enter';
 }
 
 function submitMessage() {
@@ -1093,6 +1212,8 @@ function finishSend(entry, message) {
     item.querySelector('.retry').remove();
     item.querySelector('.message-error').remove();
     setItemState(item, deliveryState(message), message);
+    clearUnreadUpTo(entry.convKey, message.id);
+    updateUnreadBadges();
     if (item.isConnected) {
       const stick = isNearBottom();
       placeItem(item);
@@ -1112,8 +1233,39 @@ function finishSend(entry, message) {
 
 // ---------------------------------------------------------- 8. start-up wiring
 
-function defaultUserName() {
-  return `guest-${randomHex(2)}`;
+// First visit: nothing is opened under a made-up name. The display-name form moves into a
+// modal prompt until a valid name is confirmed (Enter or the button), then goes back to the
+// sidebar, where the name can be changed later.
+function askForName() {
+  return new Promise((resolve) => {
+    const home = ui.settings.parentNode;
+    const next = ui.settings.nextSibling;
+    ui.namePrompt.append(ui.settings);
+    ui.saveName.textContent = 'Join chat';
+    ui.user.value = '';
+    ui.namePrompt.addEventListener('cancel', (event) => event.preventDefault()); // Escape
+    state.nameResolver = (name) => {
+      state.nameResolver = null;
+      ui.namePrompt.close();
+      home.insertBefore(ui.settings, next);
+      ui.saveName.textContent = 'Save';
+      resolve(name);
+    };
+    ui.namePrompt.showModal();
+    ui.user.focus();
+  });
+}
+
+function confirmPromptedName() {
+  const name = ui.user.value.trim();
+  const error = userNameError(name, 'Your display name');
+  showFieldError(ui.user, ui.settingsError, error || '');
+  if (error) {
+    ui.user.focus();
+    return;
+  }
+  storage.set(KEYS.user, name);
+  state.nameResolver(name);
 }
 
 // Takes the name field's value when it changed. Returns false when it is invalid.
@@ -1144,6 +1296,13 @@ async function switchUser(name) {
     else conv.unread.clear();
   }
   state.myReceipts.clear();
+  // Receipts already cached from history are this name's too.
+  for (const [id, byUser] of state.receipts) {
+    const status = byUser.get(name);
+    if (status) state.myReceipts.set(id, status);
+  }
+  state.synced = false;
+  state.heldDelivered.clear();
   state.typing.clear();
   state.online = new Set();
   renderOnline();
@@ -1163,23 +1322,33 @@ async function switchUser(name) {
   state.cursor = cursor;
   openStream();
   openConversation(view.kind, view.name);
-  discoverDms(name);
+  syncRecent(name);
 }
 
-// DMs from before this browser knew about them: the people in the user's
-// recent direct messages.
-async function discoverDms(name) {
+// The user's recent messages, every channel and their DMs, with receipts: DMs from before this
+// browser knew about them, unread counts after a reload, and which receipts were posted already.
+async function syncRecent(name) {
   try {
     const messages = await api.recentForUser(name, DM_DISCOVERY_LIMIT);
     if (name !== state.user) return;
+    const mine = [];
     for (const raw of messages) {
-      if (!raw || typeof raw.to !== 'string' || !raw.to || typeof raw.user !== 'string') continue;
-      if (raw.user !== name && raw.to !== name) continue;
-      const other = raw.user === name ? raw.to : raw.user;
-      if (isValidUserName(other)) ensureConversation('dm', other);
+      if (raw && typeof raw.to === 'string' && raw.to && raw.user !== name && raw.to !== name) continue;
+      if (raw && raw.to && !isValidUserName(raw.user === name ? raw.to : raw.user)) continue;
+      const message = storeMessage(raw);
+      if (!message) continue;
+      conversationOf(message);
+      mine.push(message);
     }
+    deriveUnread(mine);
   } catch (err) {
-    // The DM list still fills from the stream and from what this browser remembers.
+    // The DM list still fills from the stream and from what this browser remembers; counts
+    // start from what the stream replays.
+  } finally {
+    if (name === state.user) {
+      state.synced = true;
+      flushHeldDelivered();
+    }
   }
 }
 
@@ -1203,11 +1372,14 @@ function createChannel(event) {
 function bindEvents() {
   ui.settings.addEventListener('submit', (event) => {
     event.preventDefault();
-    if (applyUserName()) ui.text.focus();
+    if (state.nameResolver) confirmPromptedName();
+    else if (applyUserName()) ui.text.focus();
   });
   // Applied on Enter, Save, leaving the field, or the next send; not per
   // keystroke, which would show half-typed names joining the online list.
-  ui.user.addEventListener('change', applyUserName);
+  ui.user.addEventListener('change', () => {
+    if (!state.nameResolver) applyUserName();
+  });
 
   ui.createForm.addEventListener('submit', createChannel);
   ui.newChannel.addEventListener('input', () => {
@@ -1221,9 +1393,13 @@ function bindEvents() {
   });
   ui.text.addEventListener('keydown', (event) => {
     if (event.key !== 'Enter' || event.shiftKey || event.isComposing || event.keyCode === 229) return;
+    // Ctrl/Cmd+Enter sends everywhere; plain Enter only where Shift+Enter can add a line.
+    if (!enterSends() && !event.ctrlKey && !event.metaKey) return;
     event.preventDefault();
     submitMessage();
   });
+  coarseQuery.addEventListener('change', updateComposeKeys);
+  updateComposeKeys();
   ui.text.addEventListener('input', onComposeInput);
 
   // Keep the newest message in view when the list shrinks (an error shown,
@@ -1262,7 +1438,10 @@ function bindEvents() {
   window.addEventListener('online', reconnectNow);
   window.addEventListener('offline', () => setConnection('offline', 'This device is offline.'));
   document.addEventListener('visibilitychange', flushReads);
-  window.addEventListener('pagehide', closeStream);
+  window.addEventListener('pagehide', () => {
+    closeStream();
+    if (state.user && state.cursor !== null) storage.set(KEYS.cursor(state.user), state.cursor);
+  });
   window.addEventListener('pageshow', (event) => {
     // Back from the back/forward cache: the stream was closed on pagehide.
     if (event.persisted) openStream();
@@ -1288,15 +1467,13 @@ async function loadConfigWithRetry() {
 async function start() {
   collectElements();
   bindEvents();
-  let name = storage.get(KEYS.user) || '';
-  if (!isValidUserName(name)) {
-    name = defaultUserName();
-    storage.set(KEYS.user, name);
-  }
-  ui.user.value = name;
   ensureConversation('channel', DEFAULT_CHANNEL);
   for (const channel of storage.getList(KEYS.channels, isValidChannel)) ensureConversation('channel', channel);
-  await loadConfigWithRetry();
+  const configured = loadConfigWithRetry();
+  let name = storage.get(KEYS.user) || '';
+  if (!isValidUserName(name)) name = await askForName();
+  ui.user.value = name;
+  await configured;
   updateByteCount();
   switchUser(name);
 }

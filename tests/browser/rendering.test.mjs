@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DESKTOP, PHONE } from './lib/browser.mjs';
+import { DESKTOP, PHONE, waitUntil } from './lib/browser.mjs';
 import { sharedBrowser, withRelay } from './lib/scenario.mjs';
 
 const holder = sharedBrowser();
@@ -154,6 +154,40 @@ for (const [width, viewport] of [['phone', PHONE], ['desktop', DESKTOP]]) {
           else assert.ok(m.pageBackground > 0.6, `light background: ${where}`);
           assert.ok(m.textContrast >= 4.5, `message text contrast ≥ 4.5:1: ${where}`);
           assert.ok(m.composeContrast >= 4.5, `compose text contrast ≥ 4.5:1: ${where}`);
+          // The key hint tells the truth: a touch screen has no Shift+Enter, so there Enter adds a
+          // line and Send sends; with a keyboard Enter sends and Shift+Enter adds a line.
+          const hint = await alice.page.locator('#compose-hint').textContent();
+          const box = alice.page.locator('#compose-text');
+          await box.fill('first line');
+          await box.press(phone ? 'Enter' : 'Shift+Enter');
+          await box.pressSequentially('second line');
+          assert.equal(await box.inputValue(), 'first line\nsecond line', `${name}: a newline is possible`);
+          if (phone) {
+            assert.match(hint, /Enter adds a line/, `${name}: hint ${hint}`);
+            assert.match(hint, /Send/, `${name}: hint ${hint}`);
+            assert.doesNotMatch(hint, /Shift/, `${name}: no Shift+Enter on a touch screen: ${hint}`);
+            await alice.page.locator('#send').click();
+          } else {
+            assert.match(hint, /Enter sends, Shift\+Enter adds a line/, `${name}: hint ${hint}`);
+            await box.press('Enter');
+          }
+          await alice.waitMessage('first line\nsecond line', (msg) => msg.id !== null);
+
+          if (phone) {
+            // The sidebar is a drawer behind #toggle-sidebar; choosing a conversation closes it.
+            const toggle = alice.page.locator('#toggle-sidebar');
+            assert.equal(await toggle.getAttribute('aria-expanded'), 'false');
+            assert.equal(await alice.page.locator('#online').isVisible(), false, 'drawer closed');
+            await toggle.click();
+            await waitUntil('drawer open', () => toggle.getAttribute('aria-expanded'), (v) => v === 'true');
+            await alice.page.locator('#online button[data-user="alice"]').waitFor({ state: 'visible' });
+            await waitUntil('drawer slid in', () => alice.page.locator('#online').boundingBox(),
+              (b) => b && b.x >= 0);
+            await alice.screenshot(`${name}-drawer`);
+            await alice.openChannel('general');
+            await waitUntil('drawer closed again', () => toggle.getAttribute('aria-expanded'),
+              (v) => v === 'false');
+          }
           assert.deepEqual(alice.consoleErrors, [],
             `no console errors (answers >= 400: ${JSON.stringify(alice.httpErrors)})`);
         }));

@@ -26,6 +26,23 @@ async function assertExactly(chat, texts) {
   return list;
 }
 
+/** #online's data-stale, its hint (shown? text) and the people list's effective opacity. */
+function onlineStaleness(chat) {
+  return chat.page.evaluate(() => {
+    const online = document.querySelector('#online');
+    const hint = [...online.querySelectorAll('*')].find((n) => /out of date/.test(n.textContent)
+      && n.children.length === 0);
+    const shown = (node) => !!node && !node.closest('[hidden]') && node.getClientRects().length > 0;
+    let opacity = 1;
+    const first = online.querySelector('button[data-user]');
+    for (let n = first; n && n !== online.parentElement; n = n.parentElement) {
+      opacity *= Number(getComputedStyle(n).opacity);
+    }
+    return { stale: online.dataset.stale, hintShown: shown(hint), hint: hint ? hint.textContent : '',
+      opacity };
+  });
+}
+
 async function storedTexts(relay) {
   const { status, body } = await relay.api('/messages?channel=general&limit=1000');
   assert.equal(status, 200);
@@ -53,6 +70,9 @@ test('notify-service killed and restarted: reconnecting, then live, nothing lost
       assert.equal(relay.notify.running, false, `notify-service (pid ${killedPid}) is gone`);
       await alice.waitConnState('reconnecting');
       await bob.waitConnState('reconnecting');
+      // Presence comes over the stream: without it the online list is marked as possibly stale.
+      await waitUntil('alice: #online marked stale', () => onlineStaleness(alice),
+        (s) => s.stale === 'true' && s.hintShown && /may be out of date/.test(s.hint) && s.opacity < 1);
       await alice.screenshot('notify-down-reconnecting-alice');
 
       // Stored while notify-service is down: the page's own posts and one from outside.
@@ -70,6 +90,8 @@ test('notify-service killed and restarted: reconnecting, then live, nothing lost
       assert.equal(relay.notify.port, relay.notifyPort, 'restarted on the same port');
       await alice.waitLive();
       await bob.waitLive();
+      await waitUntil('alice: #online no longer stale once live', () => onlineStaleness(alice),
+        (s) => s.stale !== 'true' && !s.hintShown && s.opacity === 1);
 
       // A message after the restart travels behind everything else on each stream: once it is
       // shown, any late duplicate of an earlier one would have been shown too.

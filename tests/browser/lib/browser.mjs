@@ -69,6 +69,8 @@ export class ChatPage {
     this.page = page;
     this.consoleErrors = [];
     this.postKeys = []; // Idempotency-Key header of every POST /messages the page attempted
+    this.receiptPosts = []; // { messageId, status } of every POST /messages/{id}/receipts
+    this.eventStreams = []; // URL of every GET /events (the SSE stream) the page opened
     page.on('console', (msg) => {
       if (msg.type() === 'error') this.consoleErrors.push(msg.text());
     });
@@ -80,7 +82,19 @@ export class ChatPage {
       }
     });
     page.on('request', (request) => {
-      if (request.method() === 'POST' && new URL(request.url()).pathname === '/messages') {
+      const { pathname } = new URL(request.url());
+      if (pathname === '/events') this.eventStreams.push(request.url());
+      const receipt = /^\/messages\/(\d+)\/receipts$/.exec(pathname);
+      if (request.method() === 'POST' && receipt) {
+        let status = null;
+        try {
+          status = JSON.parse(request.postData()).status;
+        } catch {
+          // recorded as null
+        }
+        this.receiptPosts.push({ messageId: receipt[1], status });
+      }
+      if (request.method() === 'POST' && pathname === '/messages') {
         this.postKeys.push({
           key: request.headers()['idempotency-key'] || null,
           body: request.postData(),
@@ -90,9 +104,9 @@ export class ChatPage {
   }
 
   /**
-   * A new browser context (own storage) that opens the page and takes the display name `name`.
-   * The name is set through #user-name, then the page is reloaded so that it starts (and opens its
-   * stream) with the remembered name from the beginning.
+   * A new browser context (own storage) that opens the page and answers the first-visit prompt
+   * (#name-prompt) with the display name `name` in #user-name, then reloads: the remembered name
+   * skips the prompt and the page starts (and opens its stream) with it from the beginning.
    */
   static async open(browser, relay, name, contextOptions = {}) {
     const context = await browser.newContext({ viewport: DESKTOP, ...contextOptions });
@@ -100,7 +114,9 @@ export class ChatPage {
     const page = await context.newPage();
     const chat = new ChatPage(name, context, page);
     await page.goto(relay.url);
+    await page.locator('#name-prompt').waitFor({ state: 'visible' });
     await chat.setName(name);
+    await chat.waitLive();
     await page.reload();
     await chat.waitLive();
     const shown = await page.locator('#user-name').inputValue();
@@ -108,15 +124,22 @@ export class ChatPage {
     return chat;
   }
 
+  /**
+   * Sets the display name through #user-name: in the first-visit prompt (Enter confirms), or
+   * later in the sidebar, opened with #toggle-sidebar where it is a drawer (phones).
+   */
   async setName(name) {
     const input = this.page.locator('#user-name');
-    const viewport = this.page.viewportSize();
-    // On a phone the name field may sit in a collapsed sidebar that the DOM contract gives no
-    // handle for: set the name at desktop width, then go back to the phone's size.
-    const narrow = viewport && viewport.width < DESKTOP.width && !(await input.isVisible());
-    if (narrow) await this.page.setViewportSize(DESKTOP);
-    await input.fill(name);
-    await input.press('Tab'); // a change event, whether the page listens to input or change
+    const prompt = this.page.locator('#name-prompt');
+    if (await prompt.isVisible()) {
+      await input.fill(name);
+      await input.press('Enter');
+      await prompt.waitFor({ state: 'hidden' });
+    } else {
+      await this.openSidebar();
+      await input.fill(name);
+      await input.press('Enter');
+    }
     await waitUntil(
       `${this.name}: display name remembered in localStorage`,
       () => this.page.evaluate((wanted) => {
@@ -128,7 +151,23 @@ export class ChatPage {
         return false;
       }, name),
     );
-    if (narrow) await this.page.setViewportSize(viewport);
+  }
+
+  /** Opens the phone drawer with #toggle-sidebar when the sidebar is not shown (no-op if it is). */
+  async openSidebar() {
+    const toggle = this.page.locator('#toggle-sidebar');
+    if (await toggle.isVisible() && (await toggle.getAttribute('aria-expanded')) !== 'true'
+        && !(await this.page.locator('#user-name').isVisible())) {
+      await toggle.click();
+      await waitUntil(`${this.name}: #toggle-sidebar expanded`, () => toggle.getAttribute('aria-expanded'),
+        (value) => value === 'true');
+    }
+    await this.page.locator('#user-name').waitFor({ state: 'visible' });
+  }
+
+  /** True where the page says Enter adds a line (coarse pointers: touch screens). */
+  enterAddsLine() {
+    return this.page.evaluate(() => matchMedia('(pointer: coarse)').matches);
   }
 
   connState() {
@@ -178,11 +217,12 @@ export class ChatPage {
     return this.waitMessage(text, (item) => item.state === state, timeoutMs);
   }
 
-  /** Types `text` into #compose-text and presses Enter (the page's send key). */
+  /** Types `text` into #compose-text and sends it: Enter, or #send on a touch screen. */
   async send(text) {
     const box = this.page.locator('#compose-text');
     await box.fill(text);
-    await box.press('Enter');
+    if (await this.enterAddsLine()) await this.page.locator('#send').click();
+    else await box.press('Enter');
   }
 
   heading() {
