@@ -103,16 +103,19 @@ const char* status_name(int rank) {
 
 // The event log: messages and receipts in one id order, each row shaped like a message (a
 // receipt takes its message's channel, and for a DM the other party as recipient, so the same
-// visibility rule applies to both).
-constexpr const char* kLogSelect = R"sql(
-SELECT id, content, user, channel, recipient, created_ms, 0 AS kind, 0 AS message_id, 0 AS status
-  FROM messages WHERE id > ?1
-UNION ALL
-SELECT s.event_id, '', s.user, m.channel,
-       CASE WHEN m.recipient IS NULL THEN NULL WHEN s.user = m.user THEN m.recipient ELSE m.user END,
-       s.updated_ms, 1, s.message_id, s.status
-  FROM message_status s JOIN messages m ON m.id = s.message_id WHERE s.event_id > ?1
-)sql";
+// visibility rule applies to both). ?1 is the id to read after, ?2 the most rows; each part reads
+// at most ?2 rows along its own index (the first ?2 of the union are among them), so a page costs
+// its size, not the length of the log after ?1.
+constexpr const char* kLogMessages =
+    "SELECT id, content, user, channel, recipient, created_ms, 0 AS kind, 0 AS message_id, "
+    "0 AS status FROM messages WHERE id > ?1";
+constexpr const char* kReceiptRecipient =
+    "(CASE WHEN m.recipient IS NULL THEN NULL WHEN s.user = m.user THEN m.recipient ELSE m.user "
+    "END)";
+constexpr const char* kLogReceipts =
+    "SELECT s.event_id, '', s.user, m.channel, (CASE WHEN m.recipient IS NULL THEN NULL WHEN "
+    "s.user = m.user THEN m.recipient ELSE m.user END), s.updated_ms, 1, s.message_id, s.status "
+    "FROM message_status s JOIN messages m ON m.id = s.message_id WHERE s.event_id > ?1";
 
 Message read_log_row(Statement& statement) {
   Message event = read_message(statement);
@@ -124,17 +127,24 @@ Message read_log_row(Statement& statement) {
   return event;
 }
 
-// The SQL condition for what `filter` lets through (columns recipient, channel, user), with
-// numbered parameters from `first_index` on; the values to bind to them are appended to `values`.
+// Where the visibility rule finds an event's recipient, channel and sender (or reader).
+struct VisibilityColumns {
+  std::string recipient = "recipient";
+  std::string channel = "channel";
+  std::string user = "user";
+};
+
+// The SQL condition for what `filter` lets through, over `columns`, with numbered parameters from
+// `first_index` on; the values to bind to them are appended to `values`.
 std::string visible_sql(const MessageFilter& filter, int first_index,
-                        std::vector<std::string>* values) {
+                        std::vector<std::string>* values, const VisibilityColumns& columns = {}) {
   auto parameter = [&](const std::string& value) {
     values->push_back(value);
     return "?" + std::to_string(first_index + static_cast<int>(values->size()) - 1);
   };
-  std::string visible = "(recipient IS NULL";
+  std::string visible = "(" + columns.recipient + " IS NULL";
   if (!filter.channels.empty()) {
-    visible += " AND channel IN (";
+    visible += " AND " + columns.channel + " IN (";
     for (size_t i = 0; i < filter.channels.size(); ++i) {
       visible += (i == 0 ? "" : ", ") + parameter(filter.channels[i]);
     }
@@ -142,8 +152,9 @@ std::string visible_sql(const MessageFilter& filter, int first_index,
   }
   visible += ")";
   if (!filter.user.empty()) {
-    visible += " OR (recipient IS NOT NULL AND (recipient = " + parameter(filter.user) +
-               " OR user = " + parameter(filter.user) + "))";
+    std::string user = parameter(filter.user);
+    visible += " OR (" + columns.recipient + " IS NOT NULL AND (" + columns.recipient + " = " +
+               user + " OR " + columns.user + " = " + user + "))";
   }
   return "(" + visible + ")";
 }
@@ -313,9 +324,17 @@ std::vector<Message> MessageStore::log(const MessageFilter& filter, int64_t afte
 std::vector<Message> MessageStore::query_log_locked(const MessageFilter* filter, int64_t after,
                                                     size_t limit, size_t max_bytes) {
   std::vector<std::string> values;
-  std::string sql = std::string("SELECT * FROM (") + kLogSelect + ")";
-  if (filter) sql += " WHERE " + visible_sql(*filter, 3, &values);
-  sql += " ORDER BY id ASC LIMIT ?2";
+  std::string messages_sql = kLogMessages;
+  std::string receipts_sql = kLogReceipts;
+  if (filter) {
+    messages_sql += " AND " + visible_sql(*filter, 3, &values);
+    values.clear();  // the receipts' condition binds the same numbered values
+    receipts_sql +=
+        " AND " + visible_sql(*filter, 3, &values, {kReceiptRecipient, "m.channel", "s.user"});
+  }
+  std::string sql = "SELECT * FROM (" + messages_sql + " ORDER BY id LIMIT ?2) UNION ALL " +
+                    "SELECT * FROM (" + receipts_sql + " ORDER BY s.event_id LIMIT ?2) " +
+                    "ORDER BY 1 LIMIT ?2";
   Statement query(db_, sql);
   query.bind(1, after);
   query.bind(2, static_cast<int64_t>(limit));
