@@ -356,4 +356,71 @@ TEST_CASE("forwarder delivers every message once, in order, through failures and
   CHECK(delivered[50] == 51);
 }
 
+TEST_CASE("store: receipts move forward only and take ids from the message sequence") {
+  TempDir dir;
+  auto store = open_store(dir);
+  auto message = store->insert(draft("hello", "general", "alice"), "").message;
+  auto dm = store->insert(draft("psst", "general", "alice", "bob"), "").message;
+
+  auto delivered = store->record_receipt(message.id, "bob", "delivered");
+  REQUIRE(delivered.outcome == MessageStore::ReceiptOutcome::kChanged);
+  CHECK(delivered.event.id == dm.id + 1);
+  CHECK(delivered.event.kind == EventKind::kReceipt);
+  CHECK(delivered.event.to.empty());
+  CHECK(store->record_receipt(message.id, "bob", "delivered").outcome ==
+        MessageStore::ReceiptOutcome::kUnchanged);
+  auto read = store->record_receipt(message.id, "bob", "read");
+  REQUIRE(read.outcome == MessageStore::ReceiptOutcome::kChanged);
+  auto back = store->record_receipt(message.id, "bob", "delivered");
+  CHECK(back.outcome == MessageStore::ReceiptOutcome::kUnchanged);
+  CHECK(back.event.status == "read");
+  CHECK(back.event.id == read.event.id);
+  CHECK(store->record_receipt(message.id, "alice", "read").outcome ==
+        MessageStore::ReceiptOutcome::kOwnMessage);
+  CHECK(store->record_receipt(dm.id, "carol", "read").outcome ==
+        MessageStore::ReceiptOutcome::kNotFound);
+  CHECK(store->record_receipt(dm.id + 100, "bob", "read").outcome ==
+        MessageStore::ReceiptOutcome::kNotFound);
+  auto dm_read = store->record_receipt(dm.id, "bob", "read");
+  REQUIRE(dm_read.outcome == MessageStore::ReceiptOutcome::kChanged);
+  CHECK(dm_read.event.to == "alice");  // the DM's other party, so both see it
+
+  // The next message comes after every receipt; last_id() counts receipts too.
+  auto next = store->insert(draft("next", "general", "alice"), "").message;
+  CHECK(next.id == dm_read.event.id + 1);
+  CHECK(store->last_id() == next.id);
+
+  auto ids_of = [](const std::vector<Message>& events) {
+    std::vector<int64_t> ids;
+    for (const auto& event : events) ids.push_back(event.id);
+    return ids;
+  };
+  // The log holds the latest receipt per reader, in one id order with the messages.
+  CHECK(ids_of(store->load_after(0, 100, 1 << 20)) ==
+        std::vector<int64_t>{message.id, dm.id, read.event.id, dm_read.event.id, next.id});
+  // carol sees no DM and no DM receipt; alice's DMs show whatever channels she follows.
+  CHECK(ids_of(store->log(MessageFilter{{}, "carol"}, 0, 100)) ==
+        std::vector<int64_t>{message.id, read.event.id, next.id});
+  CHECK(ids_of(store->log(MessageFilter{{"other"}, "alice"}, 0, 100)) ==
+        std::vector<int64_t>{dm.id, dm_read.event.id});
+  // Pages: a limit smaller than either part still returns the first ones in id order.
+  CHECK(ids_of(store->log(MessageFilter{}, message.id, 2)) ==
+        std::vector<int64_t>{read.event.id, next.id});
+  CHECK(ids_of(store->log(MessageFilter{{}, "bob"}, message.id, 2)) ==
+        std::vector<int64_t>{dm.id, read.event.id});
+
+  auto receipts = store->receipts_for({message.id, dm.id, next.id});
+  CHECK(receipts.size() == 2);
+  REQUIRE(receipts[message.id].size() == 1);
+  CHECK(receipts[message.id][0].user == "bob");
+  CHECK(receipts[message.id][0].status == "read");
+
+  // Durable, and the sequence continues after a reopen.
+  store.reset();
+  store = open_store(dir);
+  CHECK(store->receipts_for({message.id})[message.id].at(0).status == "read");
+  auto after_reopen = store->record_receipt(next.id, "bob", "delivered");
+  CHECK(after_reopen.event.id == next.id + 1);
+}
+
 }  // namespace relay
