@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages the project needs to build and test, if any are missing, and the
-# browser tests' npm packages (tests/browser, from its package-lock.json) if they are missing.
+# Installs the Debian 12 packages the project needs to build and run, if any are missing. With
+# --tests also what the browser tests need: Debian's chromium, Node.js (Debian's, unless some node
+# is on PATH already) and tests/browser's npm packages (from its package-lock.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# chromium: the browser tests drive Debian's /usr/bin/chromium (no browser download).
+with_tests=0
+[ "${1:-}" = "--tests" ] && with_tests=1
+
 packages=(g++ cmake make pkg-config libcpp-httplib-dev nlohmann-json3-dev libfmt-dev doctest-dev
-          libsqlite3-dev curl ca-certificates chromium)
-# Node.js for the browser tests: Debian's, unless some node is on PATH already.
-if ! command -v node >/dev/null 2>&1; then
-  packages+=(nodejs npm)
+          libsqlite3-dev curl ca-certificates)
+if [ "$with_tests" -eq 1 ]; then
+  # The browser tests drive Debian's /usr/bin/chromium (no browser download).
+  packages+=(chromium)
+  command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
 fi
 missing=()
 for package in "${packages[@]}"; do
@@ -28,7 +32,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     "${missing[@]}"
 fi
 
-if [ ! -d tests/browser/node_modules ]; then
+if [ "$with_tests" -eq 1 ] && [ ! -d tests/browser/node_modules ]; then
   echo "installing: npm packages of tests/browser (npm ci)"
   (cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
 fi
