@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc)" --target message-service notify-service
+cmake --build build -j"$(nproc)" --target message-service notify-service relay
 
 notify_pid=""
 message_pid=""
@@ -31,6 +31,6 @@ PORT="$message_port" \
   ./build/message-service/message-service &
 message_pid=$!
 
-echo "relay: chat page http://localhost:$message_port/  (Ctrl-C stops both services)"
+echo "relay: chat page http://localhost:$message_port/, terminal client build/cli/relay  (Ctrl-C stops both services)"
 # Returns when either service exits (or on Ctrl-C); the trap then stops the other.
 wait -n "$notify_pid" "$message_pid" || true
