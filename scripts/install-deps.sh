@@ -13,7 +13,7 @@ packages=(g++ cmake make pkg-config libcpp-httplib-dev nlohmann-json3-dev libfmt
 if [ "$with_tests" -eq 1 ]; then
   # The browser tests drive Debian's /usr/bin/chromium (no browser download).
   packages+=(chromium)
-  command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
+  command -v node >/dev/null 2>&1 || packages+=(nodejs)
 fi
 missing=()
 for package in "${packages[@]}"; do
@@ -21,15 +21,21 @@ for package in "${packages[@]}"; do
     missing+=("$package")
 done
 
+as_root=()
+if [ "$(id -u)" -ne 0 ]; then
+  as_root=(sudo)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
-  as_root=()
-  if [ "$(id -u)" -ne 0 ]; then
-    as_root=(sudo)
-  fi
   "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
   "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
     "${missing[@]}"
+fi
+
+# Debian's nodejs comes without npm (a nodejs from elsewhere may bring its own).
+if [ "$with_tests" -eq 1 ] && ! command -v npm >/dev/null 2>&1; then
+  echo "installing: npm"
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends npm
 fi
 
 if [ "$with_tests" -eq 1 ] && [ ! -d tests/browser/node_modules ]; then
