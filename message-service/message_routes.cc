@@ -213,9 +213,7 @@ bool MessageRoutes::attach(httplib::Server& server) {
     nlohmann::json events = nlohmann::json::array();
     for (const auto& event :
          store_.log(std::get<MessageFilter>(filter), after.value_or(0), *limit)) {
-      auto item = message_to_json(event);
-      item["type"] = kind_name(event.kind);
-      events.push_back(std::move(item));
+      events.push_back(event_to_json(event));
     }
     send_json(res, 200, {{"events", std::move(events)}});
   });

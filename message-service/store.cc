@@ -112,10 +112,10 @@ constexpr const char* kLogMessages =
 constexpr const char* kReceiptRecipient =
     "(CASE WHEN m.recipient IS NULL THEN NULL WHEN s.user = m.user THEN m.recipient ELSE m.user "
     "END)";
-constexpr const char* kLogReceipts =
-    "SELECT s.event_id, '', s.user, m.channel, (CASE WHEN m.recipient IS NULL THEN NULL WHEN "
-    "s.user = m.user THEN m.recipient ELSE m.user END), s.updated_ms, 1, s.message_id, s.status "
-    "FROM message_status s JOIN messages m ON m.id = s.message_id WHERE s.event_id > ?1";
+const std::string kLogReceipts =
+    std::string("SELECT s.event_id, '', s.user, m.channel, ") + kReceiptRecipient +
+    ", s.updated_ms, 1, s.message_id, s.status FROM message_status s JOIN messages m ON m.id = "
+    "s.message_id WHERE s.event_id > ?1";
 
 Message read_log_row(Statement& statement) {
   Message event = read_message(statement);

@@ -8,11 +8,9 @@
 namespace relay {
 
 EventPtr make_message_event(const Message& message) {
-  auto data = message_to_json(message);
-  const char* name = kind_name(message.kind);
-  data["type"] = name;
   std::string id = message.id > 0 ? std::to_string(message.id) : std::string();
-  return std::make_shared<Event>(Event{message, sse_event(id, name, dump_json(data))});
+  return std::make_shared<Event>(
+      Event{message, sse_event(id, kind_name(message.kind), dump_json(event_to_json(message)))});
 }
 
 // ---- Subscriber ----

@@ -107,6 +107,19 @@ std::optional<int64_t> parse_rfc3339_ms(const std::string& text) {
   return static_cast<int64_t>(seconds) * 1000 + millis;
 }
 
+// Reads the required positive id `key` (an integer or a string of digits).
+bool read_id(const nlohmann::json& object, const char* key, int64_t* out, std::string* error) {
+  auto it = object.find(key);
+  std::optional<int64_t> id;
+  if (it != object.end()) id = parse_positive_id(*it);
+  if (!id) {
+    *error = std::string("\"") + key + "\" must be a positive integer (or a string of digits)";
+    return false;
+  }
+  *out = *id;
+  return true;
+}
+
 bool read_string(const nlohmann::json& object, const char* key, bool required, std::string* out,
                  std::string* error) {
   auto it = object.find(key);
@@ -123,6 +136,12 @@ bool read_string(const nlohmann::json& object, const char* key, bool required, s
 }
 
 }  // namespace
+
+nlohmann::json event_to_json(const Message& message) {
+  auto out = message_to_json(message);
+  out["type"] = kind_name(message.kind);
+  return out;
+}
 
 std::optional<Message> message_from_json(const nlohmann::json& value, std::string* error) {
   if (!value.is_object()) {
@@ -141,14 +160,7 @@ std::optional<Message> message_from_json(const nlohmann::json& value, std::strin
     return std::nullopt;
   }
   if (message.kind != EventKind::kTyping) {
-    auto id_it = value.find("id");
-    std::optional<int64_t> id;
-    if (id_it != value.end()) id = parse_positive_id(*id_it);
-    if (!id) {
-      *error = "\"id\" must be a positive integer (or a string of digits)";
-      return std::nullopt;
-    }
-    message.id = *id;
+    if (!read_id(value, "id", &message.id, error)) return std::nullopt;
   }
   std::string timestamp;
   bool is_message = message.kind == EventKind::kMessage;
@@ -164,15 +176,10 @@ std::optional<Message> message_from_json(const nlohmann::json& value, std::strin
     return std::nullopt;
   }
   if (message.kind == EventKind::kReceipt) {
-    auto target = value.find("message_id");
-    std::optional<int64_t> message_id;
-    if (target != value.end()) message_id = parse_positive_id(*target);
-    if (!message_id) {
-      *error = "\"message_id\" must be a positive integer (or a string of digits)";
+    if (!read_id(value, "message_id", &message.message_id, error) ||
+        !read_string(value, "status", true, &message.status, error)) {
       return std::nullopt;
     }
-    message.message_id = *message_id;
-    if (!read_string(value, "status", true, &message.status, error)) return std::nullopt;
     if (message.status != "delivered" && message.status != "read") {
       *error = "\"status\" must be \"delivered\" or \"read\"";
       return std::nullopt;

@@ -38,6 +38,9 @@ struct Message {
 /// channel), "state", "timestamp"}.
 nlohmann::json message_to_json(const Message& message);
 
+/// The wire form with "type" always set (also "message"): what streams and GET /log carry.
+nlohmann::json event_to_json(const Message& message);
+
 /// Reads the wire form of a message, a receipt or typing back (as sent to POST /notify; "type"
 /// absent means a message). `id` may be a string of digits or a positive integer (typing has
 /// none); `timestamp` must be RFC 3339 UTC as written by message_to_json. Never throws: on failure

@@ -86,6 +86,32 @@ std::optional<ApiError> optional_string(const nlohmann::json& body, const char* 
   return std::nullopt;
 }
 
+// Reads an optional user name field ("user", "to"); invalid_<key> when present but not 1 to 64
+// bytes without control characters.
+std::optional<ApiError> optional_user_name(const nlohmann::json& body, const char* key,
+                                           std::string* out, bool* present) {
+  if (auto error = optional_string(body, key, out, present)) return error;
+  if (*present && !is_valid_user_name(*out)) {
+    return bad_request(
+        std::string("invalid_") + key,
+        std::string("\"") + key + "\" must be 1 to 64 bytes with no control characters");
+  }
+  return std::nullopt;
+}
+
+ApiError invalid_channel() {
+  return bad_request("invalid_channel",
+                     "\"channel\" must be 1 to 64 characters from A-Z a-z 0-9 _ . -");
+}
+
+// Reads an optional "channel"; invalid_channel when present but not a channel name.
+std::optional<ApiError> optional_channel(const nlohmann::json& body, std::string* out,
+                                         bool* present) {
+  if (auto error = optional_string(body, "channel", out, present)) return error;
+  if (*present && !is_valid_channel(*out)) return invalid_channel();
+  return std::nullopt;
+}
+
 // Parses a request body that must be a JSON object of valid UTF-8.
 std::variant<nlohmann::json, ApiError> parse_object_body(std::string_view body) {
   if (!is_valid_utf8(body)) {
@@ -104,11 +130,8 @@ std::variant<nlohmann::json, ApiError> parse_object_body(std::string_view body) 
 // Reads the required "user" of a typing notice or a receipt.
 std::optional<ApiError> required_user(const nlohmann::json& body, std::string* user) {
   bool present = false;
-  if (auto error = optional_string(body, "user", user, &present)) return error;
+  if (auto error = optional_user_name(body, "user", user, &present)) return error;
   if (!present) return bad_request("missing_user", "\"user\" is required: who this is from");
-  if (!is_valid_user_name(*user)) {
-    return bad_request("invalid_user", "\"user\" must be 1 to 64 bytes with no control characters");
-  }
   return std::nullopt;
 }
 
@@ -122,18 +145,12 @@ std::variant<TypingDraft, ApiError> parse_typing_request(std::string_view body) 
   if (auto error = required_user(parsed, &draft.user)) return *error;
   bool has_to = false;
   bool has_channel = false;
-  if (auto error = optional_string(parsed, "to", &draft.to, &has_to)) return *error;
-  if (has_to && !is_valid_user_name(draft.to)) {
-    return bad_request("invalid_to", "\"to\" must be 1 to 64 bytes with no control characters");
-  }
+  if (auto error = optional_user_name(parsed, "to", &draft.to, &has_to)) return *error;
   if (auto error = optional_string(parsed, "channel", &draft.channel, &has_channel)) return *error;
   if (has_channel && has_to) {
     return bad_request("invalid_to", "give \"channel\" or \"to\", not both");
   }
-  if (has_channel && !is_valid_channel(draft.channel)) {
-    return bad_request("invalid_channel",
-                       "\"channel\" must be 1 to 64 characters from A-Z a-z 0-9 _ . -");
-  }
+  if (has_channel && !is_valid_channel(draft.channel)) return invalid_channel();
   if (!has_channel && !has_to) draft.channel = kDefaultChannel;
   return draft;
 }
@@ -176,23 +193,11 @@ std::variant<MessageDraft, ApiError> parse_message_request(std::string_view body
   }
 
   bool present = false;
-  if (auto error = optional_string(parsed, "user", &draft.user, &present)) return *error;
-  if (!present) {
-    draft.user = kDefaultUser;
-  } else if (!is_valid_user_name(draft.user)) {
-    return bad_request("invalid_user", "\"user\" must be 1 to 64 bytes with no control characters");
-  }
-  if (auto error = optional_string(parsed, "channel", &draft.channel, &present)) return *error;
-  if (!present) {
-    draft.channel = kDefaultChannel;
-  } else if (!is_valid_channel(draft.channel)) {
-    return bad_request("invalid_channel",
-                       "\"channel\" must be 1 to 64 characters from A-Z a-z 0-9 _ . -");
-  }
-  if (auto error = optional_string(parsed, "to", &draft.to, &present)) return *error;
-  if (present && !is_valid_user_name(draft.to)) {
-    return bad_request("invalid_to", "\"to\" must be 1 to 64 bytes with no control characters");
-  }
+  if (auto error = optional_user_name(parsed, "user", &draft.user, &present)) return *error;
+  if (!present) draft.user = kDefaultUser;
+  if (auto error = optional_channel(parsed, &draft.channel, &present)) return *error;
+  if (!present) draft.channel = kDefaultChannel;
+  if (auto error = optional_user_name(parsed, "to", &draft.to, &present)) return *error;
   return draft;
 }
 
