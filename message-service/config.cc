@@ -21,6 +21,7 @@ MessageServiceConfig load_message_service_config() {
       static_cast<int>(env.integer("FORWARD_BATCH_SIZE", config.forward_batch_size, 1, 10000));
   config.forward_retry_max_ms = static_cast<int>(
       env.integer("FORWARD_RETRY_MAX_MS", config.forward_retry_max_ms, 10, 600000));
+  config.http = read_http_settings(env);
   env.exit_if_invalid("message-service");
   return config;
 }

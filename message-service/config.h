@@ -3,6 +3,8 @@
 #include <cstddef>
 #include <string>
 
+#include "shared/http/http_settings.h"
+
 namespace relay {
 
 /// message-service's settings, read once from the environment at startup (see README's table).
@@ -18,6 +20,7 @@ struct MessageServiceConfig {
   std::string notify_token;
   int forward_batch_size = 256;
   int forward_retry_max_ms = 5000;
+  HttpSettings http;
 
   /// The largest request body read at all: content may be JSON-escaped up to 6 bytes per byte.
   size_t max_body_bytes() const { return max_message_bytes * 6 + 4096; }

@@ -4,9 +4,9 @@
 #include <cctype>
 #include <filesystem>
 #include <regex>
+#include <utility>
 
 #include "message-service/notify_client.h"
-#include "shared/http_support.h"
 #include "shared/time_format.h"
 
 namespace relay {
@@ -58,35 +58,40 @@ std::string media_type(const std::string& content_type) {
   return type;
 }
 
-// True when the request says its body is JSON; otherwise answers 415 and returns false.
-bool require_json(const httplib::Request& req, httplib::Response& res, const char* what) {
-  if (media_type(req.get_header_value("Content-Type")) == "application/json") return true;
-  send_error(res, {415, "unsupported_media_type",
-                   std::string("send ") + what + " as JSON with Content-Type: application/json"});
-  return false;
+// The head check of a route whose body is JSON: 415 before the body is read.
+HeadCheck require_json(const char* what) {
+  return [what](const HttpRequest& head) -> std::optional<HttpReply> {
+    if (media_type(head.header("content-type")) == "application/json") return std::nullopt;
+    return HttpReply::error(
+        {415, "unsupported_media_type",
+         std::string("send ") + what + " as JSON with Content-Type: application/json"});
+  };
 }
 
-// Reads ?limit= (default kDefaultHistoryLimit); answers 400 and returns nullopt when invalid.
-std::optional<int> read_limit(const httplib::Request& req, httplib::Response& res) {
+// Reads ?limit= (default kDefaultHistoryLimit).
+std::variant<int, ApiError> read_limit(const HttpRequest& req) {
   if (!req.has_param("limit")) return kDefaultHistoryLimit;
-  auto parsed = parse_non_negative(req.get_param_value("limit"));
+  auto parsed = parse_non_negative(req.param("limit"));
   if (!parsed || *parsed < 1 || *parsed > kMaxHistoryLimit) {
-    send_error(res, {400, "invalid_limit", "\"limit\" must be a whole number from 1 to 1000"});
-    return std::nullopt;
+    return ApiError{400, "invalid_limit", "\"limit\" must be a whole number from 1 to 1000"};
   }
   return static_cast<int>(*parsed);
 }
 
-// Reads ?after=; answers 400 and sets *ok = false when present but invalid.
-std::optional<int64_t> read_after(const httplib::Request& req, httplib::Response& res, bool* ok) {
-  *ok = true;
-  if (!req.has_param("after")) return std::nullopt;
-  auto after = parse_non_negative(req.get_param_value("after"));
-  if (!after) {
-    send_error(res, {400, "invalid_after", "\"after\" must be a message id (a whole number)"});
-    *ok = false;
-  }
+// Reads ?after= (nullopt when absent).
+std::variant<std::optional<int64_t>, ApiError> read_after(const HttpRequest& req) {
+  if (!req.has_param("after")) return std::optional<int64_t>();
+  auto after = parse_non_negative(req.param("after"));
+  if (!after) return ApiError{400, "invalid_after", "\"after\" must be a message id (a whole number)"};
   return after;
+}
+
+HttpReply store_unavailable(const Logger& logger, const char* what) {
+  logger.error("store read failed", {{"what", what}});
+  HttpReply reply = HttpReply::error(
+      {503, "store_unavailable", std::string("the store could not be read (") + what + "); retry later"});
+  reply.headers.emplace_back("Retry-After", "1");
+  return reply;
 }
 
 }  // namespace
@@ -109,252 +114,282 @@ MessageRoutes::MessageRoutes(const MessageServiceConfig& config, MessageStore& s
       typing_limited_(metrics.counter("relay_typing_rate_limited_total",
                                       "Typing notices refused with 429 (too many per user).")) {}
 
-const RouteTable& MessageRoutes::table() {
-  static const RouteTable routes = [] {
-    RouteTable table;
-    table.add("/messages", "/messages", {"GET", "POST"});
-    table.add("/messages/[0-9]+", "/messages/{id}", {"GET"});
-    table.add("/messages/[0-9]+/receipts", "/messages/{id}/receipts", {"POST"});
-    table.add("/typing", "/typing", {"POST"});
-    table.add("/log", "/log", {"GET"});
-    table.add("/channels", "/channels", {"GET"});
-    table.add("/health", "/health", {"GET"});
-    table.add("/metrics", "/metrics", {"GET"});
-    table.add("/config\\.json", "/config.json", {"GET"});
-    table.add("/|/index\\.html|/.*\\.(js|css|png|svg|ico)", "static", {"GET", "HEAD"});
-    return table;
-  }();
-  return routes;
+void MessageRoutes::add_routes(Router& router) {
+  auto sync = [this](HttpReply (MessageRoutes::*handler)(HttpRequest&)) {
+    return [this, handler](HttpRequest& req) { return (this->*handler)(req); };
+  };
+  const size_t small_body = 16 * 1024;
+  router.add({.method = "POST",
+              .pattern = "/messages",
+              .max_body_bytes = config_.max_body_bytes(),
+              .check_head = require_json("the message"),
+              .async_handler = [this](HttpRequest& req,
+                                      Responder responder) { post_message(req, responder); }});
+  router.add({.method = "GET",
+              .pattern = "/messages",
+              .blocking = true,
+              .handler = sync(&MessageRoutes::list_messages)});
+  router.add({.method = "GET",
+              .pattern = "/messages/{id}",
+              .blocking = true,
+              .handler = sync(&MessageRoutes::get_message)});
+  router.add({.method = "POST",
+              .pattern = "/messages/{id}/receipts",
+              .max_body_bytes = small_body,
+              .blocking = true,
+              .check_head = require_json("the receipt"),
+              .handler = sync(&MessageRoutes::post_receipt)});
+  router.add({.method = "POST",
+              .pattern = "/typing",
+              .max_body_bytes = small_body,
+              .blocking = true,
+              .check_head = require_json("the typing notice"),
+              .handler = sync(&MessageRoutes::post_typing)});
+  router.add({.method = "GET",
+              .pattern = "/log",
+              .blocking = true,
+              .handler = sync(&MessageRoutes::read_log)});
+  router.add({.method = "GET",
+              .pattern = "/channels",
+              .blocking = true,
+              .handler = sync(&MessageRoutes::list_channels)});
+  router.add({.method = "GET",
+              .pattern = "/health",
+              .blocking = true,
+              .handler = sync(&MessageRoutes::health)});
+  router.add({.method = "GET", .pattern = "/metrics", .handler = [this](HttpRequest&) {
+                return HttpReply::text(200, metrics_.render(), "text/plain; version=0.0.4");
+              }});
+  router.add({.method = "GET",
+              .pattern = "/config.json",
+              .handler = sync(&MessageRoutes::client_config)});
 }
 
-bool MessageRoutes::attach(httplib::Server& server) {
-  server.Post("/messages", [this](const httplib::Request& req, httplib::Response& res) {
-    if (!require_json(req, res, "the message")) return;
-    std::string key = req.get_header_value("Idempotency-Key");
-    if (req.has_header("Idempotency-Key") && !is_valid_idempotency_key(key)) {
-      send_error(res, {400, "invalid_idempotency_key",
-                       "Idempotency-Key must be 1 to 200 printable ASCII characters"});
-      return;
-    }
-    auto parsed = parse_message_request(req.body, config_.max_message_bytes);
-    if (auto* error = std::get_if<ApiError>(&parsed)) {
-      send_error(res, *error);
-      return;
-    }
-    auto result = store_.insert(std::get<MessageDraft>(parsed), key);
-    switch (result.outcome) {
-      case MessageStore::InsertOutcome::kFailed:
-        logger_.error("store write failed", {{"error", result.error}});
-        send_error(res, {503, "store_unavailable",
-                         "the message could not be stored; nothing was saved, retry later"});
-        res.set_header("Retry-After", "1");
-        return;
-      case MessageStore::InsertOutcome::kConflict:
-        send_error(res, {409, "idempotency_conflict",
-                         "this Idempotency-Key was already used for a different message (id " +
-                             std::to_string(result.message.id) + ")"});
-        return;
-      case MessageStore::InsertOutcome::kReplayed:
-        idempotent_replays_.add();
-        res.set_header("Idempotent-Replayed", "true");
-        res.set_header("Location", "/messages/" + std::to_string(result.message.id));
-        send_json(res, 200, message_reply(result.message));
-        return;
-      case MessageStore::InsertOutcome::kCreated:
-        stored_.add();
-        forwarder_.wake();
-        res.set_header("Location", "/messages/" + std::to_string(result.message.id));
-        send_json(res, 201, message_reply(result.message));
-        return;
-    }
-  });
+void MessageRoutes::post_message(HttpRequest& req, Responder responder) {
+  std::string key = req.header("idempotency-key");
+  if (req.has_header("idempotency-key") && !is_valid_idempotency_key(key)) {
+    responder.send(HttpReply::error({400, "invalid_idempotency_key",
+                                     "Idempotency-Key must be 1 to 200 printable ASCII characters"}));
+    return;
+  }
+  auto parsed = parse_message_request(req.body, config_.max_message_bytes);
+  if (auto* error = std::get_if<ApiError>(&parsed)) {
+    responder.send(HttpReply::error(*error));
+    return;
+  }
+  // Answered on the store's commit thread once the group holding the message is on disk.
+  store_.insert_async(
+      std::move(std::get<MessageDraft>(parsed)), std::move(key),
+      [this, responder](MessageStore::InsertResult result) {
+        HttpReply reply;
+        switch (result.outcome) {
+          case MessageStore::InsertOutcome::kFailed:
+            logger_.error("store write failed", {{"error", result.error}});
+            reply = HttpReply::error(
+                {503, "store_unavailable",
+                 "the message could not be stored; nothing was saved, retry later"});
+            reply.headers.emplace_back("Retry-After", "1");
+            break;
+          case MessageStore::InsertOutcome::kConflict:
+            reply = HttpReply::error(
+                {409, "idempotency_conflict",
+                 "this Idempotency-Key was already used for a different message (id " +
+                     std::to_string(result.message.id) + ")"});
+            break;
+          case MessageStore::InsertOutcome::kReplayed:
+            idempotent_replays_.add();
+            reply = HttpReply::json(200, message_reply(result.message));
+            reply.headers.emplace_back("Idempotent-Replayed", "true");
+            reply.headers.emplace_back("Location",
+                                       "/messages/" + std::to_string(result.message.id));
+            break;
+          case MessageStore::InsertOutcome::kCreated:
+            stored_.add();
+            forwarder_.wake();
+            reply = HttpReply::json(201, message_reply(result.message));
+            reply.headers.emplace_back("Location",
+                                       "/messages/" + std::to_string(result.message.id));
+            break;
+        }
+        responder.send(std::move(reply));
+      });
+}
 
-  server.Get("/messages", [this](const httplib::Request& req, httplib::Response& res) {
-    auto filter = parse_filter(req.get_param_value("channel"), req.get_param_value("user"));
-    if (auto* error = std::get_if<ApiError>(&filter)) {
-      send_error(res, *error);
-      return;
-    }
-    std::string with = req.get_param_value("with");
-    if (req.has_param("with") &&
-        (!is_valid_user_name(with) || std::get<MessageFilter>(filter).user.empty())) {
-      send_error(res, {400, "invalid_with",
-                       "\"with\" names the other party of a direct conversation (1 to 64 bytes) "
-                       "and needs \"user\""});
-      return;
-    }
-    bool after_ok = true;
-    auto after = read_after(req, res, &after_ok);
-    auto limit = after_ok ? read_limit(req, res) : std::nullopt;
-    if (!limit) return;
-    auto listed = store_.list(std::get<MessageFilter>(filter), after, *limit, with);
-    std::vector<int64_t> ids;
-    for (const auto& message : listed) ids.push_back(message.id);
-    auto receipts = store_.receipts_for(ids);
-    nlohmann::json messages = nlohmann::json::array();
-    for (const auto& message : listed) {
-      auto found = receipts.find(message.id);
-      messages.push_back(found == receipts.end() ? message_reply(message)
-                                                 : message_reply(message, found->second));
-    }
-    send_json(res, 200, {{"messages", std::move(messages)}});
-  });
+HttpReply MessageRoutes::list_messages(HttpRequest& req) {
+  auto filter = parse_filter(req.param("channel"), req.param("user"));
+  if (auto* error = std::get_if<ApiError>(&filter)) return HttpReply::error(*error);
+  std::string with = req.param("with");
+  if (req.has_param("with") &&
+      (!is_valid_user_name(with) || std::get<MessageFilter>(filter).user.empty())) {
+    return HttpReply::error(
+        {400, "invalid_with",
+         "\"with\" names the other party of a direct conversation (1 to 64 bytes) and needs "
+         "\"user\""});
+  }
+  auto after = read_after(req);
+  if (auto* error = std::get_if<ApiError>(&after)) return HttpReply::error(*error);
+  auto limit = read_limit(req);
+  if (auto* error = std::get_if<ApiError>(&limit)) return HttpReply::error(*error);
+  auto listed = store_.list(std::get<MessageFilter>(filter),
+                            std::get<std::optional<int64_t>>(after), std::get<int>(limit), with);
+  if (!listed) return store_unavailable(logger_, "messages");
+  std::vector<int64_t> ids;
+  for (const auto& message : *listed) ids.push_back(message.id);
+  auto receipts = store_.receipts_for(ids);
+  if (!receipts) return store_unavailable(logger_, "receipts");
+  nlohmann::json messages = nlohmann::json::array();
+  for (const auto& message : *listed) {
+    auto found = receipts->find(message.id);
+    messages.push_back(found == receipts->end() ? message_reply(message)
+                                                : message_reply(message, found->second));
+  }
+  return HttpReply::json(200, {{"messages", std::move(messages)}});
+}
 
-  server.Get("/log", [this](const httplib::Request& req, httplib::Response& res) {
-    auto filter = parse_filter(req.get_param_value("channel"), req.get_param_value("user"));
-    if (auto* error = std::get_if<ApiError>(&filter)) {
-      send_error(res, *error);
-      return;
-    }
-    bool after_ok = true;
-    auto after = read_after(req, res, &after_ok);
-    auto limit = after_ok ? read_limit(req, res) : std::nullopt;
-    if (!limit) return;
-    nlohmann::json events = nlohmann::json::array();
-    for (const auto& event :
-         store_.log(std::get<MessageFilter>(filter), after.value_or(0), *limit)) {
-      events.push_back(event_to_json(event));
-    }
-    send_json(res, 200, {{"events", std::move(events)}});
-  });
+HttpReply MessageRoutes::read_log(HttpRequest& req) {
+  auto filter = parse_filter(req.param("channel"), req.param("user"));
+  if (auto* error = std::get_if<ApiError>(&filter)) return HttpReply::error(*error);
+  auto after = read_after(req);
+  if (auto* error = std::get_if<ApiError>(&after)) return HttpReply::error(*error);
+  auto limit = read_limit(req);
+  if (auto* error = std::get_if<ApiError>(&limit)) return HttpReply::error(*error);
+  auto page = store_.log(std::get<MessageFilter>(filter),
+                         std::get<std::optional<int64_t>>(after).value_or(0), std::get<int>(limit));
+  if (!page) return store_unavailable(logger_, "log");
+  nlohmann::json events = nlohmann::json::array();
+  for (const auto& event : page->events) events.push_back(event_to_json(event));
+  return HttpReply::json(
+      200, {{"events", std::move(events)}, {"last_id", std::to_string(page->last_id)}});
+}
 
-  server.Post("/messages/([0-9]+)/receipts", [this](const httplib::Request& req,
-                                                    httplib::Response& res) {
-    if (!require_json(req, res, "the receipt")) return;
-    auto parsed = parse_receipt_request(req.body);
-    if (auto* error = std::get_if<ApiError>(&parsed)) {
-      send_error(res, *error);
-      return;
-    }
-    const auto& draft = std::get<ReceiptDraft>(parsed);
-    auto id = parse_non_negative(req.matches[1].str());
-    auto result = id ? store_.record_receipt(*id, draft.user, draft.status)
-                     : MessageStore::ReceiptResult{MessageStore::ReceiptOutcome::kNotFound, {}, {}};
-    switch (result.outcome) {
-      case MessageStore::ReceiptOutcome::kFailed:
-        logger_.error("receipt write failed", {{"error", result.error}});
-        res.set_header("Retry-After", "1");
-        send_error(res, {503, "store_unavailable",
-                         "the receipt could not be stored; nothing was saved, retry later"});
-        return;
-      case MessageStore::ReceiptOutcome::kNotFound:
-        send_error(res,
-                   {404, "message_not_found",
-                    "no message with id " + req.matches[1].str() + " is visible to " + draft.user});
-        return;
-      case MessageStore::ReceiptOutcome::kOwnMessage:
-        send_error(res, {400, "own_message",
-                         draft.user + " sent message " + req.matches[1].str() +
-                             "; receipts come from its readers"});
-        return;
-      case MessageStore::ReceiptOutcome::kUnchanged:
-        send_json(res, 200, receipt_reply(result.event, false));
-        return;
-      case MessageStore::ReceiptOutcome::kChanged:
-        receipts_stored_.add();
-        forwarder_.wake();
-        send_json(res, 201, receipt_reply(result.event, true));
-        return;
-    }
-  });
+HttpReply MessageRoutes::post_receipt(HttpRequest& req) {
+  auto parsed = parse_receipt_request(req.body);
+  if (auto* error = std::get_if<ApiError>(&parsed)) return HttpReply::error(*error);
+  const auto& draft = std::get<ReceiptDraft>(parsed);
+  const std::string& id_text = req.path_params.at(0);
+  auto id = parse_non_negative(id_text);
+  auto result = id ? store_.record_receipt(*id, draft.user, draft.status)
+                   : MessageStore::ReceiptResult{MessageStore::ReceiptOutcome::kNotFound, {}, {}};
+  HttpReply reply;
+  switch (result.outcome) {
+    case MessageStore::ReceiptOutcome::kFailed:
+      logger_.error("receipt write failed", {{"error", result.error}});
+      reply = HttpReply::error({503, "store_unavailable",
+                                "the receipt could not be stored; nothing was saved, retry later"});
+      reply.headers.emplace_back("Retry-After", "1");
+      return reply;
+    case MessageStore::ReceiptOutcome::kNotFound:
+      return HttpReply::error({404, "message_not_found",
+                               "no message with id " + id_text + " is visible to " + draft.user});
+    case MessageStore::ReceiptOutcome::kOwnMessage:
+      return HttpReply::error(
+          {400, "own_message",
+           draft.user + " sent message " + id_text + "; receipts come from its readers"});
+    case MessageStore::ReceiptOutcome::kUnchanged:
+      return HttpReply::json(200, receipt_reply(result.event, false));
+    case MessageStore::ReceiptOutcome::kChanged:
+      receipts_stored_.add();
+      forwarder_.wake();
+      return HttpReply::json(201, receipt_reply(result.event, true));
+  }
+  return HttpReply::error({500, "internal_error", "unknown receipt outcome"});
+}
 
-  server.Post("/typing", [this](const httplib::Request& req, httplib::Response& res) {
-    if (!require_json(req, res, "the typing notice")) return;
-    auto parsed = parse_typing_request(req.body);
-    if (auto* error = std::get_if<ApiError>(&parsed)) {
-      send_error(res, *error);
-      return;
-    }
-    const auto& draft = std::get<TypingDraft>(parsed);
-    if (!typing_limiter_.allow(draft.user)) {
-      typing_limited_.add();
-      res.set_header("Retry-After", "1");
-      send_error(res, {429, "rate_limited",
-                       "at most 5 typing notices per user per second; this one was dropped"});
-      return;
-    }
-    Message typing;
-    typing.kind = EventKind::kTyping;
-    typing.user = draft.user;
-    typing.channel = draft.channel;
-    typing.to = draft.to;
-    typing.timestamp_ms = now_unix_ms();
-    // Transient, so not worth the forwarder's durable queue: one direct call, answered at once.
-    NotifyClient client(config_.notification_service_url, config_.notify_token);
-    std::string error;
-    if (!client.send({typing}, &error)) {
-      res.set_header("Retry-After", "1");
-      send_error(res, {503, "notify_unavailable",
-                       "notify-service could not be reached; the typing notice was dropped"});
-      return;
-    }
-    typing_sent_.add();
-    send_json(res, 202, {{"status", "sent"}});
-  });
+HttpReply MessageRoutes::post_typing(HttpRequest& req) {
+  auto parsed = parse_typing_request(req.body);
+  if (auto* error = std::get_if<ApiError>(&parsed)) return HttpReply::error(*error);
+  const auto& draft = std::get<TypingDraft>(parsed);
+  if (!typing_limiter_.allow(draft.user)) {
+    typing_limited_.add();
+    HttpReply reply = HttpReply::error(
+        {429, "rate_limited", "at most 5 typing notices per user per second; this one was dropped"});
+    reply.headers.emplace_back("Retry-After", "1");
+    return reply;
+  }
+  Message typing;
+  typing.kind = EventKind::kTyping;
+  typing.user = draft.user;
+  typing.channel = draft.channel;
+  typing.to = draft.to;
+  typing.timestamp_ms = now_unix_ms();
+  // Transient, so not worth the forwarder's durable queue: one direct call, answered at once.
+  NotifyClient client(config_.notification_service_url, config_.notify_token);
+  std::string error;
+  if (!client.send({typing}, &error)) {
+    HttpReply reply = HttpReply::error(
+        {503, "notify_unavailable",
+         "notify-service could not be reached; the typing notice was dropped"});
+    reply.headers.emplace_back("Retry-After", "1");
+    return reply;
+  }
+  typing_sent_.add();
+  return HttpReply::json(202, {{"status", "sent"}});
+}
 
-  server.Get("/messages/([0-9]+)", [this](const httplib::Request& req, httplib::Response& res) {
-    auto id = parse_non_negative(req.matches[1].str());
-    auto message = id ? store_.get(*id) : std::nullopt;
-    // A direct message is shown only to a party named by ?user= (auth comes later).
-    if (message && !message->to.empty()) {
-      auto user = req.get_param_value("user");
-      if (user != message->to && user != message->user) message.reset();
-    }
-    if (!message) {
-      send_error(res, {404, "message_not_found",
-                       "no message with id " + req.matches[1].str() + " is visible to you"});
-      return;
-    }
-    auto receipts = store_.receipts_for({message->id});
-    send_json(res, 200, message_reply(*message, receipts[message->id]));
-  });
+HttpReply MessageRoutes::get_message(HttpRequest& req) {
+  const std::string& id_text = req.path_params.at(0);
+  auto id = parse_non_negative(id_text);
+  std::optional<Message> message;
+  if (id) {
+    auto found = store_.get(*id);
+    if (!found) return store_unavailable(logger_, "message");
+    message = std::move(*found);
+  }
+  // A direct message is shown only to a party named by ?user= (auth comes later).
+  if (message && !message->to.empty()) {
+    auto user = req.param("user");
+    if (user != message->to && user != message->user) message.reset();
+  }
+  if (!message) {
+    return HttpReply::error(
+        {404, "message_not_found", "no message with id " + id_text + " is visible to you"});
+  }
+  auto receipts = store_.receipts_for({message->id});
+  if (!receipts) return store_unavailable(logger_, "receipts");
+  return HttpReply::json(200, message_reply(*message, (*receipts)[message->id]));
+}
 
-  server.Get("/channels", [this](const httplib::Request&, httplib::Response& res) {
-    nlohmann::json channels = nlohmann::json::array();
-    for (const auto& channel : store_.channels()) {
-      channels.push_back({{"name", channel.name},
-                          {"messages", channel.messages},
-                          {"last_message_id", std::to_string(channel.last_message_id)},
-                          {"last_activity", format_rfc3339_ms(channel.last_activity_ms)}});
-    }
-    send_json(res, 200, {{"channels", channels}});
-  });
+HttpReply MessageRoutes::list_channels(HttpRequest&) {
+  auto listed = store_.channels();
+  if (!listed) return store_unavailable(logger_, "channels");
+  nlohmann::json channels = nlohmann::json::array();
+  for (const auto& channel : *listed) {
+    channels.push_back({{"name", channel.name},
+                        {"messages", channel.messages},
+                        {"last_message_id", std::to_string(channel.last_message_id)},
+                        {"last_activity", format_rfc3339_ms(channel.last_activity_ms)}});
+  }
+  return HttpReply::json(200, {{"channels", channels}});
+}
 
-  server.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
-    bool store_ok = store_.healthy();
-    bool notify_ok = probe_notify_service(config_.notification_service_url, 500);
-    send_json(res, store_ok ? 200 : 503,
-              {{"status", store_ok ? "ok" : "degraded"},
-               {"service", "message-service"},
-               {"version", RELAY_VERSION},
-               {"store", store_ok ? "ok" : "error"},
-               {"forward_backlog", forwarder_.backlog()},
-               {"forwarding", forwarder_.last_attempt_ok() ? "ok" : "retrying"},
-               {"notify_reachable", notify_ok}});
-  });
+HttpReply MessageRoutes::health(HttpRequest&) {
+  bool store_ok = store_.healthy();
+  bool notify_ok = probe_notify_service(config_.notification_service_url, 500);
+  return HttpReply::json(store_ok ? 200 : 503,
+                         {{"status", store_ok ? "ok" : "degraded"},
+                          {"service", "message-service"},
+                          {"version", RELAY_VERSION},
+                          {"store", store_ok ? "ok" : "error"},
+                          {"forward_backlog", forwarder_.backlog()},
+                          {"forwarding", forwarder_.last_attempt_ok() ? "ok" : "retrying"},
+                          {"notify_reachable", notify_ok}});
+}
 
-  server.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(metrics_.render(), "text/plain; version=0.0.4");
-  });
-
-  server.Get("/config.json", [this](const httplib::Request&, httplib::Response& res) {
-    static const std::regex kPort(R"(:([0-9]+)$)");
-    std::smatch port_match;
-    const auto& url = config_.notification_service_url;
-    std::string notify_port = std::regex_search(url, port_match, kPort) ? port_match[1].str()
-                              : url.rfind("https", 0) == 0              ? "443"
-                                                                        : "80";
-    nlohmann::json body = {{"notify_url", config_.public_notify_url.empty()
-                                              ? nlohmann::json(nullptr)
-                                              : nlohmann::json(config_.public_notify_url)},
-                           {"notify_port", notify_port},
-                           {"max_message_bytes", config_.max_message_bytes}};
-    res.set_header("Cache-Control", "no-store");
-    send_json(res, 200, body);
-  });
-
-  return std::filesystem::is_directory(config_.www_dir) &&
-         server.set_mount_point("/", config_.www_dir);
+HttpReply MessageRoutes::client_config(HttpRequest&) {
+  static const std::regex kPort(R"(:([0-9]+)$)");
+  std::smatch port_match;
+  const auto& url = config_.notification_service_url;
+  std::string notify_port = std::regex_search(url, port_match, kPort) ? port_match[1].str()
+                            : url.rfind("https", 0) == 0              ? "443"
+                                                                      : "80";
+  nlohmann::json body = {{"notify_url", config_.public_notify_url.empty()
+                                            ? nlohmann::json(nullptr)
+                                            : nlohmann::json(config_.public_notify_url)},
+                         {"notify_port", notify_port},
+                         {"max_message_bytes", config_.max_message_bytes}};
+  HttpReply reply = HttpReply::json(200, body);
+  reply.headers.emplace_back("Cache-Control", "no-store");
+  return reply;
 }
 
 }  // namespace relay

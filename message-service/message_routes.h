@@ -4,33 +4,37 @@
 #include "message-service/forwarder.h"
 #include "message-service/rate_limiter.h"
 #include "message-service/store.h"
+#include "shared/http/router.h"
 #include "shared/logfmt.h"
 #include "shared/metrics.h"
 
-namespace httplib {
-class Server;
-}
-
 namespace relay {
 
-class RouteTable;
-
-/// message-service's HTTP API: validates requests, calls the store and wakes the forwarder;
-/// passes typing notices (rate-limited per user) straight to notify-service.
-/// Holds references only; everything it points to must outlive the server it is attached to.
+/// message-service's HTTP API, independent of the server that carries it: validates requests,
+/// calls the store and wakes the forwarder; passes typing notices (rate-limited per user) straight
+/// to notify-service. POST /messages answers later, when the store's group commit holding the
+/// message completed; store reads and outbound calls run as blocking routes (on the server's
+/// worker pool); the rest answer on the loop. Holds references only; everything it points to must
+/// outlive the server. Thread-safe (loops, workers and the store's commit thread call it).
 class MessageRoutes {
  public:
   MessageRoutes(const MessageServiceConfig& config, MessageStore& store, Forwarder& forwarder,
                 MetricsRegistry& metrics, const Logger& logger);
 
-  /// The routes, for 404/405 answers, CORS preflight and metrics labels.
-  static const RouteTable& table();
-
-  /// Registers every handler and mounts www/ on `server`. Returns false when www/ could not be
-  /// mounted (the API still works).
-  bool attach(httplib::Server& server);
+  /// Adds the service's routes to `router`.
+  void add_routes(Router& router);
 
  private:
+  void post_message(HttpRequest& req, Responder responder);
+  HttpReply list_messages(HttpRequest& req);
+  HttpReply read_log(HttpRequest& req);
+  HttpReply get_message(HttpRequest& req);
+  HttpReply post_receipt(HttpRequest& req);
+  HttpReply post_typing(HttpRequest& req);
+  HttpReply list_channels(HttpRequest& req);
+  HttpReply health(HttpRequest& req);
+  HttpReply client_config(HttpRequest& req);
+
   const MessageServiceConfig& config_;
   MessageStore& store_;
   Forwarder& forwarder_;

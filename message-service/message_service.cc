@@ -1,12 +1,12 @@
 #include "message-service/message_service.h"
 
-#include <httplib.h>
-
 #include "message-service/forwarder.h"
 #include "message-service/message_routes.h"
 #include "message-service/notify_client.h"
 #include "message-service/store.h"
-#include "shared/http_support.h"
+#include "shared/http/http_server.h"
+#include "shared/http/router.h"
+#include "shared/http/static_files.h"
 
 namespace relay {
 
@@ -16,8 +16,10 @@ struct MessageService::Parts {
   std::unique_ptr<NotifyClient> notify_client;
   std::unique_ptr<Forwarder> forwarder;
   std::unique_ptr<MessageRoutes> routes;
-  httplib::Server server;
-  std::unique_ptr<BackgroundServer> running;
+  Router router;
+  std::unique_ptr<StaticFiles> www;
+  std::unique_ptr<HttpServer> server;
+  bool running = false;
 };
 
 MessageService::MessageService(MessageServiceConfig config)
@@ -48,20 +50,23 @@ bool MessageService::start() {
       options, logger_, p.metrics);
   p.routes = std::make_unique<MessageRoutes>(config_, *p.store, *p.forwarder, p.metrics, logger_);
 
-  HttpServerOptions http;
-  http.routes = &MessageRoutes::table();
+  p.routes->add_routes(p.router);
+  p.www = std::make_unique<StaticFiles>(config_.www_dir);
+  bool www_mounted = p.www->usable();
+
+  HttpServer::Options http;
+  http.router = &p.router;
   http.metrics = &p.metrics;
   http.logger = &logger_;
-  http.max_body_bytes = config_.max_body_bytes();
-  configure_server(p.server, http);
-  bool www_mounted = p.routes->attach(p.server);
-
-  p.running = std::make_unique<BackgroundServer>(p.server);
-  int port = p.running->start(config_.bind_address, config_.port);
+  http.static_files = www_mounted ? p.www.get() : nullptr;
+  config_.http.apply(&http);
+  p.server = std::make_unique<HttpServer>(http);
+  int port = p.server->start(config_.bind_address, config_.port);
   if (port < 0) {
     logger_.error("cannot listen", {{"address", config_.bind_address}, {"port", config_.port}});
     return false;
   }
+  p.running = true;
   logger_.info("listening", {{"port", port},
                              {"address", config_.bind_address},
                              {"version", RELAY_VERSION},
@@ -79,12 +84,14 @@ bool MessageService::start() {
 
 void MessageService::stop() {
   auto& p = *parts_;
-  if (p.running) p.running->stop();
-  if (p.forwarder) p.forwarder->stop();
-  if (p.running) {
-    logger_.info("stopped");
-    p.running.reset();
-  }
+  if (!p.running) return;
+  p.running = false;
+  // The server first (no new requests; answers still being committed are dropped with their
+  // connections, but their messages are committed), then the forwarder, then the store.
+  p.server->stop();
+  p.forwarder->stop();
+  p.store.reset();  // runs the callbacks of inserts still queued, while the routes exist
+  logger_.info("stopped");
 }
 
 }  // namespace relay

@@ -23,11 +23,9 @@ NotifyServiceConfig load_notify_service_config() {
   config.max_notify_body_bytes = static_cast<size_t>(
       env.integer("MAX_NOTIFY_BODY_BYTES", static_cast<int64_t>(config.max_notify_body_bytes), 1024,
                   1LL << 31));
-  config.event_threads = static_cast<size_t>(env.integer("EVENT_THREADS", 0, 0, 16));
-  config.keep_alive_seconds =
-      static_cast<int>(env.integer("KEEP_ALIVE_SECONDS", config.keep_alive_seconds, 1, 3600));
   config.presence_grace_ms =
       static_cast<int>(env.integer("PRESENCE_GRACE_MS", config.presence_grace_ms, 0, 600000));
+  config.http = read_http_settings(env);
   env.exit_if_invalid("notify-service");
   return config;
 }

@@ -3,6 +3,8 @@
 #include <cstddef>
 #include <string>
 
+#include "shared/http/http_settings.h"
+
 namespace relay {
 
 /// notify-service's settings, read once from the environment at startup (see README's table).
@@ -17,9 +19,8 @@ struct NotifyServiceConfig {
   std::string notify_token;
   int retry_ms = 2000;
   size_t max_notify_body_bytes = 64 << 20;
-  size_t event_threads = 0;  // 0: one per core
-  int keep_alive_seconds = 5;
   int presence_grace_ms = 5000;
+  HttpSettings http;
 };
 
 /// Reads NotifyServiceConfig from the environment; on an invalid value prints one line to stderr

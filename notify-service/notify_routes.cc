@@ -77,35 +77,29 @@ NotifyRoutes::NotifyRoutes(const NotifyServiceConfig& config, Hub& hub, Presence
                 [this] { return static_cast<double>(hub_.subscriber_count()); });
 }
 
-const RouteTable& NotifyRoutes::table() {
-  static const RouteTable routes = [] {
-    RouteTable table;
-    table.add("/events", "/events", {"GET"});
-    table.add("/notify", "/notify", {"POST"});
-    table.add("/presence", "/presence", {"GET"});
-    table.add("/health", "/health", {"GET"});
-    table.add("/metrics", "/metrics", {"GET"});
-    return table;
-  }();
-  return routes;
+void NotifyRoutes::add_routes(Router& router) {
+  auto bind = [this](HttpReply (NotifyRoutes::*handler)(const HttpRequest&)) {
+    return [this, handler](HttpRequest& req) { return (this->*handler)(req); };
+  };
+  router.add({.method = "GET", .pattern = "/events", .handler = bind(&NotifyRoutes::open_stream)});
+  router.add({.method = "POST",
+              .pattern = "/notify",
+              .max_body_bytes = config_.max_notify_body_bytes,
+              .handler = bind(&NotifyRoutes::notify)});
+  router.add({.method = "GET", .pattern = "/presence", .handler = bind(&NotifyRoutes::presence)});
+  router.add({.method = "GET", .pattern = "/health", .handler = bind(&NotifyRoutes::health)});
+  router.add({.method = "GET", .pattern = "/metrics", .handler = [this](HttpRequest&) {
+                return HttpReply::text(200, metrics_.render(), "text/plain; version=0.0.4");
+              }});
 }
 
-HttpReply NotifyRoutes::handle(const HttpRequest& req) {
-  if (req.path == "/events") return open_stream(req);
-  if (req.path == "/notify") return notify(req);
-  if (req.path == "/presence") return presence(req);
-  if (req.path == "/health") {
-    return HttpReply::json(200, {{"status", "ok"},
-                                 {"service", "notify-service"},
-                                 {"version", RELAY_VERSION},
-                                 {"subscribers", hub_.subscriber_count()},
-                                 {"max_subscribers", config_.max_subscribers},
-                                 {"last_event_id", std::to_string(hub_.last_id())}});
-  }
-  HttpReply reply;  // /metrics
-  reply.content_type = "text/plain; version=0.0.4";
-  reply.body = metrics_.render();
-  return reply;
+HttpReply NotifyRoutes::health(const HttpRequest&) {
+  return HttpReply::json(200, {{"status", "ok"},
+                               {"service", "notify-service"},
+                               {"version", RELAY_VERSION},
+                               {"subscribers", hub_.subscriber_count()},
+                               {"max_subscribers", config_.max_subscribers},
+                               {"last_event_id", std::to_string(hub_.last_id())}});
 }
 
 HttpReply NotifyRoutes::open_stream(const HttpRequest& req) {
@@ -157,8 +151,10 @@ HttpReply NotifyRoutes::open_stream(const HttpRequest& req) {
     presence_.stream_opened(stream_filter.user, stream_filter.channels);
   HttpReply reply;
   reply.headers = {{"Cache-Control", "no-store"}, {"X-Accel-Buffering", "no"}};
-  reply.stream = std::make_shared<StreamSession>(hub_, subscription, last_event_id, client_id,
+  auto session = std::make_shared<StreamSession>(hub_, subscription, last_event_id, client_id,
                                                  options, fetch_history_, stream_counters_);
+  session->set_on_closed([this](const StreamSession& closed) { stream_ended(closed); });
+  reply.stream = std::move(session);
   return reply;
 }
 

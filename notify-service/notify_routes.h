@@ -5,10 +5,10 @@
 #include <functional>
 
 #include "notify-service/config.h"
-#include "notify-service/event_server.h"
 #include "notify-service/hub.h"
 #include "notify-service/presence.h"
 #include "notify-service/stream_session.h"
+#include "shared/http/router.h"
 #include "shared/logfmt.h"
 #include "shared/metrics.h"
 
@@ -26,10 +26,9 @@ class NotifyRoutes {
                HistoryFetch fetch_history, std::function<void(uint64_t)> wake_stream,
                MetricsRegistry& metrics, const Logger& logger);
 
-  /// The routes and methods answered (the server answers 404 / 405 / OPTIONS from it).
-  static const RouteTable& table();
-  /// Answers a request for one of table()'s routes and methods.
-  HttpReply handle(const HttpRequest& req);
+  /// Adds the service's routes to `router` (the server answers 404 / 405 / OPTIONS from it). The
+  /// routes call this object: it must outlive the server.
+  void add_routes(Router& router);
   /// Releases what a stream held once the server has closed it.
   void stream_ended(const StreamSession& session);
 
@@ -37,6 +36,7 @@ class NotifyRoutes {
   HttpReply open_stream(const HttpRequest& req);
   HttpReply notify(const HttpRequest& req);
   HttpReply presence(const HttpRequest& req);
+  HttpReply health(const HttpRequest& req);
 
   const NotifyServiceConfig& config_;
   Hub& hub_;

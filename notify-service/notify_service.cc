@@ -3,11 +3,12 @@
 #include <algorithm>
 #include <thread>
 
-#include "notify-service/event_server.h"
 #include "notify-service/history_client.h"
 #include "notify-service/hub.h"
 #include "notify-service/notify_routes.h"
 #include "notify-service/presence.h"
+#include "shared/http/http_server.h"
+#include "shared/http/router.h"
 
 namespace relay {
 
@@ -16,7 +17,8 @@ struct NotifyService::Parts {
   std::unique_ptr<Hub> hub;
   std::unique_ptr<PresenceTracker> presence;
   std::unique_ptr<NotifyRoutes> routes;
-  std::unique_ptr<EventServer> server;
+  Router router;
+  std::unique_ptr<HttpServer> server;
   bool running = false;
 };
 
@@ -47,18 +49,14 @@ bool NotifyService::start() {
       config_, *p.hub, *p.presence, make_history_fetch(config_.message_service_url),
       [&p](uint64_t connection_id) { p.server->wake(connection_id); }, p.metrics, logger_);
 
-  EventServer::Options http;
-  http.routes = &NotifyRoutes::table();
+  p.routes->add_routes(p.router);
+
+  HttpServer::Options http;
+  http.router = &p.router;
   http.metrics = &p.metrics;
   http.logger = &logger_;
-  http.limits.max_body_bytes = config_.max_notify_body_bytes;
-  http.keep_alive_timeout = std::chrono::seconds(config_.keep_alive_seconds);
-  http.threads = config_.event_threads != 0
-                     ? config_.event_threads
-                     : std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 16);
-  p.server = std::make_unique<EventServer>(
-      http, [&p](const HttpRequest& req) { return p.routes->handle(req); },
-      [&p](const StreamSession& session) { p.routes->stream_ended(session); });
+  config_.http.apply(&http);
+  p.server = std::make_unique<HttpServer>(http);
   int port = p.server->start(config_.bind_address, config_.port);
   if (port < 0) {
     logger_.error("cannot listen", {{"address", config_.bind_address}, {"port", config_.port}});
@@ -70,7 +68,7 @@ bool NotifyService::start() {
                              {"version", RELAY_VERSION},
                              {"message_service_url", config_.message_service_url},
                              {"max_subscribers", config_.max_subscribers},
-                             {"event_threads", http.threads},
+                             {"event_threads", http.loop_threads},
                              {"auth", config_.notify_token.empty() ? "loopback" : "token"}});
   return true;
 }

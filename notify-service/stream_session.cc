@@ -20,6 +20,10 @@ StreamSession::StreamSession(Hub& hub, Hub::Subscription subscription,
       last_sent_id_(last_event_id.value_or(0)),
       history_cursor_(last_event_id.value_or(0)) {}
 
+void StreamSession::closed() {
+  if (auto on_closed = std::move(on_closed_)) on_closed(*this);
+}
+
 std::string StreamSession::greeting() {
   const char* resume = "none";
   if (subscription_.resume == Hub::Resume::kFromRing) {

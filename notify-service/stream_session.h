@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "notify-service/hub.h"
+#include "shared/http/http_reply.h"
 #include "shared/metrics.h"
 
 namespace relay {
@@ -38,8 +39,9 @@ struct StreamCounters {
 /// `event: connected`, then (when resuming) the missed messages from the hub's ring or from
 /// message-service's history page by page, or `event: reset` when neither can supply them, then
 /// live events and `: ping` heartbeats. Guarantees per stream: ascending ids, no duplicates, no
-/// gaps while connected. Used by one writer thread at a time.
-class StreamSession {
+/// gaps while connected. Used by one writer thread at a time. As the server's StreamSource it is
+/// pulled on a worker while it replays history (blocking()), then on its connection's loop.
+class StreamSession : public StreamSource {
  public:
   StreamSession(Hub& hub, Hub::Subscription subscription, std::optional<int64_t> last_event_id,
                 std::string client_id, StreamOptions options, HistoryFetch fetch_history,
@@ -51,6 +53,17 @@ class StreamSession {
   /// hub cut it or the service is stopping). Without `max_wait` it never returns empty.
   std::optional<std::string> next_chunk(
       std::optional<std::chrono::milliseconds> max_wait = std::nullopt);
+
+  // StreamSource: the next chunk without waiting; blocking while history is replayed; cut when
+  // the hub cut the subscriber for its backlog; closed() calls the on_closed callback once.
+  std::optional<std::string> pull() override { return next_chunk(std::chrono::milliseconds(0)); }
+  bool blocking() const override { return needs_history() && phase_ != Phase::kLive; }
+  bool cut() const override { return subscription_.subscriber->was_cut(); }
+  void closed() override;
+  /// Called once when the server closed the stream's connection (on the loop thread).
+  void set_on_closed(std::function<void(const StreamSession&)> on_closed) {
+    on_closed_ = std::move(on_closed);
+  }
 
   const std::shared_ptr<Subscriber>& subscriber() const { return subscription_.subscriber; }
   /// True when the stream must first replay message-service's history: next_chunk() then makes
@@ -85,6 +98,7 @@ class StreamSession {
   /// held nothing this stream may see.
   int64_t history_cursor_ = 0;
   std::chrono::steady_clock::time_point last_write_;
+  std::function<void(const StreamSession&)> on_closed_;
 };
 
 }  // namespace relay

@@ -1,10 +1,8 @@
 #pragma once
 
-// The HTTP behaviour both services share whatever server library carries it: the route table
-// (metrics labels, 405 and preflight answers), CORS headers and the standard JSON errors.
-// Plain C++: no server library is included here.
+// Small HTTP rules both services share: CORS and preflight headers, the standard 413 error, and
+// what counts as a loopback peer. Plain C++: no server is included here.
 
-#include <regex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,26 +14,6 @@ namespace relay {
 /// Response headers as name/value pairs, in the order they are sent.
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
-/// The routes a service answers: a path pattern, the label used in metrics and logs, and the
-/// methods allowed on it (used for 405 and CORS preflight answers).
-class RouteTable {
- public:
-  void add(const std::string& pattern, std::string label, std::vector<std::string> methods);
-
-  /// The metrics label for a request path ("other" for unknown paths, to bound cardinality).
-  const std::string& label_for(const std::string& path) const;
-  /// Methods allowed on a path; empty when the path is unknown.
-  const std::vector<std::string>* methods_for(const std::string& path) const;
-
- private:
-  struct Route {
-    std::regex pattern;
-    std::string label;
-    std::vector<std::string> methods;
-  };
-  std::vector<Route> routes_;
-};
-
 /// "GET, POST, OPTIONS".
 std::string join_methods(const std::vector<std::string>& methods);
 
@@ -45,11 +23,6 @@ HeaderList cors_headers(const std::string& origin);
 
 /// The extra headers of the 204 answer to a CORS preflight on a path allowing `methods`.
 HeaderList preflight_headers(const std::vector<std::string>& methods);
-
-/// The error for `method path` when no route takes it: 405 (with the allowed methods) when the path
-/// is known, else 404.
-ApiError no_route_error(const RouteTable& routes, const std::string& method,
-                        const std::string& path);
 
 /// 413 for a body above `max_body_bytes`.
 ApiError payload_too_large_error(size_t max_body_bytes);

@@ -15,7 +15,7 @@
 
 #include "bench/load/load_stamp.h"
 #include "bench/load/sse_load_runner.h"
-#include "shared/http_support.h"
+#include "bench/load/fake_server.h"
 #include "shared/sse.h"
 
 namespace relay::load {
@@ -29,7 +29,6 @@ using nlohmann::json;
 class FakeNotify {
  public:
   explicit FakeNotify(bool misbehave) : misbehave_(misbehave), background_(server_) {
-    server_.new_task_queue = [] { return new ThreadPerConnectionQueue(); };
     server_.set_keep_alive_timeout(1);
     server_.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -46,7 +45,7 @@ class FakeNotify {
 
   ~FakeNotify() { stop(); }
 
-  int start() { return background_.start("127.0.0.1", 0); }
+  int start() { return background_.start(); }
 
   void stop() {
     {
@@ -141,7 +140,7 @@ class FakeNotify {
 
   bool misbehave_;
   httplib::Server server_;
-  BackgroundServer background_;
+  FakeServerThread background_;
   std::mutex mutex_;
   std::condition_variable changed_;
   bool stopping_ = false;             // guarded by mutex_

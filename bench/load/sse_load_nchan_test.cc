@@ -21,7 +21,7 @@
 
 #include "bench/load/load_stamp.h"
 #include "bench/load/sse_load_runner.h"
-#include "shared/http_support.h"
+#include "bench/load/fake_server.h"
 
 namespace relay::load {
 namespace {
@@ -36,7 +36,6 @@ using nlohmann::json;
 class FakeNchan {
  public:
   explicit FakeNchan(bool misbehave) : misbehave_(misbehave), background_(server_) {
-    server_.new_task_queue = [] { return new ThreadPerConnectionQueue(); };
     server_.set_keep_alive_timeout(1);
     server_.Post("/pub/bench", [this](const httplib::Request& req, httplib::Response& res) {
       handle_publish(req, res);
@@ -47,7 +46,7 @@ class FakeNchan {
 
   ~FakeNchan() { stop(); }
 
-  int start() { return background_.start("127.0.0.1", 0); }
+  int start() { return background_.start(); }
 
   void stop() {
     {
@@ -135,7 +134,7 @@ class FakeNchan {
 
   bool misbehave_;
   httplib::Server server_;
-  BackgroundServer background_;
+  FakeServerThread background_;
   std::mutex mutex_;
   std::condition_variable changed_;
   bool stopping_ = false;            // guarded by mutex_

@@ -33,9 +33,12 @@ struct Route {
   size_t max_body_bytes = 0;
   /// Runs the handler on the worker pool (store reads, outbound calls).
   bool blocking = false;
-  HeadCheck check_head;  // optional
-  SyncHandler handler;   // exactly one of handler / async_handler
-  AsyncHandler async_handler;
+  /// False for routes that are not for browsers (POST /notify): OPTIONS on the path is refused
+  /// (403) and answers carry no Access-Control-* headers.
+  bool cors = true;
+  HeadCheck check_head{};  // optional
+  SyncHandler handler{};  // exactly one of handler / async_handler
+  AsyncHandler async_handler{};
 };
 
 /// The routes of one service. Built once before the server starts, then only read (any thread).
@@ -53,6 +56,8 @@ class Router {
     std::vector<std::string> allowed_methods;
     /// The label of the pattern the path matched, "other" when none (bounds metric labels).
     std::string label = "other";
+    /// False when some route on this path has cors == false.
+    bool cors = true;
   };
   /// The route for `method` on `path`. HEAD matches a GET route when no HEAD route exists.
   Match match(const std::string& method, const std::string& path) const;

@@ -1,4 +1,4 @@
-// In-process tests of notify-service's event-loop server: a real EventServer on 127.0.0.1 with a
+// In-process tests of notify-service on the shared event-loop server: a real HttpServer on 127.0.0.1 with a
 // real Hub and NotifyRoutes, driven through plain sockets while other threads publish, so the
 // ThreadSanitizer suite (which runs the unit label) covers the loops, wake-ups and history
 // workers. Every wait has a deadline; nothing sleeps to make a test pass.
@@ -22,9 +22,9 @@
 #include <vector>
 
 #include "notify-service/config.h"
-#include "notify-service/event_server.h"
 #include "notify-service/hub.h"
 #include "notify-service/notify_routes.h"
+#include "shared/http/http_server.h"
 #include "shared/sse.h"
 
 namespace relay {
@@ -48,7 +48,7 @@ Message message(int64_t id, std::string channel = "general") {
                  ""};
 }
 
-// A hub, the routes and an EventServer wired as notify_service.cc wires them, on a free port.
+// A hub, the routes and an HttpServer wired as notify_service.cc wires them, on a free port.
 class TestServer {
  public:
   explicit TestServer(HistoryFetch fetch = {}, size_t threads = 2) {
@@ -65,23 +65,21 @@ class TestServer {
     routes_ = std::make_unique<NotifyRoutes>(
         config_, *hub_, *presence_, std::move(fetch),
         [this](uint64_t connection_id) { server_->wake(connection_id); }, metrics_, logger_);
-    EventServer::Options options;
-    options.routes = &NotifyRoutes::table();
+    routes_->add_routes(router_);
+    HttpServer::Options options;
+    options.router = &router_;
     options.metrics = &metrics_;
     options.logger = &logger_;
-    options.limits.max_body_bytes = 1 << 20;
-    options.keep_alive_timeout = 5s;
-    options.threads = threads;
-    server_ = std::make_unique<EventServer>(
-        options, [this](const HttpRequest& request) { return routes_->handle(request); },
-        [this](const StreamSession& session) { routes_->stream_ended(session); });
+    options.limits.keep_alive_timeout = 5s;
+    options.loop_threads = threads;
+    server_ = std::make_unique<HttpServer>(options);
     port_ = server_->start("127.0.0.1", 0);
     REQUIRE(port_ > 0);
   }
   ~TestServer() { server_->stop(); }
 
   Hub& hub() { return *hub_; }
-  EventServer& server() { return *server_; }
+  HttpServer& server() { return *server_; }
   int port() const { return port_; }
 
   /// Waits until the hub holds `count` subscribers.
@@ -101,7 +99,8 @@ class TestServer {
   std::unique_ptr<Hub> hub_;
   std::unique_ptr<PresenceTracker> presence_;
   std::unique_ptr<NotifyRoutes> routes_;
-  std::unique_ptr<EventServer> server_;
+  Router router_;
+  std::unique_ptr<HttpServer> server_;
   int port_ = -1;
 };
 
@@ -316,7 +315,7 @@ class OpenOnExit {
 }  // namespace
 
 TEST_CASE(
-    "event server: concurrent publishers reach every stream once, in order, and stop ends "
+    "notify server: concurrent publishers reach every stream once, in order, and stop ends "
     "streams with the chunked terminator") {
   TestServer server;
   constexpr int kStreams = 6;
@@ -428,7 +427,7 @@ TEST_CASE(
   CHECK_FALSE(after.connected());
 }
 
-TEST_CASE("event server: requests on many connections answer while streams are open") {
+TEST_CASE("notify server: requests on many connections answer while streams are open") {
   TestServer server;
   std::vector<std::unique_ptr<Stream>> streams;
   for (int i = 0; i < 4; ++i) {
@@ -472,7 +471,7 @@ TEST_CASE("event server: requests on many connections answer while streams are o
   CHECK(server.wait_subscribers(0));
 }
 
-TEST_CASE("event server: a history replay runs on a worker and hands over to live events") {
+TEST_CASE("notify server: a history replay runs on a worker and hands over to live events") {
   Gate gate;
   const std::vector<Message> history = {message(1), message(2), message(3), message(4), message(5)};
   TestServer server([&](const MessageFilter&, int64_t after, int limit) {
@@ -500,7 +499,7 @@ TEST_CASE("event server: a history replay runs on a worker and hands over to liv
   CHECK(stream.events().front().data.find("\"resume\":\"history\"") != std::string::npos);
 }
 
-TEST_CASE("event server: a reader that leaves during a history replay frees its slot") {
+TEST_CASE("notify server: a reader that leaves during a history replay frees its slot") {
   Gate gate;
   TestServer server([&](const MessageFilter&, int64_t, int) {
     gate.pass();
@@ -522,7 +521,7 @@ TEST_CASE("event server: a reader that leaves during a history replay frees its 
   CHECK(healthy.read_until([&] { return healthy.ids().size() == 1; }));
 }
 
-TEST_CASE("event server: stop while a history replay is in flight ends the stream") {
+TEST_CASE("notify server: stop while a history replay is in flight ends the stream") {
   Gate gate;
   TestServer server([&](const MessageFilter&, int64_t, int) {
     gate.pass();

@@ -1,0 +1,383 @@
+// In-process tests of the shared HTTP server (shared/http/http_server.h) with routes of its own:
+// answers given later from other threads, blocking routes on the pool, head checks before the
+// body, pipelining in order, streams pulled on the pool and then on the loop. The ThreadSanitizer
+// suite runs these (label unit). Every wait has a deadline.
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "shared/http/http_server.h"
+
+namespace relay {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+constexpr auto kDeadline = 10s;
+
+// A blocking client socket to 127.0.0.1 that reads until a condition on what arrived holds.
+class Client {
+ public:
+  explicit Client(int port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
+  }
+  ~Client() { ::close(fd_); }
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  void send(std::string_view bytes) {
+    while (!bytes.empty()) {
+      ssize_t sent = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      REQUIRE(sent > 0);
+      bytes.remove_prefix(static_cast<size_t>(sent));
+    }
+  }
+  /// Reads until `count` occurrences of `needle` arrived, or the peer closed, or the deadline.
+  const std::string& read_until(std::string_view needle, size_t count = 1) {
+    auto deadline = Clock::now() + kDeadline;
+    while (occurrences(needle) < count && !closed_ && Clock::now() < deadline) read_some();
+    return received_;
+  }
+  /// Reads until the peer closes; true when it did before the deadline.
+  bool read_to_eof() {
+    auto deadline = Clock::now() + kDeadline;
+    while (!closed_ && Clock::now() < deadline) read_some();
+    return closed_;
+  }
+  size_t occurrences(std::string_view needle) const {
+    size_t count = 0;
+    for (size_t at = received_.find(needle); at != std::string::npos;
+         at = received_.find(needle, at + needle.size())) {
+      ++count;
+    }
+    return count;
+  }
+  const std::string& received() const { return received_; }
+
+ private:
+  void read_some() {
+    pollfd pfd{fd_, POLLIN, 0};
+    if (::poll(&pfd, 1, 50) <= 0) return;
+    char buffer[16384];
+    ssize_t got = ::recv(fd_, buffer, sizeof(buffer), 0);
+    if (got <= 0) {
+      closed_ = true;
+      return;
+    }
+    received_.append(buffer, static_cast<size_t>(got));
+  }
+
+  int fd_ = -1;
+  std::string received_;
+  bool closed_ = false;
+};
+
+// A latch a test opens; also opened on destruction so no worker is left waiting.
+class Gate {
+ public:
+  ~Gate() { open(); }
+  void open() {
+    {
+      std::lock_guard lock(mutex_);
+      open_ = true;
+    }
+    changed_.notify_all();
+  }
+  bool wait() {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, kDeadline, [this] { return open_; });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool open_ = false;
+};
+
+// A stream that first gives two pages "on the pool" (blocking), then live lines the test adds.
+class TestSource : public StreamSource {
+ public:
+  std::optional<std::string> pull() override {
+    if (pages_left_ > 0) {
+      pulled_on_pool_ = true;
+      return "page " + std::to_string(pages_left_--) + "\n";
+    }
+    std::lock_guard lock(mutex_);
+    if (ended_) return std::nullopt;
+    std::string out;
+    out.swap(pending_);
+    return out;
+  }
+  bool blocking() const override { return pages_left_ > 0; }
+  void closed() override { closed_ = true; }
+  void add(const std::string& line) {
+    std::lock_guard lock(mutex_);
+    pending_ += line;
+  }
+  void end() {
+    std::lock_guard lock(mutex_);
+    ended_ = true;
+  }
+  std::atomic<bool> closed_{false};
+  std::atomic<bool> pulled_on_pool_{false};
+
+ private:
+  std::atomic<int> pages_left_{2};
+  std::mutex mutex_;
+  std::string pending_;  // guarded by mutex_
+  bool ended_ = false;   // guarded by mutex_
+};
+
+struct Fixture {
+  Fixture() {
+    router.add({.method = "GET",
+                .pattern = "/hello/{name}",
+                .handler = [](HttpRequest& req) {
+                  return HttpReply::json(200, {{"hello", req.path_params.at(0)}});
+                }});
+    router.add({.method = "POST",
+                .pattern = "/later",
+                .max_body_bytes = 1024,
+                .async_handler = [this](HttpRequest& req, Responder responder) {
+                  std::thread([responder, body = req.body] {
+                    std::this_thread::sleep_for(20ms);  // answered after the next request arrived
+                    responder.send(HttpReply::json(201, {{"echo", body}}));
+                  }).detach();
+                }});
+    router.add({.method = "POST",
+                .pattern = "/forgotten",
+                .max_body_bytes = 16,
+                .async_handler = [](HttpRequest&, Responder) {}});
+    router.add({.method = "GET",
+                .pattern = "/slow",
+                .blocking = true,
+                .handler = [this](HttpRequest&) {
+                  gate.wait();
+                  return HttpReply::json(200, {{"slow", true}});
+                }});
+    router.add({.method = "POST",
+                .pattern = "/guarded",
+                .max_body_bytes = 1 << 20,
+                .cors = false,
+                .check_head = [](const HttpRequest& head) -> std::optional<HttpReply> {
+                  if (head.header("authorization") == "Bearer ok") return std::nullopt;
+                  return HttpReply::error({401, "unauthorized", "no"});
+                },
+                .handler = [](HttpRequest& req) {
+                  return HttpReply::json(200, {{"bytes", req.body.size()}});
+                }});
+    router.add({.method = "GET", .pattern = "/throws", .handler = [](HttpRequest&) -> HttpReply {
+                  throw std::runtime_error("boom");
+                }});
+    router.add({.method = "GET", .pattern = "/unsafe", .handler = [](HttpRequest&) {
+                  HttpReply reply = HttpReply::json(200, {{"ok", true}});
+                  reply.headers.emplace_back("X-Bad", "a\r\nSet-Cookie: x=1");
+                  reply.headers.emplace_back("X-Good", "fine");
+                  return reply;
+                }});
+    router.add({.method = "GET", .pattern = "/stream", .handler = [this](HttpRequest&) {
+                  HttpReply reply;
+                  reply.stream = source;
+                  return reply;
+                }});
+    HttpServer::Options options;
+    options.router = &router;
+    options.metrics = &metrics;
+    options.logger = &logger;
+    options.loop_threads = 2;
+    options.worker_threads = 2;
+    server = std::make_unique<HttpServer>(options);
+    port = server->start("127.0.0.1", 0);
+    REQUIRE(port > 0);
+  }
+  ~Fixture() {
+    gate.open();
+    server->stop();
+  }
+
+  Gate gate;
+  std::shared_ptr<TestSource> source = std::make_shared<TestSource>();
+  Router router;
+  MetricsRegistry metrics;
+  Logger logger{"http-test"};
+  std::unique_ptr<HttpServer> server;
+  int port = -1;
+};
+
+}  // namespace
+
+TEST_CASE("http server: pipelined requests are answered in order, also when one answers later") {
+  Fixture f;
+  Client client(f.port);
+  client.send(
+      "POST /later HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nfirst"
+      "GET /hello/bob HTTP/1.1\r\nHost: t\r\n\r\n"
+      "POST /later HTTP/1.1\r\nHost: t\r\nContent-Length: 6\r\n\r\nsecond"
+      "GET /hello/eve HTTP/1.1\r\nHost: t\r\n\r\n");
+  const auto& got = client.read_until("HTTP/1.1 ", 4);
+  REQUIRE(client.occurrences("HTTP/1.1 ") >= 4);
+  size_t first = got.find("\"echo\":\"first\"");
+  size_t bob = got.find("\"hello\":\"bob\"");
+  size_t second = got.find("\"echo\":\"second\"");
+  size_t eve = got.find("\"hello\":\"eve\"");
+  REQUIRE(first != std::string::npos);
+  REQUIRE(eve != std::string::npos);
+  CHECK(first < bob);
+  CHECK(bob < second);
+  CHECK(second < eve);
+}
+
+TEST_CASE("http server: a blocking route runs on the pool while the loops answer others") {
+  Fixture f;
+  Client slow(f.port);
+  slow.send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n");
+  for (int i = 0; i < 4; ++i) {  // both loops keep answering while the worker waits
+    Client quick(f.port);
+    quick.send("GET /hello/x HTTP/1.1\r\nHost: t\r\n\r\n");
+    CHECK(quick.read_until("}").find("HTTP/1.1 200 OK") == 0);
+  }
+  CHECK(slow.received().empty());
+  f.gate.open();
+  CHECK(slow.read_until("}").find("\"slow\":true") != std::string::npos);
+}
+
+TEST_CASE("http server: a request nobody answers gets a 500, not a hang") {
+  Fixture f;
+  Client client(f.port);
+  client.send("POST /forgotten HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n{}");
+  CHECK(client.read_until("}").find("HTTP/1.1 500") == 0);
+  CHECK(client.received().find("internal_error") != std::string::npos);
+}
+
+TEST_CASE("http server: the head check refuses before the body is read, and no CORS on the route") {
+  Fixture f;
+  SUBCASE("refused from the head: the body is never sent") {
+    Client client(f.port);
+    client.send(
+        "POST /guarded HTTP/1.1\r\nHost: t\r\nContent-Length: 1000000\r\nOrigin: http://x\r\n\r\n");
+    CHECK(client.read_until("}").find("HTTP/1.1 401") == 0);
+    CHECK(client.received().find("Access-Control-Allow-Origin") == std::string::npos);
+    CHECK(client.read_to_eof());
+  }
+  SUBCASE("admitted") {
+    Client client(f.port);
+    client.send("POST /guarded HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer ok\r\n"
+                "Content-Length: 3\r\n\r\nabc");
+    CHECK(client.read_until("}").find("\"bytes\":3") != std::string::npos);
+  }
+  SUBCASE("too large for the route: 413 from the head") {
+    Client client(f.port);
+    client.send("POST /later HTTP/1.1\r\nHost: t\r\nContent-Length: 2048\r\n\r\n");
+    CHECK(client.read_until("}").find("HTTP/1.1 413") == 0);
+    CHECK(client.read_to_eof());
+  }
+  SUBCASE("OPTIONS on a route that is not for browsers") {
+    Client client(f.port);
+    client.send("OPTIONS /guarded HTTP/1.1\r\nHost: t\r\nOrigin: http://x\r\n\r\n");
+    CHECK(client.read_until("}").find("HTTP/1.1 403") == 0);
+    CHECK(client.received().find("Access-Control-Allow") == std::string::npos);
+  }
+}
+
+TEST_CASE("http server: 404, 405, exceptions and unsafe headers get clean JSON answers") {
+  Fixture f;
+  Client client(f.port);
+  client.send("GET /nothing HTTP/1.1\r\nHost: t\r\n\r\n");
+  CHECK(client.read_until("}").find("HTTP/1.1 404") == 0);
+  Client wrong(f.port);
+  wrong.send("DELETE /hello/bob HTTP/1.1\r\nHost: t\r\n\r\n");
+  CHECK(wrong.read_until("}").find("HTTP/1.1 405") == 0);
+  CHECK(wrong.received().find("Allow: GET, HEAD, OPTIONS") != std::string::npos);
+  Client thrower(f.port);
+  thrower.send("GET /throws HTTP/1.1\r\nHost: t\r\n\r\n");
+  CHECK(thrower.read_until("}").find("HTTP/1.1 500") == 0);
+  Client unsafe(f.port);
+  unsafe.send("GET /unsafe HTTP/1.1\r\nHost: t\r\n\r\n");
+  const auto& got = unsafe.read_until("}");
+  CHECK(got.find("X-Good: fine") != std::string::npos);
+  CHECK(got.find("Set-Cookie") == std::string::npos);
+  CHECK(got.find("X-Bad") == std::string::npos);
+}
+
+TEST_CASE("http server: a stream is pulled on the pool while blocking, then live on its loop") {
+  Fixture f;
+  Client client(f.port);
+  client.send("GET /stream HTTP/1.1\r\nHost: t\r\n\r\n");
+  client.read_until("page 1\n");
+  CHECK(client.received().find("Transfer-Encoding: chunked") != std::string::npos);
+  CHECK(client.received().find("page 2\n") < client.received().find("page 1\n"));
+  CHECK(f.source->pulled_on_pool_);
+  f.source->add("live one\n");
+  // The test does not know the connection id to wake: the tick pulls quiet streams each second.
+  CHECK(client.read_until("live one\n").find("live one\n") != std::string::npos);
+  f.source->end();
+  CHECK(client.read_until("0\r\n\r\n").find("0\r\n\r\n") != std::string::npos);
+  CHECK(client.read_to_eof());
+  auto deadline = Clock::now() + kDeadline;
+  while (!f.source->closed_ && Clock::now() < deadline) std::this_thread::sleep_for(5ms);
+  CHECK(f.source->closed_);
+}
+
+TEST_CASE("http server: static files with ETag and 304, HEAD without a body") {
+  auto root = std::filesystem::temp_directory_path() /
+              ("relay-static-" + std::to_string(::getpid()) + "-" +
+               std::to_string(Clock::now().time_since_epoch().count()));
+  std::filesystem::create_directories(root);
+  std::ofstream(root / "index.html") << "<h1>hi</h1>";
+  StaticFiles files(root.string());
+  Router router;
+  MetricsRegistry metrics;
+  Logger logger{"http-test"};
+  HttpServer::Options options;
+  options.router = &router;
+  options.metrics = &metrics;
+  options.logger = &logger;
+  options.static_files = &files;
+  HttpServer server(options);
+  int port = server.start("127.0.0.1", 0);
+  REQUIRE(port > 0);
+  {
+    Client client(port);
+    client.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    const auto& got = client.read_until("</h1>");
+    REQUIRE(got.find("HTTP/1.1 200 OK") == 0);
+    CHECK(got.find("text/html") != std::string::npos);
+    size_t at = got.find("ETag: ");
+    REQUIRE(at != std::string::npos);
+    std::string etag = got.substr(at + 6, got.find("\r\n", at) - at - 6);
+    Client again(port);
+    again.send("GET /index.html HTTP/1.1\r\nHost: t\r\nIf-None-Match: " + etag + "\r\n\r\n");
+    CHECK(again.read_until("\r\n\r\n").find("HTTP/1.1 304") == 0);
+    Client head(port);
+    head.send("HEAD / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    CHECK(head.read_to_eof());
+    CHECK(head.received().find("Content-Length: 11") != std::string::npos);
+    CHECK(head.received().find("<h1>") == std::string::npos);
+    Client missing(port);
+    missing.send("GET /nope.js HTTP/1.1\r\nHost: t\r\n\r\n");
+    CHECK(missing.read_until("}").find("HTTP/1.1 404") == 0);
+  }
+  server.stop();
+  std::filesystem::remove_all(root);
+}
+
+}  // namespace relay
