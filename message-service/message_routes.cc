@@ -89,6 +89,14 @@ std::optional<int64_t> read_after(const httplib::Request& req, httplib::Response
   return after;
 }
 
+// Answers 503 store_unavailable for a request whose store read failed, and logs SQLite's reason
+// (the client only learns that it may retry).
+void answer_read_failure(httplib::Response& res, const Logger& logger, const std::string& error) {
+  logger.error("store read failed", {{"error", error}});
+  res.set_header("Retry-After", "1");
+  send_error(res, {503, "store_unavailable", "the store could not be read; retry later"});
+}
+
 }  // namespace
 
 MessageRoutes::MessageRoutes(const MessageServiceConfig& config, MessageStore& store,
@@ -188,14 +196,16 @@ bool MessageRoutes::attach(httplib::Server& server) {
     auto limit = after_ok ? read_limit(req, res) : std::nullopt;
     if (!limit) return;
     auto listed = store_.list(std::get<MessageFilter>(filter), after, *limit, with);
+    if (!listed.ok()) return answer_read_failure(res, logger_, listed.error);
     std::vector<int64_t> ids;
-    for (const auto& message : listed) ids.push_back(message.id);
+    for (const auto& message : *listed) ids.push_back(message.id);
     auto receipts = store_.receipts_for(ids);
+    if (!receipts.ok()) return answer_read_failure(res, logger_, receipts.error);
     nlohmann::json messages = nlohmann::json::array();
-    for (const auto& message : listed) {
-      auto found = receipts.find(message.id);
-      messages.push_back(found == receipts.end() ? message_reply(message)
-                                                 : message_reply(message, found->second));
+    for (const auto& message : *listed) {
+      auto found = receipts->find(message.id);
+      messages.push_back(found == receipts->end() ? message_reply(message)
+                                                  : message_reply(message, found->second));
     }
     send_json(res, 200, {{"messages", std::move(messages)}});
   });
@@ -210,12 +220,13 @@ bool MessageRoutes::attach(httplib::Server& server) {
     auto after = read_after(req, res, &after_ok);
     auto limit = after_ok ? read_limit(req, res) : std::nullopt;
     if (!limit) return;
+    auto page = store_.log(std::get<MessageFilter>(filter), after.value_or(0), *limit);
+    if (!page.ok()) return answer_read_failure(res, logger_, page.error);
     nlohmann::json events = nlohmann::json::array();
-    for (const auto& event :
-         store_.log(std::get<MessageFilter>(filter), after.value_or(0), *limit)) {
-      events.push_back(event_to_json(event));
-    }
-    send_json(res, 200, {{"events", std::move(events)}});
+    for (const auto& event : page->events) events.push_back(event_to_json(event));
+    // The store's newest id, as ids are shown: a reader can tell a cursor ahead of the store.
+    send_json(res, 200,
+              {{"events", std::move(events)}, {"last_id", std::to_string(page->last_id)}});
   });
 
   server.Post("/messages/([0-9]+)/receipts", [this](const httplib::Request& req,
@@ -294,7 +305,12 @@ bool MessageRoutes::attach(httplib::Server& server) {
 
   server.Get("/messages/([0-9]+)", [this](const httplib::Request& req, httplib::Response& res) {
     auto id = parse_non_negative(req.matches[1].str());
-    auto message = id ? store_.get(*id) : std::nullopt;
+    std::optional<Message> message;
+    if (id) {
+      auto found = store_.get(*id);
+      if (!found.ok()) return answer_read_failure(res, logger_, found.error);
+      message = std::move(*found);
+    }
     // A direct message is shown only to a party named by ?user= (auth comes later).
     if (message && !message->to.empty()) {
       auto user = req.get_param_value("user");
@@ -306,12 +322,15 @@ bool MessageRoutes::attach(httplib::Server& server) {
       return;
     }
     auto receipts = store_.receipts_for({message->id});
-    send_json(res, 200, message_reply(*message, receipts[message->id]));
+    if (!receipts.ok()) return answer_read_failure(res, logger_, receipts.error);
+    send_json(res, 200, message_reply(*message, (*receipts)[message->id]));
   });
 
   server.Get("/channels", [this](const httplib::Request&, httplib::Response& res) {
+    auto summaries = store_.channels();
+    if (!summaries.ok()) return answer_read_failure(res, logger_, summaries.error);
     nlohmann::json channels = nlohmann::json::array();
-    for (const auto& channel : store_.channels()) {
+    for (const auto& channel : *summaries) {
       channels.push_back({{"name", channel.name},
                           {"messages", channel.messages},
                           {"last_message_id", std::to_string(channel.last_message_id)},
@@ -323,12 +342,13 @@ bool MessageRoutes::attach(httplib::Server& server) {
   server.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
     bool store_ok = store_.healthy();
     bool notify_ok = probe_notify_service(config_.notification_service_url, 500);
+    std::optional<int64_t> backlog = forwarder_.backlog();  // nullopt: the store cannot say
     send_json(res, store_ok ? 200 : 503,
               {{"status", store_ok ? "ok" : "degraded"},
                {"service", "message-service"},
                {"version", RELAY_VERSION},
                {"store", store_ok ? "ok" : "error"},
-               {"forward_backlog", forwarder_.backlog()},
+               {"forward_backlog", backlog ? nlohmann::json(*backlog) : nlohmann::json(nullptr)},
                {"forwarding", forwarder_.last_attempt_ok() ? "ok" : "retrying"},
                {"notify_reachable", notify_ok}});
   });
