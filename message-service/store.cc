@@ -268,8 +268,10 @@ std::unique_ptr<MessageStore> MessageStore::open(const std::string& data_dir, st
   }
   std::string path = (std::filesystem::path(data_dir) / "messages.db").string();
   sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
-      SQLITE_OK) {
+  // NOMUTEX: SQLite's own per-call locking is redundant, every use of the handle holds mutex_.
+  if (sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK) {
     *error = "cannot open " + path + ": " + (db ? sqlite3_errmsg(db) : "out of memory");
     sqlite3_close(db);
     return nullptr;
