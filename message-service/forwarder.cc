@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 
 namespace relay {
 
@@ -18,8 +19,11 @@ Forwarder::Forwarder(MessageStore& store, SendBatch send, Options options, const
       batches_(metrics.counter("relay_forward_batches_total",
                                "Batches acknowledged by notify-service.")) {
   metrics.gauge("relay_forward_backlog",
-                "Messages stored but not yet acknowledged by notify-service.",
-                [this] { return static_cast<double>(backlog()); });
+                "Messages stored but not yet acknowledged by notify-service.", [this] {
+                  auto messages = backlog();
+                  return messages ? static_cast<double>(*messages)
+                                  : std::numeric_limits<double>::quiet_NaN();
+                });
 }
 
 Forwarder::~Forwarder() {
@@ -27,7 +31,6 @@ Forwarder::~Forwarder() {
 }
 
 void Forwarder::start() {
-  cursor_ = store_.forwarded_upto();
   thread_ = std::thread([this] { run(); });
 }
 
@@ -48,8 +51,12 @@ void Forwarder::wake() {
   wakeup_.notify_one();
 }
 
-int64_t Forwarder::backlog() {
-  return std::max<int64_t>(0, store_.last_id() - cursor_.load());
+std::optional<int64_t> Forwarder::backlog() {
+  int64_t cursor = cursor_.load();
+  if (cursor < 0) return std::nullopt;  // not loaded yet
+  auto last = store_.last_id();
+  if (!last.ok()) return std::nullopt;
+  return std::max<int64_t>(0, *last - cursor);
 }
 
 void Forwarder::wait(uint64_t seen_wakes, int timeout_ms, bool until_news) {
@@ -75,10 +82,35 @@ void Forwarder::save_cursor() {
   }
 }
 
-void Forwarder::run() {
-  using Clock = std::chrono::steady_clock;
+bool Forwarder::load_cursor() {
   int retry_ms = options_.retry_initial_ms;
   bool failing = false;
+  while (true) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return false;
+    }
+    auto upto = store_.forwarded_upto();
+    if (upto.ok()) {
+      cursor_ = *upto;
+      if (failing) logger_.info("store readable again", {{"forwarded_upto", *upto}});
+      return true;
+    }
+    if (!failing) {
+      logger_.error("cannot read the forward cursor; retrying", {{"error", upto.error}});
+      failing = true;
+    }
+    wait(0, retry_ms, false);
+    retry_ms = std::min(retry_ms * 2, options_.retry_max_ms);
+  }
+}
+
+void Forwarder::run() {
+  using Clock = std::chrono::steady_clock;
+  if (!load_cursor()) return;
+  int retry_ms = options_.retry_initial_ms;
+  bool failing = false;
+  bool read_failing = false;
   int64_t saved_cursor = cursor_.load();
   auto saved_at = Clock::now();
   while (true) {
@@ -93,7 +125,23 @@ void Forwarder::run() {
       saved_cursor = cursor_.load();
       saved_at = Clock::now();
     }
-    auto batch = store_.load_after(cursor_.load(), options_.batch_size, options_.batch_bytes);
+    auto loaded = store_.load_after(cursor_.load(), options_.batch_size, options_.batch_bytes);
+    if (!loaded.ok()) {
+      // Nothing is lost: the messages stay stored; read again after a backoff.
+      if (!read_failing) {
+        logger_.error("cannot read messages to forward; retrying", {{"error", loaded.error}});
+        read_failing = true;
+      }
+      wait(seen_wakes, retry_ms, false);
+      retry_ms = std::min(retry_ms * 2, options_.retry_max_ms);
+      continue;
+    }
+    if (read_failing) {
+      logger_.info("store readable again", {{"cursor", cursor_.load()}});
+      read_failing = false;
+      retry_ms = options_.retry_initial_ms;
+    }
+    const std::vector<Message>& batch = *loaded;
     if (batch.empty()) {
       // Idle: with an unsaved cursor, come back when it is due.
       int due_ms = -1;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -44,6 +45,7 @@ class Forwarder {
   Forwarder(const Forwarder&) = delete;
   Forwarder& operator=(const Forwarder&) = delete;
 
+  /// Starts the thread; it first reads the stored cursor (retrying while the store fails).
   void start();
   /// Stops the thread; a batch in flight is abandoned unacknowledged and resent next time.
   void stop();
@@ -51,13 +53,17 @@ class Forwarder {
   /// only when the thread is idle, waiting for news); any thread.
   void wake();
 
-  /// Messages stored but not yet acknowledged by notify-service.
-  int64_t backlog();
+  /// Messages stored but not yet acknowledged by notify-service; nullopt while the store cannot
+  /// be read (or the cursor was not read yet). Any thread; reads the store.
+  std::optional<int64_t> backlog();
   /// Whether the last delivery attempt succeeded (true before any attempt).
   bool last_attempt_ok() const { return last_attempt_ok_.load(); }
 
  private:
   void run();
+  /// Reads the stored cursor into `cursor_`, retrying with backoff while the store fails. False
+  /// when stopped first.
+  bool load_cursor();
   /// Waits until stopped or `timeout_ms` passed (-1: no timeout); with `until_news`, also until
   /// a wake() after `seen_wakes`.
   void wait(uint64_t seen_wakes, int timeout_ms, bool until_news);
@@ -79,7 +85,7 @@ class Forwarder {
   // `wakes_` under mutex_, so (both sequentially consistent) a wake-up is never missed.
   std::atomic<uint64_t> wakes_{0};
   std::atomic<bool> idle_{false};
-  std::atomic<int64_t> cursor_{0};
+  std::atomic<int64_t> cursor_{-1};  // -1 until load_cursor() read it
   std::atomic<bool> last_attempt_ok_{true};
   std::thread thread_;
 };

@@ -1,88 +1,81 @@
 #pragma once
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
-#include <memory>
 #include <mutex>
+#include <span>
+#include <thread>
 #include <utility>
 #include <vector>
 
 namespace relay {
 
-/// What a GroupCommit is doing, for metrics and tests.
+/// What a GroupCommitter is doing, for metrics and tests.
 struct GroupCommitStats {
   uint64_t groups = 0;      // groups committed so far (each one call of `commit`)
-  size_t queued = 0;        // callers waiting to be taken into a group
-  bool committing = false;  // a group is being committed now
+  size_t queued = 0;        // items waiting to be taken into a group
+  bool committing = false;  // the commit thread holds taken items it has not finished yet
 };
 
-/// Group commit by leader and followers: concurrent callers of run() are gathered into groups, and
-/// each group is handed to `commit` once, on the thread of the group's first caller (the leader),
-/// while the others wait. Items queued while a group is being committed form the next group, led
-/// by the first of them, so a slow commit (an fsync) is shared by everyone who arrived during it.
+/// Group commit on a thread of its own: submit() queues an item and returns at once; the commit
+/// thread takes everything queued (at most `max_group` per group), hands each group to `commit`
+/// once, then calls `finish` for every item of that group in queue order. Items queued while a
+/// group is being committed (a slow fsync) form the next group, so the cost of a commit is shared
+/// by everyone who arrived during the one before.
 ///
-/// Promises: groups are committed one at a time, never overlapping, each holding the items in the
-/// order their run() calls were queued; every item belongs to exactly one group; run() returns
-/// only after `commit` returned for the group holding its item, and what `commit` wrote into the
-/// item happens-before run() returns. No thread of its own. Thread-safe: run() may be called from
-/// any number of threads; `commit` must not call run().
+/// Promises: groups are committed one at a time on the commit thread, never overlapping, each
+/// holding items in submit() order; every accepted item is in exactly one group and finished
+/// exactly once, after `commit` returned for its group and after `stats().groups` counts that
+/// group; stop() (and the destructor) commits and finishes everything still queued before it
+/// joins. Thread-safe: submit() and stats() may be called from any thread, including from
+/// `finish` on the commit thread; stop() from any thread but the commit thread.
 template <typename Item>
-class GroupCommit {
+class GroupCommitter {
  public:
   /// Commits one group (1 to `max_group` items) and records each item's outcome in the item.
-  using Commit = std::function<void(const std::vector<Item*>& group)>;
+  using Commit = std::function<void(std::span<Item> group)>;
+  /// Hands one committed item's outcome on (runs its callback). Should be quick: the next group
+  /// waits for it.
+  using Finish = std::function<void(Item& item)>;
 
-  GroupCommit(Commit commit, size_t max_group)
-      : commit_(std::move(commit)), max_group_(max_group) {}
-  GroupCommit(const GroupCommit&) = delete;
-  GroupCommit& operator=(const GroupCommit&) = delete;
-
-  /// Queues `item`, waits until the group holding it was committed (possibly committing it on this
-  /// thread) and returns. `item` is written only by `commit`.
-  void run(Item& item) {
-    // Shared with the leader that commits it, which wakes it after releasing the mutex (so the
-    // woken thread does not block on the mutex straight away) and so must keep it alive until then.
-    auto me = std::make_shared<Waiter>(&item);
-    std::unique_lock lock(mutex_);
-    queue_.push_back(me);
-    if (leading_) {
-      me->wake.wait(lock, [&] { return me->done || me->lead; });
-      if (me->done) return;
-    }
-    leading_ = true;
-    // The leader is always at the front: a new leader is only ever chosen from the front, and a
-    // caller finding no leader found the queue empty.
-    std::vector<std::shared_ptr<Waiter>> group;
-    std::vector<Item*> items;
-    while (!queue_.empty() && group.size() < max_group_) {
-      group.push_back(std::move(queue_.front()));
-      items.push_back(group.back()->item);
-      queue_.pop_front();
-    }
-    committing_ = true;
-    lock.unlock();
-    commit_(items);
-    lock.lock();
-    committing_ = false;
-    ++groups_;
-    for (auto& waiter : group) waiter->done = true;
-    std::shared_ptr<Waiter> next_leader;
-    if (queue_.empty()) {
-      leading_ = false;
-    } else {
-      next_leader = queue_.front();
-      next_leader->lead = true;
-    }
-    lock.unlock();
-    // The next group's commit first, then the answers of this one.
-    if (next_leader) next_leader->wake.notify_one();
-    for (auto& waiter : group) {
-      if (waiter != me) waiter->wake.notify_one();
-    }
+  /// Starts the commit thread.
+  GroupCommitter(Commit commit, Finish finish, size_t max_group)
+      : commit_(std::move(commit)), finish_(std::move(finish)), max_group_(max_group) {
+    thread_ = std::thread([this] { run(); });
+    thread_id_ = thread_.get_id();
   }
+  ~GroupCommitter() { stop(); }
+  GroupCommitter(const GroupCommitter&) = delete;
+  GroupCommitter& operator=(const GroupCommitter&) = delete;
+
+  /// Queues `item` (moved from only when accepted) and returns at once. False after stop()
+  /// began: the item was not taken and will never be committed or finished.
+  bool submit(Item&& item) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return false;
+      queue_.push_back(std::move(item));
+    }
+    wake_.notify_one();
+    return true;
+  }
+
+  /// Commits and finishes everything queued, then joins the commit thread. Idempotent.
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    std::lock_guard join_lock(join_mutex_);
+    if (thread_.joinable()) thread_.join();
+  }
+
+  /// True when called from the commit thread (inside `commit` or `finish`).
+  bool on_commit_thread() const { return std::this_thread::get_id() == thread_id_; }
 
   GroupCommitStats stats() const {
     std::lock_guard lock(mutex_);
@@ -90,22 +83,41 @@ class GroupCommit {
   }
 
  private:
-  // One run() call; its fields are guarded by mutex_.
-  struct Waiter {
-    explicit Waiter(Item* waiting) : item(waiting) {}
-    Item* item;
-    bool done = false;  // its group was committed
-    bool lead = false;  // it must lead the next group
-    std::condition_variable wake;
-  };
+  void run() {
+    std::vector<Item> taken;  // swapped with queue_, so both keep their capacity
+    std::unique_lock lock(mutex_);
+    while (true) {
+      wake_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+      if (queue_.empty()) return;  // stopping, and nothing is left
+      taken.swap(queue_);
+      committing_ = true;
+      lock.unlock();
+      for (size_t begin = 0; begin < taken.size(); begin += max_group_) {
+        std::span<Item> group(taken.data() + begin, std::min(max_group_, taken.size() - begin));
+        commit_(group);
+        lock.lock();
+        ++groups_;
+        lock.unlock();
+        for (Item& item : group) finish_(item);
+      }
+      taken.clear();
+      lock.lock();
+      committing_ = false;
+    }
+  }
 
   const Commit commit_;
+  const Finish finish_;
   const size_t max_group_;
   mutable std::mutex mutex_;
-  std::deque<std::shared_ptr<Waiter>> queue_;  // guarded by mutex_
-  bool leading_ = false;     // guarded by mutex_: a leader is taking or committing a group
+  std::condition_variable wake_;
+  std::vector<Item> queue_;  // guarded by mutex_
+  bool stopping_ = false;    // guarded by mutex_
   bool committing_ = false;  // guarded by mutex_
   uint64_t groups_ = 0;      // guarded by mutex_
+  std::mutex join_mutex_;    // makes concurrent stop() calls join once
+  std::thread thread_;
+  std::thread::id thread_id_;  // written once, before any other thread can call in
 };
 
 }  // namespace relay

@@ -86,10 +86,13 @@ std::variant<std::optional<int64_t>, ApiError> read_after(const HttpRequest& req
   return after;
 }
 
-HttpReply store_unavailable(const Logger& logger, const char* what) {
-  logger.error("store read failed", {{"what", what}});
-  HttpReply reply = HttpReply::error(
-      {503, "store_unavailable", std::string("the store could not be read (") + what + "); retry later"});
+// 503 store_unavailable for a request whose store read failed; logs SQLite's reason (the client
+// only learns that it may retry).
+HttpReply store_unavailable(const Logger& logger, const char* what, const std::string& error) {
+  logger.error("store read failed", {{"what", what}, {"error", error}});
+  HttpReply reply = HttpReply::error({503, "store_unavailable",
+                                      std::string("the store could not be read (") + what +
+                                          "); nothing was changed, retry later"});
   reply.headers.emplace_back("Retry-After", "1");
   return reply;
 }
@@ -232,11 +235,11 @@ HttpReply MessageRoutes::list_messages(HttpRequest& req) {
   if (auto* error = std::get_if<ApiError>(&limit)) return HttpReply::error(*error);
   auto listed = store_.list(std::get<MessageFilter>(filter),
                             std::get<std::optional<int64_t>>(after), std::get<int>(limit), with);
-  if (!listed) return store_unavailable(logger_, "messages");
+  if (!listed.ok()) return store_unavailable(logger_, "messages", listed.error);
   std::vector<int64_t> ids;
   for (const auto& message : *listed) ids.push_back(message.id);
   auto receipts = store_.receipts_for(ids);
-  if (!receipts) return store_unavailable(logger_, "receipts");
+  if (!receipts.ok()) return store_unavailable(logger_, "receipts", receipts.error);
   nlohmann::json messages = nlohmann::json::array();
   for (const auto& message : *listed) {
     auto found = receipts->find(message.id);
@@ -255,7 +258,7 @@ HttpReply MessageRoutes::read_log(HttpRequest& req) {
   if (auto* error = std::get_if<ApiError>(&limit)) return HttpReply::error(*error);
   auto page = store_.log(std::get<MessageFilter>(filter),
                          std::get<std::optional<int64_t>>(after).value_or(0), std::get<int>(limit));
-  if (!page) return store_unavailable(logger_, "log");
+  if (!page.ok()) return store_unavailable(logger_, "log", page.error);
   nlohmann::json events = nlohmann::json::array();
   for (const auto& event : page->events) events.push_back(event_to_json(event));
   return HttpReply::json(
@@ -332,7 +335,7 @@ HttpReply MessageRoutes::get_message(HttpRequest& req) {
   std::optional<Message> message;
   if (id) {
     auto found = store_.get(*id);
-    if (!found) return store_unavailable(logger_, "message");
+    if (!found.ok()) return store_unavailable(logger_, "message", found.error);
     message = std::move(*found);
   }
   // A direct message is shown only to a party named by ?user= (auth comes later).
@@ -345,13 +348,13 @@ HttpReply MessageRoutes::get_message(HttpRequest& req) {
         {404, "message_not_found", "no message with id " + id_text + " is visible to you"});
   }
   auto receipts = store_.receipts_for({message->id});
-  if (!receipts) return store_unavailable(logger_, "receipts");
+  if (!receipts.ok()) return store_unavailable(logger_, "receipts", receipts.error);
   return HttpReply::json(200, message_reply(*message, (*receipts)[message->id]));
 }
 
 HttpReply MessageRoutes::list_channels(HttpRequest&) {
   auto listed = store_.channels();
-  if (!listed) return store_unavailable(logger_, "channels");
+  if (!listed.ok()) return store_unavailable(logger_, "channels", listed.error);
   nlohmann::json channels = nlohmann::json::array();
   for (const auto& channel : *listed) {
     channels.push_back({{"name", channel.name},
@@ -365,12 +368,13 @@ HttpReply MessageRoutes::list_channels(HttpRequest&) {
 HttpReply MessageRoutes::health(HttpRequest&) {
   bool store_ok = store_.healthy();
   bool notify_ok = probe_notify_service(config_.notification_service_url, 500);
+  std::optional<int64_t> backlog = forwarder_.backlog();  // nullopt: the store cannot say
   return HttpReply::json(store_ok ? 200 : 503,
                          {{"status", store_ok ? "ok" : "degraded"},
                           {"service", "message-service"},
                           {"version", RELAY_VERSION},
                           {"store", store_ok ? "ok" : "error"},
-                          {"forward_backlog", forwarder_.backlog()},
+                          {"forward_backlog", backlog ? nlohmann::json(*backlog) : nlohmann::json(nullptr)},
                           {"forwarding", forwarder_.last_attempt_ok() ? "ok" : "retrying"},
                           {"notify_reachable", notify_ok}});
 }

@@ -77,8 +77,14 @@ bool MessageService::start() {
                  {{"www_dir", config_.www_dir}});
   }
   p.forwarder->start();
-  logger_.info("forwarder started",
-               {{"forwarded_upto", p.store->forwarded_upto()}, {"last_id", p.store->last_id()}});
+  auto forwarded_upto = p.store->forwarded_upto();
+  auto last_id = p.store->last_id();
+  if (forwarded_upto.ok() && last_id.ok()) {
+    logger_.info("forwarder started", {{"forwarded_upto", *forwarded_upto}, {"last_id", *last_id}});
+  } else {
+    logger_.warn("forwarder started; the store cannot be read yet",
+                 {{"error", forwarded_upto.ok() ? last_id.error : forwarded_upto.error}});
+  }
   return true;
 }
 

@@ -1,6 +1,7 @@
 #include "message-service/store.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <filesystem>
 
 #include <sqlite3.h>
@@ -22,15 +23,20 @@ class Statement {
   Statement& operator=(const Statement&) = delete;
 
   bool ok() const { return stmt_ != nullptr; }
-  /// Makes the statement ready to run again; bindings are replaced by the next bind() calls.
+  /// Makes the statement ready to run again (and ends its read); bindings stay until replaced.
   void reset() { sqlite3_reset(stmt_); }
   void bind(int index, int64_t value) { sqlite3_bind_int64(stmt_, index, value); }
+  /// Binds a copy of `value`.
   void bind(int index, const std::string& value) {
     sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
   }
+  /// Binds `value` without copying: it must stay unchanged until the statement is reset.
+  void bind_borrowed(int index, const std::string& value) {
+    sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_STATIC);
+  }
   void bind_null(int index) { sqlite3_bind_null(stmt_, index); }
-  /// SQLITE_ROW, SQLITE_DONE or an error code.
-  int step() { return sqlite3_step(stmt_); }
+  /// SQLITE_ROW, SQLITE_DONE or an error code (SQLITE_MISUSE when the statement did not prepare).
+  int step() { return stmt_ ? sqlite3_step(stmt_) : SQLITE_MISUSE; }
   int64_t int64_at(int column) { return sqlite3_column_int64(stmt_, column); }
   std::string text_at(int column) {
     const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
@@ -41,12 +47,32 @@ class Statement {
   sqlite3_stmt* stmt_ = nullptr;
 };
 
-constexpr const char* kMessageColumns = "id, content, user, channel, recipient, created_ms";
+// Resets a statement when the scope using it ends, so no cached statement is left mid-read
+// (holding a read transaction open) whichever way the scope is left.
+class ResetOnExit {
+ public:
+  explicit ResetOnExit(Statement& statement) : statement_(statement) {}
+  ~ResetOnExit() { statement_.reset(); }
+  ResetOnExit(const ResetOnExit&) = delete;
+  ResetOnExit& operator=(const ResetOnExit&) = delete;
+
+ private:
+  Statement& statement_;
+};
+
+// Runs a statement that returns no rows; true when it completed.
+bool run(Statement& statement) {
+  ResetOnExit reset(statement);
+  return statement.step() == SQLITE_DONE;
+}
+
+#define RELAY_MESSAGE_COLUMNS "id, content, user, channel, recipient, created_ms"
 
 // The most inserts one transaction takes: bounds the transaction's size (and the wait of the last
-// caller in it); callers beyond it form the next group. Each HTTP connection has at most one
-// insert in flight, so groups are rarely this large.
-constexpr size_t kMaxInsertGroup = 256;
+// insert in it); inserts beyond it form the next group. Measured with bench/store/store_bench:
+// 64 submitters never fill it; at 1,024 submitters groups of 512 and 1,024 commit at the same
+// rate per message, so larger groups only lengthen the wait of the first insert in them.
+constexpr size_t kMaxInsertGroup = 512;
 
 Message read_message(Statement& statement) {
   Message message;
@@ -57,6 +83,11 @@ Message read_message(Statement& statement) {
   message.to = statement.text_at(4);
   message.timestamp_ms = statement.int64_at(5);
   return message;
+}
+
+bool same_draft(const Message& stored, const MessageDraft& draft) {
+  return stored.content == draft.content && stored.user == draft.user &&
+         stored.channel == draft.channel && stored.to == draft.to;
 }
 
 bool exec(sqlite3* db, const char* sql) {
@@ -106,14 +137,14 @@ const char* status_name(int rank) {
 // visibility rule applies to both). ?1 is the id to read after, ?2 the most rows; each part reads
 // at most ?2 rows along its own index (the first ?2 of the union are among them), so a page costs
 // its size, not the length of the log after ?1.
+#define RELAY_RECEIPT_RECIPIENT                                                                 \
+  "(CASE WHEN m.recipient IS NULL THEN NULL WHEN s.user = m.user THEN m.recipient ELSE m.user " \
+  "END)"
 constexpr const char* kLogMessages =
     "SELECT id, content, user, channel, recipient, created_ms, 0 AS kind, 0 AS message_id, "
     "0 AS status FROM messages WHERE id > ?1";
-constexpr const char* kReceiptRecipient =
-    "(CASE WHEN m.recipient IS NULL THEN NULL WHEN s.user = m.user THEN m.recipient ELSE m.user "
-    "END)";
-const std::string kLogReceipts =
-    std::string("SELECT s.event_id, '', s.user, m.channel, ") + kReceiptRecipient +
+constexpr const char* kLogReceipts =
+    "SELECT s.event_id, '', s.user, m.channel, " RELAY_RECEIPT_RECIPIENT
     ", s.updated_ms, 1, s.message_id, s.status FROM message_status s JOIN messages m ON m.id = "
     "s.message_id WHERE s.event_id > ?1";
 
@@ -129,37 +160,104 @@ Message read_log_row(Statement& statement) {
 
 // Where the visibility rule finds an event's recipient, channel and sender (or reader).
 struct VisibilityColumns {
-  std::string recipient = "recipient";
-  std::string channel = "channel";
-  std::string user = "user";
+  const char* recipient = "recipient";
+  const char* channel = "channel";
+  const char* user = "user";
 };
 
-// The SQL condition for what `filter` lets through, over `columns`, with numbered parameters from
-// `first_index` on; the values to bind to them are appended to `values`.
-std::string visible_sql(const MessageFilter& filter, int first_index,
-                        std::vector<std::string>* values, const VisibilityColumns& columns = {}) {
-  auto parameter = [&](const std::string& value) {
+// Appends to `sql` the condition for what `filter` lets through, over `columns`, with numbered
+// parameters from `first_index` on; the values to bind to them are appended to `values`. Built by
+// appending (GCC 12 reports a false -Wrestrict on chains of std::string operator+ here).
+void append_visible_sql(const MessageFilter& filter, int first_index,
+                        std::vector<std::string>* values, std::string* sql,
+                        const VisibilityColumns& columns = {}) {
+  auto append_parameter = [&](const std::string& value) {
     values->push_back(value);
-    return "?" + std::to_string(first_index + static_cast<int>(values->size()) - 1);
+    sql->append("?");
+    sql->append(std::to_string(first_index + static_cast<int>(values->size()) - 1));
   };
-  std::string visible = "(" + columns.recipient + " IS NULL";
+  sql->append("((").append(columns.recipient).append(" IS NULL");
   if (!filter.channels.empty()) {
-    visible += " AND " + columns.channel + " IN (";
+    sql->append(" AND ").append(columns.channel).append(" IN (");
     for (size_t i = 0; i < filter.channels.size(); ++i) {
-      visible += (i == 0 ? "" : ", ") + parameter(filter.channels[i]);
+      if (i > 0) sql->append(", ");
+      append_parameter(filter.channels[i]);
     }
-    visible += ")";
+    sql->append(")");
   }
-  visible += ")";
+  sql->append(")");
   if (!filter.user.empty()) {
-    std::string user = parameter(filter.user);
-    visible += " OR (" + columns.recipient + " IS NOT NULL AND (" + columns.recipient + " = " +
-               user + " OR " + columns.user + " = " + user + "))";
+    std::string user_index = std::to_string(first_index + static_cast<int>(values->size()));
+    values->push_back(filter.user);
+    sql->append(" OR (").append(columns.recipient).append(" IS NOT NULL AND (");
+    sql->append(columns.recipient).append(" = ?").append(user_index);
+    sql->append(" OR ").append(columns.user).append(" = ?").append(user_index).append("))");
   }
-  return "(" + visible + ")";
+  sql->append(")");
 }
 
 }  // namespace
+
+// Every statement with fixed SQL, prepared once at open and reused (reset after each use).
+struct MessageStore::Statements {
+  explicit Statements(sqlite3* db)
+      : begin_immediate(db, "BEGIN IMMEDIATE"),
+        begin_read(db, "BEGIN"),
+        commit(db, "COMMIT"),
+        rollback(db, "ROLLBACK"),
+        find_by_key(db, "SELECT " RELAY_MESSAGE_COLUMNS " FROM messages WHERE idempotency_key = ?"),
+        insert_message(db,
+                       "INSERT INTO messages (content, user, channel, recipient, created_ms, "
+                       "idempotency_key) VALUES (?, ?, ?, ?, ?, ?)"),
+        get_by_id(db, "SELECT " RELAY_MESSAGE_COLUMNS " FROM messages WHERE id = ?"),
+        // Receipts take ids by raising the sequence without adding a message row.
+        last_id(db,
+                "SELECT MAX(COALESCE((SELECT MAX(id) FROM messages), 0), "
+                "COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0))"),
+        forwarded_upto(db, "SELECT forwarded_upto FROM forward_state WHERE singleton = 1"),
+        set_forwarded_upto(db, "UPDATE forward_state SET forwarded_upto = ? WHERE singleton = 1"),
+        standing_receipt(db,
+                         "SELECT status, event_id, updated_ms FROM message_status WHERE "
+                         "message_id = ? AND user = ?"),
+        // AUTOINCREMENT never reuses an id at or below sqlite_sequence's value, so raising it
+        // reserves the next id of the message sequence (the message exists, so the row does).
+        take_next_id(db,
+                     "UPDATE sqlite_sequence SET seq = seq + 1 WHERE name = 'messages' "
+                     "RETURNING seq"),
+        write_receipt(db,
+                      "INSERT INTO message_status (message_id, user, status, event_id, "
+                      "updated_ms) VALUES (?, ?, ?, ?, ?) ON CONFLICT (message_id, user) DO "
+                      "UPDATE SET status = excluded.status, event_id = excluded.event_id, "
+                      "updated_ms = excluded.updated_ms"),
+        channels(db,
+                 "SELECT channel, COUNT(*), MAX(id), MAX(created_ms) FROM messages "
+                 "WHERE recipient IS NULL GROUP BY channel ORDER BY MAX(id) DESC") {}
+
+  bool ok() const {
+    for (const Statement* statement :
+         {&begin_immediate, &begin_read, &commit, &rollback, &find_by_key, &insert_message,
+          &get_by_id, &last_id, &forwarded_upto, &set_forwarded_upto, &standing_receipt,
+          &take_next_id, &write_receipt, &channels}) {
+      if (!statement->ok()) return false;
+    }
+    return true;
+  }
+
+  Statement begin_immediate;
+  Statement begin_read;
+  Statement commit;
+  Statement rollback;
+  Statement find_by_key;
+  Statement insert_message;
+  Statement get_by_id;
+  Statement last_id;
+  Statement forwarded_upto;
+  Statement set_forwarded_upto;
+  Statement standing_receipt;
+  Statement take_next_id;
+  Statement write_receipt;
+  Statement channels;
+};
 
 std::unique_ptr<MessageStore> MessageStore::open(const std::string& data_dir, std::string* error) {
   std::error_code ec;
@@ -170,8 +268,10 @@ std::unique_ptr<MessageStore> MessageStore::open(const std::string& data_dir, st
   }
   std::string path = (std::filesystem::path(data_dir) / "messages.db").string();
   sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
-      SQLITE_OK) {
+  // NOMUTEX: SQLite's own per-call locking is redundant, every use of the handle holds mutex_.
+  if (sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK) {
     *error = "cannot open " + path + ": " + (db ? sqlite3_errmsg(db) : "out of memory");
     sqlite3_close(db);
     return nullptr;
@@ -185,190 +285,259 @@ std::unique_ptr<MessageStore> MessageStore::open(const std::string& data_dir, st
     sqlite3_close(db);
     return nullptr;
   }
-  return std::unique_ptr<MessageStore>(new MessageStore(db));
+  auto statements = std::make_unique<Statements>(db);
+  if (!statements->ok()) {
+    *error = "cannot prepare the statements of " + path + ": " + sqlite3_errmsg(db);
+    statements.reset();
+    sqlite3_close(db);
+    return nullptr;
+  }
+  return std::unique_ptr<MessageStore>(new MessageStore(db, std::move(statements)));
 }
 
-MessageStore::MessageStore(sqlite3* db)
-    : db_(db),
-      group_commit_([this](const std::vector<PendingInsert*>& group) { write_group(group); },
-                    kMaxInsertGroup) {}
+MessageStore::MessageStore(sqlite3* db, std::unique_ptr<Statements> statements)
+    : db_(db), statements_(std::move(statements)) {
+  committer_ = std::make_unique<GroupCommitter<PendingInsert>>(
+      [this](std::span<PendingInsert> group) { write_group(group); },
+      [](PendingInsert& pending) { pending.done(std::move(pending.result)); }, kMaxInsertGroup);
+}
 
 MessageStore::~MessageStore() {
+  stop();
+  statements_.reset();  // finalised before the close, or the close would refuse
   sqlite3_close(db_);
 }
 
-MessageStore::InsertResult MessageStore::insert(const MessageDraft& draft,
-                                                const std::string& idempotency_key) {
-  PendingInsert pending{draft, idempotency_key, {}};
-  group_commit_.run(pending);
-  return std::move(pending.result);
+void MessageStore::stop() {
+  committer_->stop();
 }
 
-void MessageStore::write_group(const std::vector<PendingInsert*>& group) {
-  std::lock_guard lock(mutex_);
+void MessageStore::insert_async(MessageDraft draft, std::string idempotency_key,
+                                std::function<void(InsertResult)> done) {
+  PendingInsert pending{std::move(draft), std::move(idempotency_key), std::move(done), {}};
+  if (committer_->submit(std::move(pending))) return;
+  pending.done(InsertResult{InsertOutcome::kFailed, {}, "store closing"});
+}
+
+MessageStore::InsertResult MessageStore::insert(MessageDraft draft, std::string idempotency_key) {
+  if (committer_->on_commit_thread()) {
+    return InsertResult{InsertOutcome::kFailed,
+                        {},
+                        "insert() called on the store's commit thread would wait for itself"};
+  }
+  struct Answer {
+    std::mutex mutex;
+    std::condition_variable ready;
+    std::optional<InsertResult> result;  // guarded by mutex
+  } answer;
+  insert_async(std::move(draft), std::move(idempotency_key), [&answer](InsertResult result) {
+    // Notified under the mutex: the waiter cannot return (and destroy `answer`) before it is done.
+    std::lock_guard lock(answer.mutex);
+    answer.result = std::move(result);
+    answer.ready.notify_one();
+  });
+  std::unique_lock lock(answer.mutex);
+  answer.ready.wait(lock, [&] { return answer.result.has_value(); });
+  return std::move(*answer.result);
+}
+
+void MessageStore::write_group(std::span<PendingInsert> group) {
+  int64_t now = now_unix_ms();  // one time for the group: its messages are committed together
   std::string error;
-  if (try_write_group(group, &error)) return;
-  exec(db_, "ROLLBACK;");
-  for (PendingInsert* pending : group)
-    pending->result = InsertResult{InsertOutcome::kFailed, {}, error};
+  std::lock_guard lock(mutex_);
+  if (try_write_group(group, now, &error)) return;
+  run(statements_->rollback);
+  for (PendingInsert& pending : group) {
+    pending.result = InsertResult{InsertOutcome::kFailed, {}, error};
+  }
 }
 
 // Every step of the group in one transaction: a replay or conflict is decided against what is
 // committed and what earlier items of this group wrote (the transaction sees its own rows).
 // False at the first failure, with SQLite's reason in `*error` and the transaction still open.
-bool MessageStore::try_write_group(const std::vector<PendingInsert*>& group, std::string* error) {
-  // Taken at once: finalising or resetting a statement, and ROLLBACK, replace the message.
+bool MessageStore::try_write_group(std::span<PendingInsert> group, int64_t now_ms,
+                                   std::string* error) {
+  Statements& s = *statements_;
+  // Taken at once: resetting a statement, and ROLLBACK, replace the message.
   auto fail = [&] {
     *error = sqlite3_errmsg(db_);
     return false;
   };
-  if (!exec(db_, "BEGIN IMMEDIATE;")) return fail();
-  Statement find(
-      db_, std::string("SELECT ") + kMessageColumns + " FROM messages WHERE idempotency_key = ?");
-  Statement add(db_,
-                "INSERT INTO messages (content, user, channel, recipient, created_ms, "
-                "idempotency_key) VALUES (?, ?, ?, ?, ?, ?)");
-  if (!find.ok() || !add.ok()) return fail();
-  for (PendingInsert* pending : group) {
-    const MessageDraft& draft = pending->draft;
-    const std::string& key = pending->idempotency_key;
-    InsertResult& result = pending->result;
+  if (!run(s.begin_immediate)) return fail();
+  for (PendingInsert& pending : group) {
+    MessageDraft& draft = pending.draft;
+    const std::string& key = pending.idempotency_key;
+    InsertResult& result = pending.result;
     if (!key.empty()) {
-      find.reset();
-      find.bind(1, key);
-      int found = find.step();
+      ResetOnExit reset(s.find_by_key);
+      s.find_by_key.bind_borrowed(1, key);
+      int found = s.find_by_key.step();
       if (found == SQLITE_ROW) {
-        result.message = read_message(find);
-        MessageDraft original{result.message.content, result.message.user, result.message.channel,
-                              result.message.to};
-        result.outcome = original == draft ? InsertOutcome::kReplayed : InsertOutcome::kConflict;
+        result.message = read_message(s.find_by_key);
+        result.outcome =
+            same_draft(result.message, draft) ? InsertOutcome::kReplayed : InsertOutcome::kConflict;
         continue;
       }
       if (found != SQLITE_DONE) return fail();
     }
-    int64_t now = now_unix_ms();
-    add.reset();
-    add.bind(1, draft.content);
-    add.bind(2, draft.user);
-    add.bind(3, draft.channel);
-    if (draft.to.empty()) {
-      add.bind_null(4);
-    } else {
-      add.bind(4, draft.to);
+    {
+      ResetOnExit reset(s.insert_message);
+      Statement& add = s.insert_message;
+      add.bind_borrowed(1, draft.content);
+      add.bind_borrowed(2, draft.user);
+      add.bind_borrowed(3, draft.channel);
+      if (draft.to.empty()) {
+        add.bind_null(4);
+      } else {
+        add.bind_borrowed(4, draft.to);
+      }
+      add.bind(5, now_ms);
+      if (key.empty()) {
+        add.bind_null(6);
+      } else {
+        add.bind_borrowed(6, key);
+      }
+      if (add.step() != SQLITE_DONE) return fail();
     }
-    add.bind(5, now);
-    if (key.empty()) {
-      add.bind_null(6);
-    } else {
-      add.bind(6, key);
-    }
-    if (add.step() != SQLITE_DONE) return fail();
+    // The statement was reset, so the draft's strings are free to move into the answer.
     result.outcome = InsertOutcome::kCreated;
-    result.message = Message{};
     result.message.id = sqlite3_last_insert_rowid(db_);
-    result.message.content = draft.content;
-    result.message.user = draft.user;
-    result.message.channel = draft.channel;
-    result.message.to = draft.to;
-    result.message.timestamp_ms = now;
+    result.message.content = std::move(draft.content);
+    result.message.user = std::move(draft.user);
+    result.message.channel = std::move(draft.channel);
+    result.message.to = std::move(draft.to);
+    result.message.timestamp_ms = now_ms;
   }
-  find.reset();  // no statement may be left mid-read at COMMIT
-  add.reset();
-  return exec(db_, "COMMIT;") || fail();
+  return run(s.commit) || fail();
 }
 
-std::optional<Message> MessageStore::get(int64_t id) {
+StoreRead<std::optional<Message>> MessageStore::get(int64_t id) {
   std::lock_guard lock(mutex_);
-  Statement find(db_, std::string("SELECT ") + kMessageColumns + " FROM messages WHERE id = ?");
+  Statement& find = statements_->get_by_id;
+  ResetOnExit reset(find);
   find.bind(1, id);
-  if (find.ok() && find.step() == SQLITE_ROW) return read_message(find);
-  return std::nullopt;
+  int rc = find.step();
+  if (rc == SQLITE_ROW) return StoreRead<std::optional<Message>>::succeeded(read_message(find));
+  if (rc == SQLITE_DONE) return StoreRead<std::optional<Message>>::succeeded(std::nullopt);
+  return StoreRead<std::optional<Message>>::failed(sqlite3_errmsg(db_));
 }
 
-std::vector<Message> MessageStore::list(const MessageFilter& filter, std::optional<int64_t> after,
-                                        int limit, const std::string& with) {
+StoreRead<std::vector<Message>> MessageStore::list(const MessageFilter& filter,
+                                                   std::optional<int64_t> after, int limit,
+                                                   const std::string& with) {
   std::vector<std::string> values;
-  std::string visible;
+  std::string sql = "SELECT " RELAY_MESSAGE_COLUMNS " FROM messages WHERE ";
   if (with.empty()) {
-    visible = visible_sql(filter, 1, &values);
+    append_visible_sql(filter, 1, &values, &sql);
   } else {
-    visible =
+    sql.append(
         "(recipient IS NOT NULL AND ((user = ? AND recipient = ?) OR (user = ? AND "
-        "recipient = ?)))";
+        "recipient = ?)))");
     values = {filter.user, with, with, filter.user};
   }
-  std::string sql = std::string("SELECT ") + kMessageColumns + " FROM messages WHERE " + visible +
-                    (after ? " AND id > ? ORDER BY id ASC" : " ORDER BY id DESC") + " LIMIT ?";
+  sql.append(after ? " AND id > ? ORDER BY id ASC LIMIT ?" : " ORDER BY id DESC LIMIT ?");
   std::lock_guard lock(mutex_);
   Statement query(db_, sql);
+  if (!query.ok()) return StoreRead<std::vector<Message>>::failed(sqlite3_errmsg(db_));
   int index = 1;
-  for (const auto& value : values) query.bind(index++, value);
+  for (const auto& value : values) query.bind_borrowed(index++, value);
   if (after) query.bind(index++, *after);
   query.bind(index, limit);
   std::vector<Message> messages;
-  while (query.ok() && query.step() == SQLITE_ROW) messages.push_back(read_message(query));
+  int rc;
+  while ((rc = query.step()) == SQLITE_ROW) messages.push_back(read_message(query));
+  if (rc != SQLITE_DONE) return StoreRead<std::vector<Message>>::failed(sqlite3_errmsg(db_));
   if (!after) std::reverse(messages.begin(), messages.end());
-  return messages;
+  return StoreRead<std::vector<Message>>::succeeded(std::move(messages));
 }
 
-std::vector<Message> MessageStore::load_after(int64_t after, size_t max_count, size_t max_bytes) {
+StoreRead<std::vector<Message>> MessageStore::load_after(int64_t after, size_t max_count,
+                                                         size_t max_bytes) {
   std::lock_guard lock(mutex_);
   return query_log_locked(nullptr, after, max_count, max_bytes);
 }
 
-std::vector<Message> MessageStore::log(const MessageFilter& filter, int64_t after, int limit) {
+StoreRead<MessageStore::LogPage> MessageStore::log(const MessageFilter& filter, int64_t after,
+                                                   int limit) {
   std::lock_guard lock(mutex_);
-  return query_log_locked(&filter, after, static_cast<size_t>(limit), SIZE_MAX);
+  Statements& s = *statements_;
+  // One read transaction: the page and the newest id come from the same snapshot.
+  if (!run(s.begin_read)) return StoreRead<LogPage>::failed(sqlite3_errmsg(db_));
+  auto events = query_log_locked(&filter, after, static_cast<size_t>(limit), SIZE_MAX);
+  auto last = events.ok() ? last_id_locked() : StoreRead<int64_t>::failed(events.error);
+  if (!last.ok()) {
+    run(s.rollback);
+    return StoreRead<LogPage>::failed(last.error);
+  }
+  if (!run(s.commit)) {
+    std::string error = sqlite3_errmsg(db_);
+    run(s.rollback);
+    return StoreRead<LogPage>::failed(error);
+  }
+  return StoreRead<LogPage>::succeeded(LogPage{std::move(*events), *last});
 }
 
-std::vector<Message> MessageStore::query_log_locked(const MessageFilter* filter, int64_t after,
-                                                    size_t limit, size_t max_bytes) {
+StoreRead<std::vector<Message>> MessageStore::query_log_locked(const MessageFilter* filter,
+                                                               int64_t after, size_t limit,
+                                                               size_t max_bytes) {
   std::vector<std::string> values;
-  std::string messages_sql = kLogMessages;
-  std::string receipts_sql = kLogReceipts;
+  std::string sql = "SELECT * FROM (";
+  sql.append(kLogMessages);
   if (filter) {
-    messages_sql += " AND " + visible_sql(*filter, 3, &values);
+    sql.append(" AND ");
+    append_visible_sql(*filter, 3, &values, &sql);
     values.clear();  // the receipts' condition binds the same numbered values
-    receipts_sql +=
-        " AND " + visible_sql(*filter, 3, &values, {kReceiptRecipient, "m.channel", "s.user"});
   }
-  std::string sql = "SELECT * FROM (" + messages_sql + " ORDER BY id LIMIT ?2) UNION ALL " +
-                    "SELECT * FROM (" + receipts_sql + " ORDER BY s.event_id LIMIT ?2) " +
-                    "ORDER BY 1 LIMIT ?2";
+  sql.append(" ORDER BY id LIMIT ?2) UNION ALL SELECT * FROM (");
+  sql.append(kLogReceipts);
+  if (filter) {
+    sql.append(" AND ");
+    append_visible_sql(*filter, 3, &values, &sql, {RELAY_RECEIPT_RECIPIENT, "m.channel", "s.user"});
+  }
+  sql.append(" ORDER BY s.event_id LIMIT ?2) ORDER BY 1 LIMIT ?2");
   Statement query(db_, sql);
+  if (!query.ok()) return StoreRead<std::vector<Message>>::failed(sqlite3_errmsg(db_));
   query.bind(1, after);
-  query.bind(2, static_cast<int64_t>(limit));
+  query.bind(2, static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)));
   int index = 3;
-  for (const auto& value : values) query.bind(index++, value);
+  for (const auto& value : values) query.bind_borrowed(index++, value);
   std::vector<Message> events;
   size_t bytes = 0;
-  while (query.ok() && query.step() == SQLITE_ROW) {
+  int rc;
+  while ((rc = query.step()) == SQLITE_ROW) {
     events.push_back(read_log_row(query));
     bytes += events.back().content.size();
-    if (bytes >= max_bytes) break;
+    if (bytes >= max_bytes) {
+      rc = SQLITE_DONE;
+      break;
+    }
   }
-  return events;
+  if (rc != SQLITE_DONE) return StoreRead<std::vector<Message>>::failed(sqlite3_errmsg(db_));
+  return StoreRead<std::vector<Message>>::succeeded(std::move(events));
 }
 
-std::map<int64_t, std::vector<MessageStore::Receipt>> MessageStore::receipts_for(
+StoreRead<std::map<int64_t, std::vector<MessageStore::Receipt>>> MessageStore::receipts_for(
     const std::vector<int64_t>& message_ids) {
+  using Read = StoreRead<std::map<int64_t, std::vector<Receipt>>>;
   std::map<int64_t, std::vector<Receipt>> out;
-  if (message_ids.empty()) return out;
+  if (message_ids.empty()) return Read::succeeded(std::move(out));
   std::string sql =
-      "SELECT message_id, user, status, updated_ms FROM message_status WHERE "
-      "message_id IN (";
-  for (size_t i = 0; i < message_ids.size(); ++i) sql += i == 0 ? "?" : ", ?";
-  sql += ") ORDER BY message_id, event_id";
+      "SELECT message_id, user, status, updated_ms FROM message_status WHERE message_id IN (?";
+  for (size_t i = 1; i < message_ids.size(); ++i) sql.append(", ?");
+  sql.append(") ORDER BY message_id, event_id");
   std::lock_guard lock(mutex_);
   Statement query(db_, sql);
+  if (!query.ok()) return Read::failed(sqlite3_errmsg(db_));
   for (size_t i = 0; i < message_ids.size(); ++i) {
     query.bind(static_cast<int>(i + 1), message_ids[i]);
   }
-  while (query.ok() && query.step() == SQLITE_ROW) {
+  int rc;
+  while ((rc = query.step()) == SQLITE_ROW) {
     out[query.int64_at(0)].push_back(Receipt{
         query.text_at(1), status_name(static_cast<int>(query.int64_at(2))), query.int64_at(3)});
   }
-  return out;
+  if (rc != SQLITE_DONE) return Read::failed(sqlite3_errmsg(db_));
+  return Read::succeeded(std::move(out));
 }
 
 MessageStore::ReceiptResult MessageStore::record_receipt(int64_t message_id,
@@ -376,31 +545,34 @@ MessageStore::ReceiptResult MessageStore::record_receipt(int64_t message_id,
                                                          const std::string& status) {
   ReceiptResult result;
   int rank = status == "read" ? kRead : kDelivered;
+  int64_t now = now_unix_ms();
   std::lock_guard lock(mutex_);
-  if (!try_record_receipt(message_id, user, rank, &result)) {
+  if (!try_record_receipt(message_id, user, rank, now, &result)) {
     result.outcome = ReceiptOutcome::kFailed;
     result.error = sqlite3_errmsg(db_);
-    exec(db_, "ROLLBACK;");
+    run(statements_->rollback);
   }
   return result;
 }
 
 // One transaction: check the message and the standing receipt, then (on a forward move) take the
 // next id of the message sequence and write the receipt under it. False on a database error,
-// with the transaction still open.
+// with the transaction still open and SQLite's reason in sqlite3_errmsg().
 bool MessageStore::try_record_receipt(int64_t message_id, const std::string& user, int status_rank,
-                                      ReceiptResult* result) {
-  if (!exec(db_, "BEGIN IMMEDIATE;")) return false;
-  Statement find(db_, std::string("SELECT ") + kMessageColumns + " FROM messages WHERE id = ?");
-  find.bind(1, message_id);
-  int found = find.step();
-  if (found != SQLITE_ROW && found != SQLITE_DONE) return false;
+                                      int64_t now_ms, ReceiptResult* result) {
+  Statements& s = *statements_;
+  if (!run(s.begin_immediate)) return false;
   std::optional<Message> message;
-  if (found == SQLITE_ROW) message = read_message(find);
-  find.reset();
+  {
+    ResetOnExit reset(s.get_by_id);
+    s.get_by_id.bind(1, message_id);
+    int found = s.get_by_id.step();
+    if (found != SQLITE_ROW && found != SQLITE_DONE) return false;
+    if (found == SQLITE_ROW) message = read_message(s.get_by_id);
+  }
   auto finish = [&](ReceiptOutcome outcome) {
     result->outcome = outcome;
-    return exec(db_, "COMMIT;");
+    return run(s.commit);
   };
   if (!message || (!message->to.empty() && user != message->to && user != message->user)) {
     return finish(ReceiptOutcome::kNotFound);
@@ -413,86 +585,87 @@ bool MessageStore::try_record_receipt(int64_t message_id, const std::string& use
   event.user = user;
   event.channel = message->channel;
   event.to = message->to.empty() ? std::string() : message->user;  // the reader is the recipient
-  Statement standing(db_,
-                     "SELECT status, event_id, updated_ms FROM message_status WHERE message_id = ? "
-                     "AND user = ?");
-  standing.bind(1, message_id);
-  standing.bind(2, user);
-  int row = standing.step();
-  if (row != SQLITE_ROW && row != SQLITE_DONE) return false;
-  if (row == SQLITE_ROW && standing.int64_at(0) >= status_rank) {
-    event.status = status_name(static_cast<int>(standing.int64_at(0)));
-    event.id = standing.int64_at(1);
-    event.timestamp_ms = standing.int64_at(2);
-    standing.reset();
-    return finish(ReceiptOutcome::kUnchanged);
+  {
+    ResetOnExit reset(s.standing_receipt);
+    s.standing_receipt.bind(1, message_id);
+    s.standing_receipt.bind_borrowed(2, user);
+    int row = s.standing_receipt.step();
+    if (row != SQLITE_ROW && row != SQLITE_DONE) return false;
+    if (row == SQLITE_ROW && s.standing_receipt.int64_at(0) >= status_rank) {
+      event.status = status_name(static_cast<int>(s.standing_receipt.int64_at(0)));
+      event.id = s.standing_receipt.int64_at(1);
+      event.timestamp_ms = s.standing_receipt.int64_at(2);
+      return finish(ReceiptOutcome::kUnchanged);
+    }
   }
-  standing.reset();
-  // AUTOINCREMENT never reuses an id at or below sqlite_sequence's value, so raising it reserves
-  // the next id of the message sequence for this receipt (the message exists, so the row does).
-  if (!exec(db_, "UPDATE sqlite_sequence SET seq = seq + 1 WHERE name = 'messages';")) return false;
-  Statement next(db_, "SELECT seq FROM sqlite_sequence WHERE name = 'messages'");
-  if (next.step() != SQLITE_ROW) return false;
-  event.id = next.int64_at(0);
-  next.reset();
+  {
+    ResetOnExit reset(s.take_next_id);
+    if (s.take_next_id.step() != SQLITE_ROW) return false;
+    event.id = s.take_next_id.int64_at(0);
+    if (s.take_next_id.step() != SQLITE_DONE) return false;
+  }
   event.status = status_name(status_rank);
-  event.timestamp_ms = now_unix_ms();
-  Statement write(db_,
-                  "INSERT INTO message_status (message_id, user, status, event_id, updated_ms) "
-                  "VALUES (?, ?, ?, ?, ?) ON CONFLICT (message_id, user) DO UPDATE SET "
-                  "status = excluded.status, event_id = excluded.event_id, "
-                  "updated_ms = excluded.updated_ms");
-  write.bind(1, message_id);
-  write.bind(2, user);
-  write.bind(3, static_cast<int64_t>(status_rank));
-  write.bind(4, event.id);
-  write.bind(5, event.timestamp_ms);
-  if (write.step() != SQLITE_DONE) return false;
-  write.reset();
+  event.timestamp_ms = now_ms;
+  {
+    ResetOnExit reset(s.write_receipt);
+    Statement& write = s.write_receipt;
+    write.bind(1, message_id);
+    write.bind_borrowed(2, user);
+    write.bind(3, static_cast<int64_t>(status_rank));
+    write.bind(4, event.id);
+    write.bind(5, event.timestamp_ms);
+    if (write.step() != SQLITE_DONE) return false;
+  }
   return finish(ReceiptOutcome::kChanged);
 }
 
-std::vector<MessageStore::ChannelSummary> MessageStore::channels() {
+StoreRead<std::vector<MessageStore::ChannelSummary>> MessageStore::channels() {
+  using Read = StoreRead<std::vector<ChannelSummary>>;
   std::lock_guard lock(mutex_);
-  Statement query(db_,
-                  "SELECT channel, COUNT(*), MAX(id), MAX(created_ms) FROM messages "
-                  "WHERE recipient IS NULL GROUP BY channel ORDER BY MAX(id) DESC");
+  Statement& query = statements_->channels;
+  ResetOnExit reset(query);
   std::vector<ChannelSummary> out;
-  while (query.ok() && query.step() == SQLITE_ROW) {
+  int rc;
+  while ((rc = query.step()) == SQLITE_ROW) {
     out.push_back(
         ChannelSummary{query.text_at(0), query.int64_at(1), query.int64_at(2), query.int64_at(3)});
   }
-  return out;
+  if (rc != SQLITE_DONE) return Read::failed(sqlite3_errmsg(db_));
+  return Read::succeeded(std::move(out));
 }
 
-int64_t MessageStore::forwarded_upto() {
+StoreRead<int64_t> MessageStore::forwarded_upto() {
   std::lock_guard lock(mutex_);
-  Statement query(db_, "SELECT forwarded_upto FROM forward_state WHERE singleton = 1");
-  if (query.ok() && query.step() == SQLITE_ROW) return query.int64_at(0);
-  return 0;
+  Statement& query = statements_->forwarded_upto;
+  ResetOnExit reset(query);
+  int rc = query.step();
+  if (rc == SQLITE_ROW) return StoreRead<int64_t>::succeeded(query.int64_at(0));
+  // The schema always holds the row: none is as broken as an error.
+  return StoreRead<int64_t>::failed(rc == SQLITE_DONE ? "forward_state has no row"
+                                                      : sqlite3_errmsg(db_));
 }
 
 bool MessageStore::set_forwarded_upto(int64_t id) {
   std::lock_guard lock(mutex_);
-  Statement update(db_, "UPDATE forward_state SET forwarded_upto = ? WHERE singleton = 1");
+  Statement& update = statements_->set_forwarded_upto;
   update.bind(1, id);
-  return update.ok() && update.step() == SQLITE_DONE;
+  return run(update) && sqlite3_changes(db_) == 1;
 }
 
-int64_t MessageStore::last_id() {
+StoreRead<int64_t> MessageStore::last_id() {
   std::lock_guard lock(mutex_);
-  // Receipts take ids by raising the sequence without adding a message row.
-  Statement query(db_,
-                  "SELECT MAX(COALESCE((SELECT MAX(id) FROM messages), 0), "
-                  "COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0))");
-  if (query.ok() && query.step() == SQLITE_ROW) return query.int64_at(0);
-  return 0;
+  return last_id_locked();
+}
+
+StoreRead<int64_t> MessageStore::last_id_locked() {
+  Statement& query = statements_->last_id;
+  ResetOnExit reset(query);
+  if (query.step() == SQLITE_ROW) return StoreRead<int64_t>::succeeded(query.int64_at(0));
+  return StoreRead<int64_t>::failed(sqlite3_errmsg(db_));
 }
 
 bool MessageStore::healthy() {
-  std::lock_guard lock(mutex_);
-  Statement query(db_, "SELECT 1");
-  return query.ok() && query.step() == SQLITE_ROW;
+  return last_id().ok();
 }
 
 }  // namespace relay

@@ -3,8 +3,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
+#include <future>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -48,6 +50,14 @@ class OtherConnection {
     REQUIRE(sqlite3_open((dir.path / "messages.db").c_str(), &db_) == SQLITE_OK);
   }
   ~OtherConnection() { sqlite3_close(db_); }
+  /// The single integer `sql` selects.
+  int64_t count(const std::string& sql) {
+    sqlite3_stmt* statement = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db_, sql.c_str(), -1, &statement, nullptr) == SQLITE_OK);
+    int64_t value = sqlite3_step(statement) == SQLITE_ROW ? sqlite3_column_int64(statement, 0) : -1;
+    sqlite3_finalize(statement);
+    return value;
+  }
   void exec(const std::string& sql) {
     char* error = nullptr;
     int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error);
@@ -59,6 +69,13 @@ class OtherConnection {
  private:
   sqlite3* db_ = nullptr;
 };
+
+// The value of a read that must succeed.
+template <typename T>
+T value_of(StoreRead<T> read) {
+  REQUIRE_MESSAGE(read.ok(), read.error);
+  return std::move(*read);
+}
 
 template <typename Predicate>
 bool eventually(Predicate predicate) {
@@ -81,15 +98,15 @@ TEST_CASE("store assigns strictly increasing ids and reads messages back") {
   CHECK(first.message.id == 1);
   CHECK(second.message.id == 2);
   CHECK(first.message.timestamp_ms > 0);
-  auto read = store->get(2);
+  auto read = value_of(store->get(2));
   REQUIRE(read);
   CHECK(read->content == "two");
   CHECK(read->channel == "dev");
   CHECK(read->user == "bob");
   CHECK(read->to == "alice");
   CHECK(read->timestamp_ms == second.message.timestamp_ms);
-  CHECK_FALSE(store->get(3));
-  CHECK(store->last_id() == 2);
+  CHECK_FALSE(value_of(store->get(3)));
+  CHECK(value_of(store->last_id()) == 2);
   CHECK(store->healthy());
 }
 
@@ -103,7 +120,7 @@ TEST_CASE("store idempotency keys replay the original or refuse a different mess
   CHECK(retry.message.id == original.message.id);
   CHECK(retry.message.timestamp_ms == original.message.timestamp_ms);
   CHECK(conflict.outcome == MessageStore::InsertOutcome::kConflict);
-  CHECK(store->last_id() == 1);
+  CHECK(value_of(store->last_id()) == 1);
   CHECK(store->insert(draft("hello"), "key-2").message.id == 2);
 }
 
@@ -115,9 +132,9 @@ TEST_CASE("store keeps messages and the forward cursor across reopening") {
     CHECK(store->set_forwarded_upto(3));
   }
   auto store = open_store(dir);
-  CHECK(store->last_id() == 5);
-  CHECK(store->forwarded_upto() == 3);
-  CHECK(store->get(5)->content == "m4");
+  CHECK(value_of(store->last_id()) == 5);
+  CHECK(value_of(store->forwarded_upto()) == 3);
+  CHECK(value_of(store->get(5))->content == "m4");
   CHECK(store->insert(draft("after reopen"), "").message.id == 6);
 }
 
@@ -135,24 +152,26 @@ TEST_CASE("store history honours channels, direct-message parties, after and lim
     for (const auto& m : messages) out.push_back(m.id);
     return out;
   };
-  CHECK(ids(store->list({}, std::nullopt, 50)) == std::vector<int64_t>{1, 2, 4});
-  CHECK(ids(store->list({{"a"}, ""}, std::nullopt, 50)) == std::vector<int64_t>{1, 4});
-  CHECK(ids(store->list({{"a"}, "bob"}, std::nullopt, 50)) == std::vector<int64_t>{1, 3, 4});
-  CHECK(ids(store->list({{}, "alice"}, std::nullopt, 50)) == std::vector<int64_t>{1, 2, 3, 4});
-  CHECK(ids(store->list({}, 1, 50)) == std::vector<int64_t>{2, 4});
-  CHECK(ids(store->list({}, 0, 2)) == std::vector<int64_t>{1, 2});
-  CHECK(ids(store->list({}, std::nullopt, 2)) == std::vector<int64_t>{2, 4});
+  CHECK(ids(value_of(store->list({}, std::nullopt, 50))) == std::vector<int64_t>{1, 2, 4});
+  CHECK(ids(value_of(store->list({{"a"}, ""}, std::nullopt, 50))) == std::vector<int64_t>{1, 4});
+  CHECK(ids(value_of(store->list({{"a"}, "bob"}, std::nullopt, 50))) ==
+        std::vector<int64_t>{1, 3, 4});
+  CHECK(ids(value_of(store->list({{}, "alice"}, std::nullopt, 50))) ==
+        std::vector<int64_t>{1, 2, 3, 4});
+  CHECK(ids(value_of(store->list({}, 1, 50))) == std::vector<int64_t>{2, 4});
+  CHECK(ids(value_of(store->list({}, 0, 2))) == std::vector<int64_t>{1, 2});
+  CHECK(ids(value_of(store->list({}, std::nullopt, 2))) == std::vector<int64_t>{2, 4});
 }
 
 TEST_CASE("store load_after bounds batches by count and bytes but returns at least one") {
   TempDir dir;
   auto store = open_store(dir);
   for (int i = 0; i < 10; ++i) store->insert(draft(std::string(100, 'x')), "");
-  CHECK(store->load_after(0, 4, 1 << 20).size() == 4);
-  CHECK(store->load_after(0, 100, 250).size() == 3);
-  CHECK(store->load_after(0, 100, 1).size() == 1);
-  CHECK(store->load_after(8, 100, 1 << 20).size() == 2);
-  CHECK(store->load_after(10, 100, 1 << 20).empty());
+  CHECK(value_of(store->load_after(0, 4, 1 << 20)).size() == 4);
+  CHECK(value_of(store->load_after(0, 100, 250)).size() == 3);
+  CHECK(value_of(store->load_after(0, 100, 1)).size() == 1);
+  CHECK(value_of(store->load_after(8, 100, 1 << 20)).size() == 2);
+  CHECK(value_of(store->load_after(10, 100, 1 << 20)).empty());
 }
 
 TEST_CASE("store open reports a data directory it cannot use") {
@@ -196,7 +215,7 @@ TEST_CASE("store group commit: concurrent inserts get distinct increasing ids an
       ids.insert(message.id);
       // Each caller's inserts are committed in the order it made them.
       if (i > 0) CHECK(message.id > stored[t][i - 1].id);
-      auto read = store->get(message.id);
+      auto read = value_of(store->get(message.id));
       REQUIRE(read);
       CHECK(read->content == "t" + std::to_string(t) + "-" + std::to_string(i));
       CHECK(read->timestamp_ms == message.timestamp_ms);
@@ -206,9 +225,9 @@ TEST_CASE("store group commit: concurrent inserts get distinct increasing ids an
   CHECK(ids.size() == kTotal);
   CHECK(*ids.begin() == 1);
   CHECK(*ids.rbegin() == kTotal);  // distinct and 1..N: no id skipped, none reused
-  CHECK(store->last_id() == kTotal);
+  CHECK(value_of(store->last_id()) == kTotal);
   // Reading back in id order sees the same set (ids became visible in order, with no holes).
-  auto all = store->load_after(0, kTotal + 1, size_t{1} << 30);
+  auto all = value_of(store->load_after(0, kTotal + 1, size_t{1} << 30));
   REQUIRE(all.size() == kTotal);
   for (size_t i = 0; i < all.size(); ++i) CHECK(all[i].id == static_cast<int64_t>(i + 1));
   GroupCommitStats stats = store->insert_stats();
@@ -270,8 +289,8 @@ TEST_CASE("store group commit: idempotency keys repeated inside one group replay
   CHECK(results[5].outcome == Outcome::kCreated);
   CHECK(results[5].message.id == results[0].message.id + 1);
   // Stored: "before", the blocker, "same" once, "no key".
-  CHECK(store->last_id() == 4);
-  CHECK(store->get(results[0].message.id)->content == "same");
+  CHECK(value_of(store->last_id()) == 4);
+  CHECK(value_of(store->get(results[0].message.id))->content == "same");
 }
 
 TEST_CASE("store group commit: a write that fails fails the whole group and stores none of it") {
@@ -291,9 +310,9 @@ TEST_CASE("store group commit: a write that fails fails the whole group and stor
     CHECK(result.outcome == MessageStore::InsertOutcome::kFailed);
     CHECK(result.error.find("poison refused") != std::string::npos);
   }
-  CHECK(store->last_id() == 1);  // only the blocker, from the group before
-  CHECK(store->get(1)->content == "blocker");
-  CHECK(store->load_after(1, 100, 1 << 20).empty());
+  CHECK(value_of(store->last_id()) == 1);  // only the blocker, from the group before
+  CHECK(value_of(store->get(1))->content == "blocker");
+  CHECK(value_of(store->load_after(1, 100, 1 << 20)).empty());
 
   // Nothing of the failed group was claimed: its key is free, and the store goes on.
   auto retry = store->insert(draft("keyed"), "key-1");
@@ -331,10 +350,10 @@ TEST_CASE("forwarder delivers every message once, in order, through failures and
       store->insert(draft("m" + std::to_string(i)), "");
       forwarder.wake();
     }
-    REQUIRE(eventually([&] { return forwarder.backlog() == 0; }));
+    REQUIRE(eventually([&] { return forwarder.backlog() == int64_t{0}; }));
     forwarder.stop();
   }
-  CHECK(store->forwarded_upto() == 50);
+  CHECK(value_of(store->forwarded_upto()) == 50);
   {
     std::lock_guard lock(mutex);
     REQUIRE(delivered.size() == 50);
@@ -348,7 +367,7 @@ TEST_CASE("forwarder delivers every message once, in order, through failures and
   for (int i = 0; i < 5; ++i) store->insert(draft("later"), "");
   Forwarder restarted(*store, send, options, logger, metrics);
   restarted.start();
-  REQUIRE(eventually([&] { return restarted.backlog() == 0; }));
+  REQUIRE(eventually([&] { return restarted.backlog() == int64_t{0}; }));
   restarted.stop();
   std::lock_guard lock(mutex);
   REQUIRE(delivered.size() == 55);
@@ -388,7 +407,7 @@ TEST_CASE("store: receipts move forward only and take ids from the message seque
   // The next message comes after every receipt; last_id() counts receipts too.
   auto next = store->insert(draft("next", "general", "alice"), "").message;
   CHECK(next.id == dm_read.event.id + 1);
-  CHECK(store->last_id() == next.id);
+  CHECK(value_of(store->last_id()) == next.id);
 
   auto ids_of = [](const std::vector<Message>& events) {
     std::vector<int64_t> ids;
@@ -396,20 +415,20 @@ TEST_CASE("store: receipts move forward only and take ids from the message seque
     return ids;
   };
   // The log holds the latest receipt per reader, in one id order with the messages.
-  CHECK(ids_of(store->load_after(0, 100, 1 << 20)) ==
+  CHECK(ids_of(value_of(store->load_after(0, 100, 1 << 20))) ==
         std::vector<int64_t>{message.id, dm.id, read.event.id, dm_read.event.id, next.id});
   // carol sees no DM and no DM receipt; alice's DMs show whatever channels she follows.
-  CHECK(ids_of(store->log(MessageFilter{{}, "carol"}, 0, 100)) ==
+  CHECK(ids_of(value_of(store->log(MessageFilter{{}, "carol"}, 0, 100)).events) ==
         std::vector<int64_t>{message.id, read.event.id, next.id});
-  CHECK(ids_of(store->log(MessageFilter{{"other"}, "alice"}, 0, 100)) ==
+  CHECK(ids_of(value_of(store->log(MessageFilter{{"other"}, "alice"}, 0, 100)).events) ==
         std::vector<int64_t>{dm.id, dm_read.event.id});
   // Pages: a limit smaller than either part still returns the first ones in id order.
-  CHECK(ids_of(store->log(MessageFilter{}, message.id, 2)) ==
+  CHECK(ids_of(value_of(store->log(MessageFilter{}, message.id, 2)).events) ==
         std::vector<int64_t>{read.event.id, next.id});
-  CHECK(ids_of(store->log(MessageFilter{{}, "bob"}, message.id, 2)) ==
+  CHECK(ids_of(value_of(store->log(MessageFilter{{}, "bob"}, message.id, 2)).events) ==
         std::vector<int64_t>{dm.id, read.event.id});
 
-  auto receipts = store->receipts_for({message.id, dm.id, next.id});
+  auto receipts = value_of(store->receipts_for({message.id, dm.id, next.id}));
   CHECK(receipts.size() == 2);
   REQUIRE(receipts[message.id].size() == 1);
   CHECK(receipts[message.id][0].user == "bob");
@@ -418,9 +437,188 @@ TEST_CASE("store: receipts move forward only and take ids from the message seque
   // Durable, and the sequence continues after a reopen.
   store.reset();
   store = open_store(dir);
-  CHECK(store->receipts_for({message.id})[message.id].at(0).status == "read");
+  CHECK(value_of(store->receipts_for({message.id}))[message.id].at(0).status == "read");
   auto after_reopen = store->record_receipt(next.id, "bob", "delivered");
   CHECK(after_reopen.event.id == next.id + 1);
+}
+
+TEST_CASE("store insert_async answers on the commit thread, in queue order, after the commit") {
+  TempDir dir;
+  auto store = open_store(dir);
+  OtherConnection other(dir);
+  constexpr int kInserts = 300;
+  std::mutex mutex;
+  std::condition_variable all_done;
+  std::vector<MessageStore::InsertResult> results;  // guarded by mutex, in callback order
+  std::vector<int> order;                           // guarded by mutex: which insert answered
+  std::set<std::thread::id> threads;                // guarded by mutex
+  std::vector<int64_t> committed_at_callback;       // guarded by mutex
+  for (int i = 0; i < kInserts; ++i) {
+    store->insert_async(draft("m" + std::to_string(i)), i % 2 ? "key-" + std::to_string(i) : "",
+                        [&, i](MessageStore::InsertResult result) {
+                          // Committed before the answer: another connection already sees it.
+                          int64_t visible =
+                              other.count("SELECT COUNT(*) FROM messages WHERE id = " +
+                                          std::to_string(result.message.id));
+                          std::lock_guard lock(mutex);
+                          results.push_back(std::move(result));
+                          order.push_back(i);
+                          threads.insert(std::this_thread::get_id());
+                          committed_at_callback.push_back(visible);
+                          if (results.size() == kInserts) all_done.notify_one();
+                        });
+  }
+  std::unique_lock lock(mutex);
+  REQUIRE(all_done.wait_for(lock, std::chrono::seconds(30),
+                            [&] { return results.size() == kInserts; }));
+  CHECK(threads.size() == 1);
+  CHECK(threads.count(std::this_thread::get_id()) == 0);
+  for (int i = 0; i < kInserts; ++i) {
+    CHECK(order[i] == i);
+    CHECK(results[i].outcome == MessageStore::InsertOutcome::kCreated);
+    CHECK(results[i].message.id == i + 1);
+    CHECK(results[i].message.content == "m" + std::to_string(i));
+    CHECK(committed_at_callback[i] == 1);
+  }
+  MESSAGE("groups: " << store->insert_stats().groups << " for " << kInserts << " inserts");
+}
+
+TEST_CASE("store stop commits and answers everything queued; later inserts answer kFailed") {
+  TempDir dir;
+  constexpr int kInserts = 2000;
+  std::atomic<int> created{0};
+  std::atomic<int> answered{0};
+  auto store = open_store(dir);
+  for (int i = 0; i < kInserts; ++i) {
+    store->insert_async(draft("m" + std::to_string(i)), "", [&](MessageStore::InsertResult r) {
+      if (r.outcome == MessageStore::InsertOutcome::kCreated) ++created;
+      ++answered;
+    });
+  }
+  store->stop();  // returns with every callback run
+  CHECK(answered == kInserts);
+  CHECK(created == kInserts);
+  bool inline_answer = false;
+  store->insert_async(draft("late"), "", [&](MessageStore::InsertResult r) {
+    inline_answer = r.outcome == MessageStore::InsertOutcome::kFailed && r.error == "store closing";
+  });
+  CHECK(inline_answer);  // answered before insert_async returned, on this thread
+  CHECK(store->insert(draft("late"), "").outcome == MessageStore::InsertOutcome::kFailed);
+  store.reset();
+  store = open_store(dir);
+  CHECK(value_of(store->last_id()) == kInserts);
+}
+
+TEST_CASE("store insert() inside a done callback answers kFailed instead of waiting for itself") {
+  TempDir dir;
+  auto store = open_store(dir);
+  std::promise<MessageStore::InsertResult> nested;
+  store->insert_async(draft("outer"), "", [&](MessageStore::InsertResult) {
+    nested.set_value(store->insert(draft("inner"), ""));
+  });
+  auto answer = nested.get_future();
+  REQUIRE(answer.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  auto result = answer.get();
+  CHECK(result.outcome == MessageStore::InsertOutcome::kFailed);
+  CHECK(result.error.find("commit thread") != std::string::npos);
+  CHECK(value_of(store->last_id()) == 1);
+}
+
+TEST_CASE("store log returns the newest id, read with the page") {
+  TempDir dir;
+  auto store = open_store(dir);
+  auto empty = value_of(store->log(MessageFilter{}, 0, 10));
+  CHECK(empty.events.empty());
+  CHECK(empty.last_id == 0);
+  auto first = store->insert(draft("public", "a", "alice"), "").message;
+  auto dm = store->insert(draft("secret", "a", "alice", "bob"), "").message;
+  auto receipt = store->record_receipt(first.id, "bob", "read").event;
+  // carol sees only the first message, but the newest id is the store's (the receipt's).
+  auto page = value_of(store->log(MessageFilter{{}, "carol"}, 0, 10));
+  REQUIRE(page.events.size() == 2);  // the message and bob's receipt of it
+  CHECK(page.last_id == receipt.id);
+  CHECK(receipt.id == dm.id + 1);
+  // A cursor beyond the newest id: nothing, and last_id says the cursor is ahead.
+  auto ahead = value_of(store->log(MessageFilter{}, 1000, 10));
+  CHECK(ahead.events.empty());
+  CHECK(ahead.last_id == receipt.id);
+  // A page shorter than the log still tells the whole log's newest id.
+  auto short_page = value_of(store->log(MessageFilter{}, 0, 1));
+  CHECK(short_page.events.size() == 1);
+  CHECK(short_page.last_id == receipt.id);
+}
+
+TEST_CASE("store reads that fail report failure, never an empty result; inserts answer kFailed") {
+  TempDir dir;
+  auto store = open_store(dir);
+  auto message = store->insert(draft("hello", "general", "alice"), "key-1").message;
+  REQUIRE(store->record_receipt(message.id, "bob", "read").outcome ==
+          MessageStore::ReceiptOutcome::kChanged);
+  REQUIRE(store->healthy());
+  // Another connection breaks the database under the store, as a damaged file or an operator
+  // would: every table the reads use is gone.
+  OtherConnection other(dir);
+  other.exec("DROP TABLE message_status; DROP TABLE forward_state; DROP TABLE messages;");
+
+  auto failed = [](const auto& read) {
+    CHECK_FALSE(read.ok());
+    CHECK_MESSAGE(read.error.find("no such table") != std::string::npos, read.error);
+  };
+  failed(store->get(message.id));
+  failed(store->list({}, std::nullopt, 50));
+  failed(store->list({}, 0, 50));
+  failed(store->list({{}, "alice"}, std::nullopt, 50, "bob"));
+  failed(store->receipts_for({message.id}));
+  failed(store->channels());
+  failed(store->load_after(0, 100, 1 << 20));
+  failed(store->log(MessageFilter{}, 0, 100));
+  failed(store->log(MessageFilter{{"general"}, "bob"}, 0, 100));
+  failed(store->last_id());
+  failed(store->forwarded_upto());
+  CHECK_FALSE(store->healthy());
+  CHECK_FALSE(store->set_forwarded_upto(1));
+  CHECK(store->record_receipt(message.id, "carol", "read").outcome ==
+        MessageStore::ReceiptOutcome::kFailed);
+
+  std::promise<MessageStore::InsertResult> answered;
+  store->insert_async(draft("lost"), "key-2",
+                      [&](MessageStore::InsertResult result) { answered.set_value(result); });
+  auto answer = answered.get_future();
+  REQUIRE(answer.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  auto result = answer.get();
+  CHECK(result.outcome == MessageStore::InsertOutcome::kFailed);
+  CHECK(result.error.find("no such table") != std::string::npos);
+  CHECK(store->insert(draft("lost too"), "").outcome == MessageStore::InsertOutcome::kFailed);
+}
+
+TEST_CASE("forwarder treats a failed read as retry later and forwards once the store reads again") {
+  TempDir dir;
+  auto store = open_store(dir);
+  Logger logger("test");
+  MetricsRegistry metrics;
+  std::mutex mutex;
+  std::vector<int64_t> delivered;
+  auto send = [&](const std::vector<Message>& batch, std::string*) {
+    std::lock_guard lock(mutex);
+    for (const auto& m : batch) delivered.push_back(m.id);
+    return true;
+  };
+  for (int i = 0; i < 3; ++i) store->insert(draft("m" + std::to_string(i)), "");
+  OtherConnection other(dir);
+  // The messages table moves away and back: while it is away every read fails.
+  other.exec("ALTER TABLE messages RENAME TO messages_away;");
+  Forwarder::Options options;
+  options.retry_initial_ms = 5;
+  options.retry_max_ms = 20;
+  Forwarder forwarder(*store, send, options, logger, metrics);
+  forwarder.start();
+  REQUIRE_FALSE(store->load_after(0, 10, 1 << 20).ok());
+  CHECK_FALSE(forwarder.backlog().has_value());
+  other.exec("ALTER TABLE messages_away RENAME TO messages;");
+  REQUIRE(eventually([&] { return forwarder.backlog() == int64_t{0}; }));
+  forwarder.stop();
+  std::lock_guard lock(mutex);
+  CHECK(delivered == std::vector<int64_t>{1, 2, 3});
 }
 
 }  // namespace relay
