@@ -134,7 +134,7 @@ TEST_CASE("http parser: every known method is accepted, other tokens are 501, no
   }
 }
 
-TEST_CASE("http parser: only HTTP/1.1 and HTTP/1.0; other HTTP/d.d is 505, anything else 400") {
+TEST_CASE("http parser: only HTTP/1.1 and HTTP/1.0, other HTTP/d.d is 505, anything else 400") {
   CHECK_FALSE(parse_complete(with_line("GET / HTTP/1.1")).http10);
   CHECK(parse_complete("GET / HTTP/1.0\r\n\r\n").http10);
   for (const char* version : {"HTTP/2.0", "HTTP/0.9", "HTTP/1.2", "HTTP/3.0"}) {
@@ -169,7 +169,7 @@ TEST_CASE("http parser: the target must be origin-form with no control, space or
   }
 }
 
-TEST_CASE("http parser: the path is decoded; NUL, controls, bad UTF-8, %2F and dot segments 400") {
+TEST_CASE("http parser: the path is decoded, NUL, controls, bad UTF-8, %2F and dot segments 400") {
   CHECK(parse_complete(with_line("GET /caf%C3%A9/%E2%82%AC HTTP/1.1")).path ==
         "/caf\xC3\xA9/\xE2\x82\xAC");
   CHECK(parse_complete(with_line("GET /a%20b+c HTTP/1.1")).path == "/a b+c");  // '+' stays

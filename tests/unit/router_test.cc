@@ -111,7 +111,7 @@ TEST_CASE("router: HEAD falls back to the GET route unless a HEAD route exists")
   CHECK(own_head.match("HEAD", "/x").allowed_methods == Methods{"GET", "HEAD", "OPTIONS"});
 }
 
-TEST_CASE("router: the first route added wins; the label is the matched route's pattern") {
+TEST_CASE("router: the first route added wins, the label is the matched route's pattern") {
   Router router;
   router.add(route("GET", "/items/latest"));
   router.add(route("GET", "/items/{id}"));

@@ -144,7 +144,7 @@ TEST_CASE("static files: If-None-Match with the ETag, in a list, or * answers 30
   }
 }
 
-TEST_CASE("static files: HEAD gets the same reply as GET; other methods are not served") {
+TEST_CASE("static files: HEAD gets the same reply as GET, other methods are not served") {
   TempSite site;
   site.write("www/style.css", "body{}");
   StaticFiles files(site.root());

@@ -88,7 +88,7 @@ TEST_CASE("worker pool: stop runs every queued task first, then submit fails") {
   CHECK_FALSE(late_ran);
 }
 
-TEST_CASE("worker pool: tasks may submit tasks; a throwing task does not end its worker") {
+TEST_CASE("worker pool: tasks may submit tasks, and a throwing task does not end its worker") {
   WorkerPool pool(1, 10);
   std::latch done(1);
   std::atomic<bool> inner_ran{false};
@@ -105,7 +105,7 @@ TEST_CASE("worker pool: tasks may submit tasks; a throwing task does not end its
   pool.stop();
 }
 
-TEST_CASE("worker pool: at least one thread; destruction stops and runs what is queued") {
+TEST_CASE("worker pool: at least one thread, and destruction stops and runs what is queued") {
   std::atomic<int> ran{0};
   {
     WorkerPool pool(0, 10);
