@@ -75,7 +75,6 @@ bool percent_decode(std::string_view text, bool plus_is_space, std::string* out)
 /// percent_decode.
 bool parse_query(std::string_view query, std::vector<std::pair<std::string, std::string>>* out);
 
-/// True when `text` is well-formed UTF-8 (no overlongs, no surrogates, at most U+10FFFF).
-bool is_valid_utf8(std::string_view text);
+// is_valid_utf8() (well-formed UTF-8, no overlongs or surrogates) is in shared/validation.h.
 
 }  // namespace relay
