@@ -2,13 +2,29 @@
 
 #include <httplib.h>
 
+#include "shared/validation.h"
+
 namespace relay {
 
 namespace {
 
-std::optional<std::vector<Message>> fetch_page(const std::string& base_url,
-                                               const MessageFilter& filter, int64_t after,
-                                               int limit) {
+// The store's newest id from a /log answer's "last_id": a string of digits or a non-negative
+// integer (0 for an empty store).
+std::optional<int64_t> read_last_id(const nlohmann::json& body) {
+  auto it = body.find("last_id");
+  if (it == body.end()) return std::nullopt;
+  if (it->is_string()) return parse_non_negative(it->get_ref<const std::string&>());
+  if (it->is_number_unsigned()) {
+    auto value = it->get<uint64_t>();
+    if (value > static_cast<uint64_t>(INT64_MAX)) return std::nullopt;
+    return static_cast<int64_t>(value);
+  }
+  if (it->is_number_integer() && it->get<int64_t>() >= 0) return it->get<int64_t>();
+  return std::nullopt;
+}
+
+std::optional<HistoryPage> fetch_page(const std::string& base_url, const MessageFilter& filter,
+                                      int64_t after, int limit) {
   httplib::Params params{{"after", std::to_string(after)}, {"limit", std::to_string(limit)}};
   std::string channels;
   for (const auto& channel : filter.channels) channels += (channels.empty() ? "" : ",") + channel;
@@ -21,26 +37,49 @@ std::optional<std::vector<Message>> fetch_page(const std::string& base_url,
   client.set_read_timeout(10, 0);
   auto result = client.Get("/log", params, httplib::Headers{});
   if (!result || result->status != 200) return std::nullopt;
-  auto body = nlohmann::json::parse(result->body, nullptr, false);
-  if (body.is_discarded() || !body.contains("events") || !body["events"].is_array()) {
-    return std::nullopt;
-  }
-  std::vector<Message> messages;
-  for (const auto& item : body["events"]) {
-    std::string error;
-    auto message = message_from_json(item, &error);
-    if (!message) return std::nullopt;
-    messages.push_back(std::move(*message));
-  }
-  return messages;
+  return parse_log_answer(result->body);
 }
 
 }  // namespace
+
+std::optional<HistoryPage> parse_log_answer(std::string_view text) {
+  auto body = nlohmann::json::parse(text, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) return std::nullopt;
+  auto events = body.find("events");
+  if (events == body.end() || !events->is_array()) return std::nullopt;
+  HistoryPage page;
+  for (const auto& item : *events) {
+    std::string error;
+    auto message = message_from_json(item, &error);
+    if (!message) return std::nullopt;
+    page.events.push_back(std::move(*message));
+  }
+  page.store_last_id = read_last_id(body);
+  return page;
+}
 
 HistoryFetch make_history_fetch(std::string base_url) {
   return [base_url = std::move(base_url)](const MessageFilter& filter, int64_t after, int limit) {
     return fetch_page(base_url, filter, after, limit);
   };
+}
+
+std::optional<int64_t> fetch_store_last_id(const std::string& base_url) {
+  httplib::Client client(base_url);
+  client.set_tcp_nodelay(true);
+  // Short: POST /notify waits for this answer, and the forwarder retries a 503 anyway.
+  client.set_connection_timeout(0, 500 * 1000);
+  client.set_read_timeout(1, 0);
+  auto result =
+      client.Get("/log", httplib::Params{{"after", "0"}, {"limit", "1"}}, httplib::Headers{});
+  if (!result || result->status != 200) return std::nullopt;
+  auto page = parse_log_answer(result->body);
+  if (!page) return std::nullopt;
+  return page->store_last_id;
+}
+
+StoreLastIdFetch make_store_last_id_fetch(std::string base_url) {
+  return [base_url = std::move(base_url)] { return fetch_store_last_id(base_url); };
 }
 
 }  // namespace relay

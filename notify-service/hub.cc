@@ -90,11 +90,13 @@ Hub::Subscription Hub::subscribe(MessageFilter filter, std::optional<int64_t> la
   Subscription subscription;
   if (stopping_ || subscribers_.size() >= options_.max_subscribers) return subscription;
   subscription.subscriber = std::make_shared<Subscriber>(std::move(filter), std::move(on_ready));
+  subscription.hub_last_id = last_id_;
   if (last_event_id) {
     // Replays from the ring when it reaches back far enough and the replay fits in the backlog
-    // cap; otherwise the caller streams history from message-service page by page.
+    // cap; otherwise the caller streams history from message-service page by page. An id ahead of
+    // the hub goes to history as well: the ring cannot tell "not here yet" from "never".
     subscription.resume = Resume::kNeedsHistory;
-    if (ring_reaches_back_to(*last_event_id)) {
+    if (*last_event_id <= last_id_ && ring_reaches_back_to(*last_event_id)) {
       std::vector<EventPtr> missed;
       size_t missed_bytes = 0;
       for (const auto& event : ring_) {

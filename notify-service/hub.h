@@ -99,11 +99,16 @@ class Hub {
   struct Subscription {
     std::shared_ptr<Subscriber> subscriber;  // null when the hub is full or stopping
     Resume resume = Resume::kLiveOnly;
+    /// The hub's newest id when the subscriber registered: every message above it is queued for
+    /// the subscriber (or was cut with it).
+    int64_t hub_last_id = 0;
   };
   /// Registers a subscriber. Every event published after this call is queued for it. With
   /// `last_event_id`, the matching ring events after it are queued first when the ring reaches back
-  /// that far and they fit in the backlog cap (kFromRing); otherwise kNeedsHistory. `on_ready`
-  /// becomes the subscriber's wake-up signal (see Subscriber).
+  /// that far and they fit in the backlog cap (kFromRing); otherwise kNeedsHistory. A
+  /// `last_event_id` above last_id() is kNeedsHistory too: only the store can say whether it is
+  /// real (the hub may lag) or ahead of every id (then the stream must reset, not wait for it).
+  /// `on_ready` becomes the subscriber's wake-up signal (see Subscriber).
   Subscription subscribe(MessageFilter filter, std::optional<int64_t> last_event_id,
                          std::function<void()> on_ready = {});
   void unsubscribe(const std::shared_ptr<Subscriber>& subscriber);

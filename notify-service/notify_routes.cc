@@ -2,51 +2,38 @@
 
 #include <algorithm>
 
+#include "notify-service/notify_batch.h"
 #include "shared/sse.h"
 
 namespace relay {
 
-namespace {
-
-// Parses the body of POST /notify: one message object or an array of them, sorted by id.
-std::variant<std::vector<Message>, ApiError> parse_notify_body(const std::string& body) {
-  auto parsed = nlohmann::json::parse(body, nullptr, false);
-  if (parsed.is_discarded()) {
-    return ApiError{400, "invalid_json", "the body must be a message object or an array of them"};
+std::optional<HttpReply> check_notify_head(const HttpRequest& head,
+                                           const NotifyServiceConfig& config) {
+  if (head.has_header("Origin")) {
+    return HttpReply::error({403, "forbidden", "POST /notify is not for browsers"});
   }
-  // Items are read in place: copying a json value recurses, and a hostile body can nest deeper
-  // than any stack.
-  std::vector<Message> messages;
-  auto read_item = [&messages](const nlohmann::json& item,
-                               size_t index) -> std::optional<ApiError> {
-    std::string error;
-    auto message = message_from_json(item, &error);
-    bool channel_needed = !message || message->kind != EventKind::kTyping || message->to.empty();
-    if (message && channel_needed && !is_valid_channel(message->channel)) {
-      error = "\"channel\" is not a valid name";
+  if (!is_json_content_type(head.header("Content-Type"))) {
+    return HttpReply::error({415, "unsupported_media_type",
+                             "send the batch as JSON with Content-Type: application/json"});
+  }
+  if (!config.notify_token.empty()) {
+    if (!bearer_token_matches(head.header("Authorization"), config.notify_token)) {
+      HttpReply reply = HttpReply::error(
+          {401, "unauthorized", "POST /notify needs Authorization: Bearer <NOTIFY_TOKEN>"});
+      reply.headers.emplace_back("WWW-Authenticate", "Bearer");
+      return reply;
     }
-    if (!message || !error.empty()) {
-      return ApiError{400, "invalid_message", "message " + std::to_string(index) + ": " + error};
-    }
-    messages.push_back(std::move(*message));
-    return std::nullopt;
-  };
-  if (!parsed.is_array()) {
-    if (auto error = read_item(parsed, 0)) return *error;
+  } else if (!is_loopback_address(head.remote_addr)) {
+    return HttpReply::error(
+        {403, "forbidden", "POST /notify accepts only loopback peers unless NOTIFY_TOKEN is set"});
   }
-  for (size_t i = 0; parsed.is_array() && i < parsed.size(); ++i) {
-    if (auto error = read_item(parsed[i], i)) return *error;
-  }
-  std::stable_sort(messages.begin(), messages.end(),
-                   [](const Message& a, const Message& b) { return a.id < b.id; });
-  return messages;
+  return std::nullopt;
 }
-
-}  // namespace
 
 NotifyRoutes::NotifyRoutes(const NotifyServiceConfig& config, Hub& hub, PresenceTracker& presence,
                            HistoryFetch fetch_history, std::function<void(uint64_t)> wake_stream,
-                           MetricsRegistry& metrics, const Logger& logger)
+                           MetricsRegistry& metrics, const Logger& logger,
+                           StoreLastIdFetch store_last_id)
     : config_(config),
       hub_(hub),
       presence_(presence),
@@ -72,7 +59,11 @@ NotifyRoutes::NotifyRoutes(const NotifyServiceConfig& config, Hub& hub, Presence
       typing_(metrics.counter("relay_typing_events_total",
                               "Typing notices received on POST /notify and broadcast.")),
       rejected_(metrics.counter("relay_subscribers_rejected_total",
-                                "Streams refused because MAX_SUBSCRIBERS were open.")) {
+                                "Streams refused because MAX_SUBSCRIBERS were open.")),
+      implausible_(
+          metrics.counter("relay_notify_implausible_ids_total",
+                          "POST /notify batches refused for ids above the store's newest.")),
+      id_guard_(std::move(store_last_id)) {
   metrics.gauge("relay_subscribers", "Open event streams.",
                 [this] { return static_cast<double>(hub_.subscriber_count()); });
 }
@@ -82,9 +73,14 @@ void NotifyRoutes::add_routes(Router& router) {
     return [this, handler](HttpRequest& req) { return (this->*handler)(req); };
   };
   router.add({.method = "GET", .pattern = "/events", .handler = bind(&NotifyRoutes::open_stream)});
+  // Not for browsers (no CORS, OPTIONS refused), checked from the head before any body byte is
+  // read, and blocking: IdGuard may ask message-service for the store's newest id.
   router.add({.method = "POST",
               .pattern = "/notify",
               .max_body_bytes = config_.max_notify_body_bytes,
+              .blocking = true,
+              .cors = false,
+              .check_head = [this](const HttpRequest& head) { return check_notify_head(head, config_); },
               .handler = bind(&NotifyRoutes::notify)});
   router.add({.method = "GET", .pattern = "/presence", .handler = bind(&NotifyRoutes::presence)});
   router.add({.method = "GET", .pattern = "/health", .handler = bind(&NotifyRoutes::health)});
@@ -168,20 +164,34 @@ void NotifyRoutes::stream_ended(const StreamSession& session) {
 }
 
 HttpReply NotifyRoutes::notify(const HttpRequest& req) {
-  if (!config_.notify_token.empty()) {
-    if (req.header("Authorization") != "Bearer " + config_.notify_token) {
-      HttpReply reply = HttpReply::error(
-          {401, "unauthorized", "POST /notify needs Authorization: Bearer <NOTIFY_TOKEN>"});
-      reply.headers.emplace_back("WWW-Authenticate", "Bearer");
-      return reply;
-    }
-  } else if (!is_loopback_address(req.remote_addr)) {
-    return HttpReply::error(
-        {403, "forbidden", "POST /notify accepts only loopback peers unless NOTIFY_TOKEN is set"});
-  }
-  auto parsed = parse_notify_body(req.body);
+  auto parsed = parse_notify_batch(req.body);
   if (auto* error = std::get_if<ApiError>(&parsed)) return HttpReply::error(*error);
   auto& messages = std::get<std::vector<Message>>(parsed);
+  // Sorted by id: the last one is the highest (typing has id 0).
+  int64_t highest_id = messages.empty() ? 0 : messages.back().id;
+  auto decision = id_guard_.check(hub_.last_id(), highest_id);
+  if (decision.verdict == IdGuard::Verdict::kCannotVerify) {
+    logger_.warn("notify ids unverified",
+                 {{"highest_id", highest_id}, {"remote", req.remote_addr}});
+    HttpReply reply = HttpReply::error(
+        {503, "store_unreachable",
+         "id " + std::to_string(highest_id) +
+             " is far above the newest id seen and message-service could not be asked for the "
+             "store's newest; retry later"});
+    reply.headers.emplace_back("Retry-After", "1");
+    return reply;
+  }
+  if (decision.verdict == IdGuard::Verdict::kImplausible) {
+    implausible_.add();
+    logger_.warn("notify ids implausible", {{"highest_id", highest_id},
+                                            {"store_last_id", decision.store_last_id.value_or(0)},
+                                            {"remote", req.remote_addr}});
+    return HttpReply::error({400, "implausible_id",
+                             "id " + std::to_string(highest_id) +
+                                 " is above the store's newest id " +
+                                 std::to_string(decision.store_last_id.value_or(0)) +
+                                 "; nothing of this batch was published"});
+  }
   // Typing is transient: broadcast now, outside the id order; the rest go through dedupe and ring.
   size_t typing = 0;
   for (const auto& message : messages) {

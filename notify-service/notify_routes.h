@@ -3,9 +3,12 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <optional>
+#include <string_view>
 
 #include "notify-service/config.h"
 #include "notify-service/hub.h"
+#include "notify-service/id_guard.h"
 #include "notify-service/presence.h"
 #include "notify-service/stream_session.h"
 #include "shared/http/router.h"
@@ -13,6 +16,16 @@
 #include "shared/metrics.h"
 
 namespace relay {
+
+/// The checks of POST /notify that need only the request head, so a server can run them before
+/// reading the body: a request carrying `Origin` is a browser's (403 `forbidden`: /notify is not
+/// for browsers, whatever the credential); a Content-Type other than application/json is 415
+/// `unsupported_media_type`; with NOTIFY_TOKEN set, `Authorization: Bearer <token>` must match
+/// (compared in constant time; else 401 with `WWW-Authenticate: Bearer`); without a token only
+/// loopback peers may call (403). Returns the refusal, or nullopt to go on. Pure and cheap: any
+/// thread, never blocks.
+std::optional<HttpReply> check_notify_head(const HttpRequest& head,
+                                           const NotifyServiceConfig& config);
 
 /// notify-service's HTTP API, independent of the server that carries it: GET /events opens a
 /// StreamSession (the server writes it) and tells the presence tracker, POST /notify publishes
@@ -22,9 +35,11 @@ namespace relay {
 class NotifyRoutes {
  public:
   /// `wake_stream(connection_id)` tells the server a stream has events to write.
+  /// `store_last_id` reads message-service's newest id for POST /notify ids far above the hub's
+  /// (see IdGuard); empty: such ids are answered 503 `store_unreachable`.
   NotifyRoutes(const NotifyServiceConfig& config, Hub& hub, PresenceTracker& presence,
                HistoryFetch fetch_history, std::function<void(uint64_t)> wake_stream,
-               MetricsRegistry& metrics, const Logger& logger);
+               MetricsRegistry& metrics, const Logger& logger, StoreLastIdFetch store_last_id = {});
 
   /// Adds the service's routes to `router` (the server answers 404 / 405 / OPTIONS from it). The
   /// routes call this object: it must outlive the server.
@@ -50,6 +65,8 @@ class NotifyRoutes {
   Counter& duplicates_;
   Counter& typing_;
   Counter& rejected_;
+  Counter& implausible_;
+  IdGuard id_guard_;
   std::atomic<uint64_t> next_client_number_{1};
 };
 

@@ -47,7 +47,8 @@ bool NotifyService::start() {
       [hub = p.hub.get()](const Message& presence) { hub->publish_transient(presence); });
   p.routes = std::make_unique<NotifyRoutes>(
       config_, *p.hub, *p.presence, make_history_fetch(config_.message_service_url),
-      [&p](uint64_t connection_id) { p.server->wake(connection_id); }, p.metrics, logger_);
+      [&p](uint64_t connection_id) { p.server->wake(connection_id); }, p.metrics, logger_,
+      make_store_last_id_fetch(config_.message_service_url));
 
   p.routes->add_routes(p.router);
 

@@ -56,32 +56,58 @@ void StreamSession::append_new(const std::vector<EventPtr>& events, std::string*
   counters_.events_sent.add(written);
 }
 
+std::string StreamSession::reset_to(int64_t continue_from, const char* reason,
+                                    const std::string& detail) {
+  counters_.resets.add();
+  nlohmann::json data = {
+      {"reason", reason}, {"last_event_id", std::to_string(continue_from)}, {"detail", detail}};
+  std::string out = sse_event("", "reset", dump_json(data));
+  last_sent_id_.store(continue_from, std::memory_order_relaxed);
+  history_cursor_ = continue_from;
+  // Still deliver whatever the ring holds after the point the stream continues from; live events
+  // queued since the subscription follow, each once (append_new skips what is not newer).
+  append_new(hub_.ring_events_after(continue_from, subscription_.subscriber->filter()), &out);
+  phase_ = Phase::kLive;
+  return out;
+}
+
 std::string StreamSession::next_history_page() {
   const auto& filter = subscription_.subscriber->filter();
   auto page = fetch_history_(filter, history_cursor_, options_.history_page_size);
-  std::string out;
+  const bool first_page = !history_read_;
+  history_read_ = true;
+  // Before anything was replayed, a resume point above every id the hub had seen is unproven: a
+  // reset continues from the hub's newest instead, so no later message falls below it unseen.
+  const int64_t unproven_point =
+      first_page ? std::min(last_sent_id(), subscription_.hub_last_id) : last_sent_id();
   if (!page) {
-    counters_.resets.add();
-    nlohmann::json data = {
-        {"reason", "history_unavailable"},
-        {"last_event_id", std::to_string(last_sent_id())},
-        {"detail",
-         "messages after this id could not be replayed (message-service history is "
-         "unreachable); reload history with GET /messages"}};
-    out = sse_event("", "reset", dump_json(data));
-    // Still deliver whatever the ring holds after the resume point.
-    append_new(hub_.ring_events_after(last_sent_id(), filter), &out);
-    phase_ = Phase::kLive;
-    return out;
+    return reset_to(unproven_point, "history_unavailable",
+                    "messages after this id could not be replayed (message-service history is "
+                    "unreachable); reload history with GET /messages");
+  }
+  if (first_page && resume_from_) {
+    if (page->store_last_id && *resume_from_ > *page->store_last_id) {
+      return reset_to(*page->store_last_id, "ahead_of_store",
+                      "Last-Event-ID " + std::to_string(*resume_from_) +
+                          " is above the newest stored id; the stream continues from the newest; "
+                          "reload history with GET /messages");
+    }
+    if (!page->store_last_id && page->events.empty() && *resume_from_ > subscription_.hub_last_id) {
+      return reset_to(unproven_point, "history_unavailable",
+                      "message-service did not say its newest id, so Last-Event-ID " +
+                          std::to_string(*resume_from_) +
+                          " could not be checked; reload history with GET /messages");
+    }
   }
   std::vector<EventPtr> events;
-  events.reserve(page->size());
-  for (const auto& message : *page) {
+  events.reserve(page->events.size());
+  for (const auto& message : page->events) {
     history_cursor_ = std::max(history_cursor_, message.id);
     if (filter.matches(message)) events.push_back(make_message_event(message));
   }
+  std::string out;
   append_new(events, &out);
-  if (static_cast<int>(page->size()) < options_.history_page_size) phase_ = Phase::kLive;
+  if (static_cast<int>(page->events.size()) < options_.history_page_size) phase_ = Phase::kLive;
   return out;
 }
 

@@ -14,11 +14,24 @@
 
 namespace relay {
 
+/// One page of message-service's history, and the store's newest id when the answer carried it.
+struct HistoryPage {
+  /// A page from a source that does not say the store's newest id (implicit: such a source may
+  /// return its events as they are).
+  HistoryPage(std::vector<Message> events = {}, std::optional<int64_t> store_last_id = {})
+      : events(std::move(events)), store_last_id(store_last_id) {}
+
+  std::vector<Message> events;
+  /// The newest id in the whole store (whatever the filter), read with the page; nullopt when the
+  /// answer did not say (an older message-service).
+  std::optional<int64_t> store_last_id;
+};
+
 /// Reads one page of message-service's history: the events (messages and receipts) `filter` lets
 /// through with ids after `after`, ascending, at most `limit`. Returns nullopt when the history
 /// cannot be read.
-using HistoryFetch = std::function<std::optional<std::vector<Message>>(const MessageFilter& filter,
-                                                                       int64_t after, int limit)>;
+using HistoryFetch = std::function<std::optional<HistoryPage>(const MessageFilter& filter,
+                                                              int64_t after, int limit)>;
 
 struct StreamOptions {
   int retry_ms = 2000;
@@ -38,9 +51,12 @@ struct StreamCounters {
 /// What one SSE stream sends, independent of the transport that writes it: first `retry:` and
 /// `event: connected`, then (when resuming) the missed messages from the hub's ring or from
 /// message-service's history page by page, or `event: reset` when neither can supply them, then
-/// live events and `: ping` heartbeats. Guarantees per stream: ascending ids, no duplicates, no
-/// gaps while connected. Used by one writer thread at a time. As the server's StreamSource it is
-/// pulled on a worker while it replays history (blocking()), then on its connection's loop.
+/// live events and `: ping` heartbeats. A Last-Event-ID above the store's newest id (or one above
+/// the hub's newest that the store cannot confirm) gets `event: reset` and the stream continues
+/// from the newest id known, so the next real message is delivered, never skipped as "seen".
+/// Guarantees per stream: ascending ids, no duplicates, no gaps while connected. Used by one
+/// writer thread at a time. As the server's StreamSource it is pulled on a worker while it replays
+/// history (blocking()), then on its connection's loop.
 class StreamSession : public StreamSource {
  public:
   StreamSession(Hub& hub, Hub::Subscription subscription, std::optional<int64_t> last_event_id,
@@ -82,6 +98,9 @@ class StreamSession : public StreamSource {
 
   std::string greeting();
   std::string next_history_page();
+  /// `event: reset` (counted) saying the stream continues after `continue_from`, then what the
+  /// ring holds after it; the stream is live from here.
+  std::string reset_to(int64_t continue_from, const char* reason, const std::string& detail);
   /// Appends the frames of `events` newer than last_sent_id_ to `out`.
   void append_new(const std::vector<EventPtr>& events, std::string* out);
 
@@ -97,6 +116,7 @@ class StreamSession : public StreamSource {
   /// The highest id read from history so far: the next page starts after it, even when a page
   /// held nothing this stream may see.
   int64_t history_cursor_ = 0;
+  bool history_read_ = false;  // true once the first history page was asked for
   std::chrono::steady_clock::time_point last_write_;
   std::function<void(const StreamSession&)> on_closed_;
 };

@@ -20,6 +20,13 @@ stop_all() {
 }
 trap stop_all INT TERM EXIT
 
+# POST /notify is credentialed even here: both services get one random NOTIFY_TOKEN per run
+# (message-service sends it as a bearer token) unless one is set already.
+if [ -z "${NOTIFY_TOKEN:-}" ]; then
+  NOTIFY_TOKEN="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+fi
+export NOTIFY_TOKEN
+
 message_port="${MESSAGE_PORT:-8080}"
 notify_port="${NOTIFY_PORT:-8081}"
 PORT="$notify_port" \

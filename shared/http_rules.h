@@ -4,6 +4,7 @@
 // what counts as a loopback peer. Plain C++: no server is included here.
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -17,8 +18,14 @@ using HeaderList = std::vector<std::pair<std::string, std::string>>;
 /// "GET, POST, OPTIONS".
 std::string join_methods(const std::vector<std::string>& methods);
 
+/// True for a well-formed serialized origin (RFC 6454): "http" or "https", "://", a host of
+/// [A-Za-z0-9.-] or a bracketed IPv6 literal, an optional ":" and 1 to 5 digits, nothing else
+/// (no path, no "null", no spaces or control bytes). Only such a value is ever echoed.
+bool is_serialized_origin(std::string_view origin);
+
 /// The CORS headers of any response to a request whose Origin header is `origin` (empty when it
-/// had none): the origin is echoed, or `*` without one.
+/// had none): the origin is echoed when is_serialized_origin() holds, else the answer is the one
+/// for no Origin (`*`), so nothing a client sent reaches the response head unchecked.
 HeaderList cors_headers(const std::string& origin);
 
 /// The extra headers of the 204 answer to a CORS preflight on a path allowing `methods`.
@@ -26,6 +33,15 @@ HeaderList preflight_headers(const std::vector<std::string>& methods);
 
 /// 413 for a body above `max_body_bytes`.
 ApiError payload_too_large_error(size_t max_body_bytes);
+
+/// True when a Content-Type header value names application/json (any case, parameters such as
+/// charset allowed).
+bool is_json_content_type(std::string_view content_type);
+
+/// True when an Authorization header value is `Bearer <token>` (scheme in any case) for exactly
+/// `token`. The comparison takes the same time wherever the values differ (the token is a secret);
+/// an empty `token` never matches.
+bool bearer_token_matches(std::string_view authorization, std::string_view token);
 
 /// True for 127.0.0.0/8, ::1 and IPv4-mapped loopback addresses.
 bool is_loopback_address(const std::string& address);

@@ -56,11 +56,32 @@ bool is_valid_channel(std::string_view name) {
   return true;
 }
 
+namespace {
+
+// True for the code points a terminal or a text renderer interprets rather than shows: C0
+// controls and DEL, C1 controls (U+0085 NEL, U+009B CSI, ...), the Arabic letter mark, zero-width
+// and directional marks, line and paragraph separators, bidi embeddings, overrides and isolates,
+// invisible operators, and the byte order mark.
+bool is_interpreted_code_point(uint32_t code) {
+  return code < 0x20 || (code >= 0x7F && code <= 0x9F) || code == 0x061C ||
+         (code >= 0x200B && code <= 0x200F) || (code >= 0x2028 && code <= 0x202E) ||
+         (code >= 0x2060 && code <= 0x2064) || (code >= 0x2066 && code <= 0x2069) || code == 0xFEFF;
+}
+
+}  // namespace
+
 bool is_valid_user_name(std::string_view name) {
   if (name.empty() || name.size() > kMaxNameBytes || !is_valid_utf8(name)) return false;
-  for (char c : name) {
-    auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7F) return false;
+  // Well-formed UTF-8 from here: decode each code point without re-checking continuation bytes.
+  for (size_t i = 0; i < name.size();) {
+    auto lead = static_cast<unsigned char>(name[i]);
+    size_t length = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+    uint32_t code = length == 1 ? lead : lead & (0x7F >> length);
+    for (size_t k = 1; k < length; ++k) {
+      code = (code << 6) | (static_cast<unsigned char>(name[i + k]) & 0x3F);
+    }
+    if (is_interpreted_code_point(code)) return false;
+    i += length;
   }
   return true;
 }
@@ -94,7 +115,8 @@ std::optional<ApiError> optional_user_name(const nlohmann::json& body, const cha
   if (*present && !is_valid_user_name(*out)) {
     return bad_request(
         std::string("invalid_") + key,
-        std::string("\"") + key + "\" must be 1 to 64 bytes with no control characters");
+        std::string("\"") + key +
+            "\" must be 1 to 64 bytes of UTF-8 with no control or invisible formatting characters");
   }
   return std::nullopt;
 }
@@ -220,7 +242,8 @@ std::variant<MessageFilter, ApiError> parse_filter(std::string_view channels_csv
   if (!user.empty()) {
     if (!is_valid_user_name(user)) {
       return bad_request("invalid_user",
-                         "\"user\" must be 1 to 64 bytes with no control characters");
+                         "\"user\" must be 1 to 64 bytes of UTF-8 with no control or invisible "
+                         "formatting characters");
     }
     filter.user = std::string(user);
   }

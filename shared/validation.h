@@ -32,7 +32,9 @@ bool is_valid_utf8(std::string_view text);
 /// True for a channel name: 1 to 64 characters from [A-Za-z0-9_.-].
 bool is_valid_channel(std::string_view name);
 
-/// True for a user name: 1 to 64 bytes of UTF-8 with no control characters.
+/// True for a user name: 1 to 64 bytes of well-formed UTF-8 without the code points a terminal
+/// interprets: C0 controls and DEL, C1 controls U+0080..U+009F, and the invisible format and bidi
+/// controls U+061C, U+200B..U+200F, U+2028..U+202E, U+2060..U+2064, U+2066..U+2069, U+FEFF.
 bool is_valid_user_name(std::string_view name);
 
 /// A message a client asked to post, validated and with defaults applied; not yet stored.

@@ -100,6 +100,7 @@ Router::Match Router::match(const std::string& method, const std::string& path) 
     params.clear();
     if (!pattern_matches(route.pattern, path, &params)) continue;
     if (first_label.empty()) first_label = route.pattern;
+    if (!route.cors) match.cors = false;
     add_once(&match.allowed_methods, route.method);
     if (match.route == nullptr && route.method == method) {
       match.route = &route;

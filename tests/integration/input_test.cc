@@ -1,6 +1,7 @@
 // Bad input: every refusal with its status and error code, leaving no trace in history or on
 // streams; the notify token; raw garbage on the sockets; bad configuration at startup.
 
+#include <atomic>
 #include <random>
 #include <thread>
 
@@ -189,7 +190,7 @@ TEST_CASE("bad input: POST /notify requires the bearer token when NOTIFY_TOKEN i
   int64_t forwarded = id_of(post_message(relay.message_http(), {{"content", "via forwarder"}}));
   REQUIRE_MESSAGE(stream.wait_message_id(forwarded), stream.describe());
 
-  const std::string body = wire_message(1000000, "injected").dump();
+  const std::string body = wire_message(1000, "injected").dump();
   for (const auto& [what, headers] : std::vector<std::pair<std::string, httplib::Headers>>{
            {"no Authorization", {}},
            {"wrong token", {{"Authorization", "Bearer wrong"}}},
@@ -202,8 +203,194 @@ TEST_CASE("bad input: POST /notify requires the bearer token when NOTIFY_TOKEN i
   HttpResponse allowed =
       notify.post("/notify", body, "application/json", {{"Authorization", "Bearer s3cret-token"}});
   CHECK_MESSAGE(allowed.status / 100 == 2, allowed.describe());
-  CHECK_MESSAGE(stream.wait_message_id(1000000), stream.describe());
-  CHECK(compare_ids(stream.message_ids(), {forwarded, 1000000}) == "");
+  CHECK_MESSAGE(stream.wait_message_id(1000), stream.describe());
+  CHECK(compare_ids(stream.message_ids(), {forwarded, 1000}) == "");
+}
+
+TEST_CASE("bad input: POST /notify is not for browsers and takes only JSON") {
+  RelayOptions options;
+  options.start_message = false;
+  options.notify_env["NOTIFY_TOKEN"] = "s3cret-token";
+  Relay relay(options);
+  INFO(relay.diagnostics());
+  HttpClient notify = relay.notify_http();
+  SseStream stream(relay.notify_port(), "/events");
+  REQUIRE(stream.wait_connected());
+  const httplib::Headers bearer = {{"Authorization", "Bearer s3cret-token"}};
+
+  const std::string body = wire_message(1, "from a page").dump();
+  for (const char* origin : {"http://evil.example", "null", "http://127.0.0.1:8080"}) {
+    CAPTURE(origin);
+    httplib::Headers headers = bearer;
+    headers.emplace("Origin", origin);
+    HttpResponse refused = notify.post("/notify", body, "application/json", headers);
+    check_error(refused, origin, 403, "forbidden");
+    CHECK(refused.json()["detail"] == "POST /notify is not for browsers");
+  }
+  // A form or text/plain POST is what a page can send without a preflight.
+  for (const char* type :
+       {"text/plain", "application/x-www-form-urlencoded", "multipart/form-data"}) {
+    check_error(notify.post("/notify", body, type, bearer), type, 415, "unsupported_media_type");
+  }
+  // The Origin refusal comes before the credential check: no token needed to be told no.
+  check_error(notify.post("/notify", body, "text/plain", {{"Origin", "http://evil.example"}}),
+              "Origin without a token", 403, "forbidden");
+
+  HttpResponse good = notify.post("/notify", wire_message(2, "fine").dump(),
+                                  "application/json; charset=utf-8", bearer);
+  REQUIRE_MESSAGE(good.status == 200, good.describe());
+  REQUIRE_MESSAGE(stream.wait_message_id(2), stream.describe());
+  CHECK(compare_ids(stream.message_ids(), {2}) == "");
+}
+
+TEST_CASE("bad input: ids far beyond the store's newest are refused and delivery goes on") {
+  // A stand-in for message-service's GET /log that says the store's newest id (or fails).
+  std::atomic<int64_t> store_last_id{30};
+  std::atomic<bool> say_last_id{true};
+  httplib::Server fake_store;
+  fake_store.Get("/log", [&](const httplib::Request&, httplib::Response& res) {
+    Json answer = {{"events", Json::array()}};
+    if (say_last_id) answer["last_id"] = std::to_string(store_last_id.load());
+    res.set_content(answer.dump(), "application/json");
+  });
+  int store_port = fake_store.bind_to_any_port("127.0.0.1");
+  REQUIRE(store_port > 0);
+  std::thread store_thread([&] { fake_store.listen_after_bind(); });
+  struct StopStore {
+    httplib::Server& server;
+    std::thread& thread;
+    ~StopStore() {
+      server.stop();
+      if (thread.joinable()) thread.join();
+    }
+  } stop_store{fake_store, store_thread};
+
+  RelayOptions options;
+  options.start_message = false;
+  options.notify_env["MESSAGE_SERVICE_URL"] = "http://127.0.0.1:" + std::to_string(store_port);
+  Relay relay(options);
+  INFO(relay.diagnostics());
+  HttpClient notify = relay.notify_http();
+  SseStream stream(relay.notify_port(), "/events");
+  REQUIRE(stream.wait_connected());
+
+  Json first = Json::array();
+  for (int id = 1; id <= 20; ++id) first.push_back(wire_message(id, "n" + std::to_string(id)));
+  REQUIRE(notify.post_json("/notify", first).status == 200);
+
+  Json huge = wire_message(1, "poison");
+  huge["id"] = "9223372036854775807";
+  check_error(notify.post_json("/notify", huge), "INT64_MAX", 400, "invalid_message");
+  for (const auto& [what, batch] : std::vector<std::pair<std::string, Json>>{
+           {"far above the store", wire_message(500000, "poison")},
+           {"2^53 - 1", wire_message(9007199254740991, "poison")},
+           {"a real id with a poisoned one",
+            Json::array({wire_message(21, "hidden"), wire_message(1000000, "poison")})},
+       }) {
+    HttpResponse refused = notify.post_json("/notify", batch);
+    check_error(refused, what, 400, "implausible_id");
+  }
+  CHECK(metric_value(notify.get("/metrics").body, "relay_notify_implausible_ids_total") == 3.0);
+
+  // The store cannot be asked: 503, so the forwarder would retry; still nothing published.
+  say_last_id = false;
+  HttpResponse unverified = notify.post_json("/notify", wire_message(400000, "unverified"));
+  check_error(unverified, "no last_id", 503, "store_unreachable");
+  say_last_id = true;
+
+  // The hub was not poisoned: the next real ids are delivered.
+  Json next = Json::array();
+  for (int id = 21; id <= 25; ++id) next.push_back(wire_message(id, "n" + std::to_string(id)));
+  HttpResponse accepted = notify.post_json("/notify", next);
+  REQUIRE_MESSAGE(accepted.status == 200, accepted.describe());
+  CHECK(accepted.json()["accepted"] == 5);
+  // An id far ahead that the store does hold is taken (a hub that lagged behind the store).
+  store_last_id = 300000;
+  HttpResponse ahead = notify.post_json("/notify", wire_message(300000, "real and far"));
+  REQUIRE_MESSAGE(ahead.status == 200, ahead.describe());
+  REQUIRE_MESSAGE(stream.wait_message_id(300000), stream.describe());
+  std::vector<int64_t> expected;
+  for (int64_t id = 1; id <= 25; ++id) expected.push_back(id);
+  expected.push_back(300000);
+  CHECK(compare_ids(stream.message_ids(), expected) == "");
+  CHECK(relay.notify().running());
+}
+
+TEST_CASE("bad input: user names with C1 or bidi controls get 400 invalid_user and store nothing") {
+  Relay relay;
+  INFO(relay.diagnostics());
+  HttpClient http = relay.message_http();
+  SseStream stream(relay.notify_port(), "/events");
+  REQUIRE(stream.wait_connected());
+
+  struct Name {
+    std::string text;
+    std::string query;  // percent-encoded for ?user=
+  };
+  const std::vector<Name> names = {
+      {"a\u0085b", "a%C2%85b"},
+      {"\u009b31m", "%C2%9B31m"},
+      {"\u202eevil", "%E2%80%AEevil"},
+      {"zero\u200bwidth", "zero%E2%80%8Bwidth"},
+  };
+  for (const auto& name : names) {
+    CAPTURE(name.query);
+    const std::string user = "\"" + name.text + "\"";  // a JSON string with the escape
+    check_error(
+        http.post("/messages", "{\"content\":\"x\",\"user\":" + user + "}", "application/json"),
+        "POST /messages user", 400, "invalid_user");
+    check_error(
+        http.post("/messages", "{\"content\":\"x\",\"to\":" + user + "}", "application/json"),
+        "POST /messages to", 400, "invalid_to");
+    check_error(http.post("/typing", "{\"user\":" + user + "}", "application/json"), "POST /typing",
+                400, "invalid_user");
+    SseStream refused(relay.notify_port(), "/events?user=" + name.query);
+    CHECK_FALSE(refused.wait_connected());
+    CHECK_MESSAGE(refused.status() == 400, refused.describe());
+    CHECK(Json::parse(refused.body(), nullptr, false).value("error", "") == "invalid_user");
+    check_error(http.get("/messages?user=" + name.query), "GET /messages", 400, "invalid_user");
+  }
+  CHECK(history_ids(http).empty());
+  // A marker: the refusals reached neither the store nor the stream.
+  int64_t marker = id_of(post_message(http, {{"content", "marker"}, {"user", "ok"}}));
+  REQUIRE_MESSAGE(stream.wait_message_id(marker), stream.describe());
+  CHECK(compare_ids(stream.message_ids(), {marker}) == "");
+  CHECK(compare_ids(history_ids(http), {marker}) == "");
+}
+
+TEST_CASE("bad input: an Origin that is not a serialized origin is never echoed") {
+  Relay relay;
+  INFO(relay.diagnostics());
+  for (int port : {relay.message_port(), relay.notify_port()}) {
+    CAPTURE(port);
+    for (const std::string& origin : {std::string("http://a\nSet-Cookie: x=1"), std::string("null"),
+                                      std::string("http://a/path"), std::string("http://a b")}) {
+      CAPTURE(origin);
+      RawSocket socket(port);
+      REQUIRE(socket.connected());
+      REQUIRE(socket.send_all("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: " + origin +
+                              "\r\nConnection: close\r\n\r\n"));
+      std::string answer = socket.read_some(5s);
+      // Either refused by the parser or answered as if no Origin was sent; never echoed.
+      CHECK_MESSAGE(answer.rfind("HTTP/1.1 ", 0) == 0, answer);
+      std::string head = answer.substr(0, answer.find("\r\n\r\n"));
+      CHECK_MESSAGE(head.find("Set-Cookie") == std::string::npos, head);
+      CHECK_MESSAGE(head.find(origin) == std::string::npos, head);
+      if (answer.rfind("HTTP/1.1 200", 0) == 0) {
+        CHECK_MESSAGE(head.find("Access-Control-Allow-Origin: *\r\n") != std::string::npos, head);
+      }
+    }
+    RawSocket socket(port);
+    REQUIRE(
+        socket.send_all("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: "
+                        "http://chat.example:8080\r\nConnection: close\r\n\r\n"));
+    std::string answer = socket.read_some(5s);
+    CHECK_MESSAGE(answer.find("Access-Control-Allow-Origin: http://chat.example:8080\r\n") !=
+                      std::string::npos,
+                  answer);
+  }
+  CHECK(relay.message().running());
+  CHECK(relay.notify().running());
 }
 
 TEST_CASE("bad input: raw garbage on a TCP connection does not crash either service") {

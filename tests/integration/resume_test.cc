@@ -161,6 +161,38 @@ TEST_CASE("resume: when history is unreachable an old id gets event reset and th
   CHECK(metric_value(notify.get("/metrics").body, "relay_resets_total") >= 1.0);
 }
 
+TEST_CASE("resume: a Last-Event-ID ahead of the newest id gets event reset, then what comes next") {
+  Relay relay;
+  INFO(relay.diagnostics());
+  HttpClient http = relay.message_http();
+  std::vector<int64_t> before = post_many(http, 3, "before-");
+  REQUIRE(wait_notify_has(relay.notify_http(), before.back()));
+
+  SseStream ahead(relay.notify_port(), "/events?channels=r", {{"Last-Event-ID", "1000000"}});
+  REQUIRE_MESSAGE(ahead.wait_connected(), ahead.describe());
+  REQUIRE_MESSAGE(ahead.wait_until([&] { return ahead.count_events("reset") > 0; }),
+                  ahead.describe());
+
+  // The marker is the next real message: it must arrive, although its id is far below 1000000.
+  std::vector<int64_t> marker = post_many(http, 1, "marker-");
+  REQUIRE_MESSAGE(ahead.wait_message_id(marker.back()), ahead.describe());
+  CHECK(compare_ids(ahead.message_ids(), marker) == "");
+  CHECK(ahead.count_events("reset") == 1);
+  std::vector<SseEvent> events = ahead.events();
+  size_t reset_at = events.size();
+  for (size_t i = 0; i < events.size() && reset_at == events.size(); ++i) {
+    if (events[i].event == "reset") reset_at = i;
+  }
+  REQUIRE(reset_at < events.size());
+  Json reset = Json::parse(events[reset_at].data, nullptr, false);
+  REQUIRE(reset.is_object());
+  // The stream continues from the newest id there was, not from the id the client claimed.
+  CHECK(reset["last_event_id"] == std::to_string(before.back()));
+  for (size_t i = 0; i < reset_at; ++i) CHECK(events[i].event != "message");
+  CHECK(ahead.problems().empty());
+  CHECK(metric_value(relay.notify_http().get("/metrics").body, "relay_resets_total") >= 1.0);
+}
+
 TEST_CASE(
     "resume: streams resume after a notify-service restart and get every message posted while it "
     "was down") {

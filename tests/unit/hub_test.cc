@@ -115,6 +115,14 @@ TEST_CASE("hub resumes from the ring only when it reaches back") {
     auto sub = hub.subscribe({}, 6);
     CHECK(ids_of(sub.subscriber->wait_for_events(0ms)) == std::vector<int64_t>{7, 8});
   }
+  SUBCASE("an id ahead of the hub's newest goes to history, not \"current\" from the ring") {
+    hub.publish(range(1, 4));
+    CHECK(hub.subscribe({}, 4).resume == Hub::Resume::kFromRing);
+    auto ahead = hub.subscribe({}, 5);
+    CHECK(ahead.resume == Hub::Resume::kNeedsHistory);
+    CHECK(ahead.hub_last_id == 4);
+    CHECK(hub.subscribe({}, 9223372036854775807).resume == Hub::Resume::kNeedsHistory);
+  }
   SUBCASE("no last_event_id means live only") {
     hub.publish(range(1, 3));
     auto sub = hub.subscribe({}, std::nullopt);
@@ -271,6 +279,103 @@ TEST_CASE("stream session says reset when history is unreachable, then sends wha
   CHECK(events[1].data.find("\"last_event_id\":\"2\"") != std::string::npos);
   CHECK(message_ids(events) == std::vector<int64_t>{8, 9, 10});
   CHECK(counters.metrics.counter("resets", "").value() == 1);
+}
+
+TEST_CASE(
+    "stream session: a Last-Event-ID above the store's newest gets reset, then what follows") {
+  Hub hub(small_hub(/*ring=*/10), {});
+  hub.publish(range(1, 3));
+  std::vector<int64_t> asked_after;
+  HistoryFetch store_of_three = [&](const MessageFilter&, int64_t after,
+                                    int) -> std::optional<HistoryPage> {
+    asked_after.push_back(after);
+    return HistoryPage({}, 3);
+  };
+  SessionCounters counters;
+  auto subscription = hub.subscribe({}, 1000000);
+  REQUIRE(subscription.resume == Hub::Resume::kNeedsHistory);
+  StreamSession session(hub, subscription, 1000000, "c", StreamOptions{}, store_of_three,
+                        counters.counters);
+  REQUIRE(session.needs_history());
+  auto greeting = session.next_chunk();
+  REQUIRE(greeting);
+  auto reset = session.next_chunk();
+  REQUIRE(reset);
+  CHECK(reset->find("event: reset\n") != std::string::npos);
+  CHECK(reset->find("\"reason\":\"ahead_of_store\"") != std::string::npos);
+  CHECK(reset->find("\"last_event_id\":\"3\"") != std::string::npos);
+  CHECK(session.live());
+  CHECK(session.last_sent_id() == 3);
+  CHECK(asked_after == std::vector<int64_t>{1000000});
+  CHECK(counters.metrics.counter("resets", "").value() == 1);
+  // The next real message is delivered, not skipped as "already seen".
+  hub.publish({msg(4)});
+  auto next = session.next_chunk();
+  REQUIRE(next);
+  CHECK(next->rfind("id: 4\n", 0) == 0);
+}
+
+TEST_CASE(
+    "stream session: a Last-Event-ID the hub has not seen yet but the store has is replayed") {
+  Hub hub(small_hub(/*ring=*/10), {});
+  hub.publish(range(1, 3));  // the hub lags: the store already holds 1..8
+  HistoryFetch store_of_eight = [](const MessageFilter&, int64_t after,
+                                   int limit) -> std::optional<HistoryPage> {
+    std::vector<Message> page;
+    for (int64_t id = after + 1; id <= 8 && static_cast<int>(page.size()) < limit; ++id) {
+      page.push_back(msg(id));
+    }
+    return HistoryPage(std::move(page), 8);
+  };
+  SessionCounters counters;
+  StreamSession session(hub, hub.subscribe({}, 5), 5, "c", StreamOptions{}, store_of_eight,
+                        counters.counters);
+  hub.publish(range(4, 9));  // the forwarder catches up; 9 is new
+  auto events = read_session(session, 4);
+  CHECK(message_ids(events) == std::vector<int64_t>{6, 7, 8, 9});
+  for (const auto& e : events) CHECK(e.event != "reset");
+  CHECK(counters.metrics.counter("resets", "").value() == 0);
+}
+
+TEST_CASE(
+    "stream session: an id ahead of the hub that history cannot confirm resets to the hub's") {
+  Hub hub(small_hub(/*ring=*/10), {});
+  hub.publish(range(1, 3));
+  SUBCASE("history unreachable") {
+    HistoryFetch unreachable = [](const MessageFilter&, int64_t, int) {
+      return std::optional<HistoryPage>();
+    };
+    SessionCounters counters;
+    StreamSession session(hub, hub.subscribe({}, 1000), 1000, "c", StreamOptions{}, unreachable,
+                          counters.counters);
+    REQUIRE(session.next_chunk());
+    auto reset = session.next_chunk();
+    REQUIRE(reset);
+    CHECK(reset->find("\"reason\":\"history_unavailable\"") != std::string::npos);
+    CHECK(reset->find("\"last_event_id\":\"3\"") != std::string::npos);
+    hub.publish({msg(4)});
+    auto next = session.next_chunk();
+    REQUIRE(next);
+    CHECK(next->rfind("id: 4\n", 0) == 0);
+  }
+  SUBCASE("an older message-service that does not say its newest id") {
+    HistoryFetch no_last_id = [](const MessageFilter&, int64_t, int) {
+      return std::optional<std::vector<Message>>(std::vector<Message>{});
+    };
+    SessionCounters counters;
+    StreamSession session(hub, hub.subscribe({}, 1000), 1000, "c", StreamOptions{}, no_last_id,
+                          counters.counters);
+    REQUIRE(session.next_chunk());
+    auto reset = session.next_chunk();
+    REQUIRE(reset);
+    CHECK(reset->find("event: reset\n") != std::string::npos);
+    CHECK(reset->find("\"last_event_id\":\"3\"") != std::string::npos);
+    CHECK(counters.metrics.counter("resets", "").value() == 1);
+    hub.publish({msg(4)});
+    auto next = session.next_chunk();
+    REQUIRE(next);
+    CHECK(next->rfind("id: 4\n", 0) == 0);
+  }
 }
 
 TEST_CASE("stream session returns empty after max_wait so the transport can check its peer") {

@@ -4,6 +4,7 @@
 
 #include <string>
 #include <variant>
+#include <vector>
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
@@ -119,6 +120,100 @@ TEST_CASE("validation: user names") {
   CHECK_FALSE(is_valid_user_name("del\x7F"));
   CHECK_FALSE(is_valid_user_name(std::string_view("nul\0", 4)));
   CHECK_FALSE(is_valid_user_name("bad\xFF"));
+}
+
+TEST_CASE("validation: user names refuse every code point a terminal interprets") {
+  struct Case {
+    const char* what;
+    std::string text;  // UTF-8 of the code point
+  };
+  const std::vector<Case> refused = {
+      {"U+0000 NUL", std::string(1, '\0')},
+      {"U+001B ESC", "\x1B"},
+      {"U+001F", "\x1F"},
+      {"U+007F DEL", "\x7F"},
+      {"U+0080, first C1", "\xC2\x80"},
+      {"U+0085 NEL", "\xC2\x85"},
+      {"U+009B CSI", "\xC2\x9B"},
+      {"U+009F, last C1", "\xC2\x9F"},
+      {"U+061C arabic letter mark", "\xD8\x9C"},
+      {"U+200B zero width space", "\xE2\x80\x8B"},
+      {"U+200D zero width joiner", "\xE2\x80\x8D"},
+      {"U+200F right-to-left mark", "\xE2\x80\x8F"},
+      {"U+2028 line separator", "\xE2\x80\xA8"},
+      {"U+2029 paragraph separator", "\xE2\x80\xA9"},
+      {"U+202A LRE", "\xE2\x80\xAA"},
+      {"U+202E RLO", "\xE2\x80\xAE"},
+      {"U+2060 word joiner", "\xE2\x81\xA0"},
+      {"U+2064 invisible plus", "\xE2\x81\xA4"},
+      {"U+2066 LRI", "\xE2\x81\xA6"},
+      {"U+2069 PDI", "\xE2\x81\xA9"},
+      {"U+FEFF byte order mark", "\xEF\xBB\xBF"},
+  };
+  for (const auto& c : refused) {
+    CAPTURE(c.what);
+    CHECK_FALSE(is_valid_user_name(c.text));
+    CHECK_FALSE(is_valid_user_name("a" + c.text + "b"));
+    CHECK_FALSE(is_valid_user_name("name" + c.text));
+    CHECK_FALSE(is_valid_channel("a" + c.text + "b"));
+  }
+  // Their neighbours are ordinary characters.
+  const std::vector<Case> accepted = {
+      {"U+00A0 no-break space", "\xC2\xA0"},
+      {"U+00A1", "\xC2\xA1"},
+      {"U+061B arabic semicolon", "\xD8\x9B"},
+      {"U+200A hair space", "\xE2\x80\x8A"},
+      {"U+2010 hyphen", "\xE2\x80\x90"},
+      {"U+2027", "\xE2\x80\xA7"},
+      {"U+202F", "\xE2\x80\xAF"},
+      {"U+205F", "\xE2\x81\x9F"},
+      {"U+2065", "\xE2\x81\xA5"},
+      {"U+206A", "\xE2\x81\xAA"},
+      {"U+FEFE", "\xEF\xBB\xBE"},
+      {"U+FF00", "\xEF\xBC\x80"},
+      {"U+1F389", "\xF0\x9F\x8E\x89"},
+  };
+  for (const auto& c : accepted) {
+    CAPTURE(c.what);
+    CHECK(is_valid_user_name("a" + c.text + "b"));
+  }
+  // Invalid UTF-8 stays refused, including a C1 control written as an overlong or a bare byte.
+  CHECK_FALSE(is_valid_user_name("\x85"));
+  CHECK_FALSE(
+      is_valid_user_name("\x9B"
+                         "31m"));
+  CHECK_FALSE(is_valid_user_name("\xC1\x9B"));
+  CHECK_FALSE(is_valid_user_name("\xED\xA0\x80"));  // a surrogate
+}
+
+TEST_CASE("validation: typing, receipts and filters refuse C1 and bidi controls in user names") {
+  for (const std::string& user : {std::string("a\xC2\x85"
+                                              "b"),
+                                  std::string("\xC2\x9B"
+                                              "31m"),
+                                  std::string("\xE2\x80\xAE"
+                                              "evil")}) {
+    CAPTURE(user);
+    nlohmann::json typing = {{"user", user}, {"channel", "general"}};
+    auto typed = parse_typing_request(typing.dump());
+    REQUIRE(std::holds_alternative<ApiError>(typed));
+    CHECK(std::get<ApiError>(typed).code == "invalid_user");
+    nlohmann::json typing_to = {{"user", "alice"}, {"to", user}};
+    auto typed_to = parse_typing_request(typing_to.dump());
+    REQUIRE(std::holds_alternative<ApiError>(typed_to));
+    CHECK(std::get<ApiError>(typed_to).code == "invalid_to");
+    nlohmann::json receipt = {{"user", user}, {"status", "read"}};
+    auto received = parse_receipt_request(receipt.dump());
+    REQUIRE(std::holds_alternative<ApiError>(received));
+    CHECK(std::get<ApiError>(received).code == "invalid_user");
+    nlohmann::json message = {{"content", "x"}, {"user", user}};
+    CHECK(request_error(message.dump()).code == "invalid_user");
+    nlohmann::json direct = {{"content", "x"}, {"to", user}};
+    CHECK(request_error(direct.dump()).code == "invalid_to");
+    auto filter = parse_filter("", user);
+    REQUIRE(std::holds_alternative<ApiError>(filter));
+    CHECK(std::get<ApiError>(filter).code == "invalid_user");
+  }
 }
 
 TEST_CASE("validation: a minimal message request gets the default user and channel") {
