@@ -1,50 +1,29 @@
 #include "bench/load/sse_load_runner.h"
 
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include <cstdio>
+#include <optional>
 
 #include <doctest/doctest.h>
+
+#include "tests/support/child_process.h"
 
 namespace relay::load {
 
 using nlohmann::json;
 
 RunResult run_sse_load(const std::vector<std::string>& args, std::chrono::seconds timeout) {
+  testing::ServiceProcess process("sse_load", SSE_LOAD_BIN, {});
+  process.set_args(args);
+  REQUIRE_MESSAGE(process.spawn(), process.diagnostics());
+  std::optional<testing::ExitStatus> status = process.wait_exit(timeout);
+  if (!status) status = process.kill9();
   RunResult result;
-  int pipe_fds[2];
-  REQUIRE(pipe(pipe_fds) == 0);
-  pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    dup2(pipe_fds[1], STDOUT_FILENO);
-    close(pipe_fds[0]);
-    close(pipe_fds[1]);
-    std::vector<char*> argv;
-    std::string program = SSE_LOAD_BIN;
-    argv.push_back(program.data());
-    std::vector<std::string> copies = args;
-    for (std::string& arg : copies) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    execv(program.c_str(), argv.data());
-    _exit(127);
+  result.exit_code = status->exited ? status->code : -1;
+  for (const std::string& line : process.stdout_lines()) {
+    if (line != testing::ServiceProcess::kSpawnMarker) result.output += line + "\n";
   }
-  close(pipe_fds[1]);
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  char buffer[4096];
-  while (std::chrono::steady_clock::now() < deadline) {
-    pollfd readable{pipe_fds[0], POLLIN, 0};
-    if (poll(&readable, 1, 100) <= 0) continue;
-    ssize_t got = read(pipe_fds[0], buffer, sizeof(buffer));
-    if (got <= 0) break;
-    result.output.append(buffer, static_cast<size_t>(got));
-  }
-  close(pipe_fds[0]);
-  if (std::chrono::steady_clock::now() >= deadline) kill(pid, SIGKILL);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  // What sse_load says on stderr goes to the test's stderr, as when it inherited it.
+  std::fputs(process.stderr_text().c_str(), stderr);
   return result;
 }
 

@@ -16,7 +16,9 @@ struct RunResult {
   std::string output;
 };
 
-/// Runs sse_load with `args`, capturing stdout; kills it by PID if it outlives `timeout`.
+/// Runs sse_load with `args` (and an environment of only the sanitizer options) as a
+/// testing::ServiceProcess, capturing stdout (its last few hundred lines); kills it if it
+/// outlives `timeout`.
 RunResult run_sse_load(const std::vector<std::string>& args,
                        std::chrono::seconds timeout = std::chrono::seconds(60));
 

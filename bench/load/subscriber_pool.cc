@@ -180,6 +180,7 @@ void SubscriberPool::feed_body(size_t index, std::string_view bytes) {
     stream.parser->feed(bytes);
     return;
   }
+  using testing::ChunkedDecoder;
   ChunkedDecoder::Status status = stream.decoder.feed(bytes, &decoded_);
   stream.parser->feed(decoded_);
   decoded_.clear();

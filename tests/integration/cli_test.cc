@@ -170,7 +170,7 @@ TEST_CASE("cli: listen survives notify-service being killed and restarted: none 
       HttpResponse response = http.post_json("/messages", {{"content", "m" + std::to_string(i)}});
       if (response.status == 201) expected.push_back(id_of(response.json()));
       ++posted;
-      std::this_thread::sleep_for(10ms);
+      std::this_thread::sleep_for(10ms);  // the scenario: posts spread over the outage
     }
   });
   bool saw_some = listener.wait_line_count(10);

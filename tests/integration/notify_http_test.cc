@@ -3,12 +3,6 @@
 // CORS preflights and 405s, keep-alive timeouts against long-lived streams, and slots freed when a
 // stream's reader leaves. Raw sockets where the exact bytes matter.
 
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstdio>
 #include <cstring>
 
@@ -18,135 +12,6 @@
 
 namespace relay::itest {
 namespace {
-
-// One response as read off the wire.
-struct WireResponse {
-  int status = 0;
-  std::string head;  // status line and headers, with the blank line
-  std::string body;
-
-  /// The value of header `name` ("" when absent); `name` as the server spells it.
-  std::string header(const std::string& name) const {
-    size_t at = head.find("\r\n" + name + ": ");
-    if (at == std::string::npos) return "";
-    size_t start = at + name.size() + 4;
-    return head.substr(start, head.find("\r\n", start) - start);
-  }
-  std::string describe() const { return head + body; }
-};
-
-// How a connection ended.
-enum class Ending { kEof, kReset, kTimeout };
-
-// A blocking client connection to 127.0.0.1 that reads responses one at a time and tells an
-// orderly close from a reset (RawSocket treats both as the end).
-class Wire {
- public:
-  explicit Wire(int port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(static_cast<uint16_t>(port));
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) close();
-  }
-  ~Wire() { close(); }
-  Wire(const Wire&) = delete;
-  Wire& operator=(const Wire&) = delete;
-
-  bool connected() const { return fd_ >= 0; }
-  void close() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
-  /// Sends all of `bytes`; false (with errno in send_error()) when the connection failed.
-  bool send_all(std::string_view bytes) {
-    while (!bytes.empty()) {
-      ssize_t sent = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (sent < 0 && errno == EINTR) continue;
-      if (sent <= 0) {
-        send_error_ = errno;
-        return false;
-      }
-      bytes.remove_prefix(static_cast<size_t>(sent));
-    }
-    return true;
-  }
-  int send_error() const { return send_error_; }
-
-  /// Reads the next response (head, then a Content-Length body). nullopt when the connection
-  /// ended or `timeout` passed first; ending() then says which.
-  std::optional<WireResponse> read_response(Millis timeout = 10s) {
-    auto deadline = Clock::now() + timeout;
-    while (true) {
-      size_t head_end = buffer_.find("\r\n\r\n");
-      if (head_end != std::string::npos) {
-        WireResponse response;
-        response.head = buffer_.substr(0, head_end + 4);
-        response.status = std::atoi(response.head.c_str() + 9);
-        std::string length = response.header("Content-Length");
-        size_t body_length = length.empty() ? 0 : std::stoul(length);
-        if (buffer_.size() >= head_end + 4 + body_length) {
-          response.body = buffer_.substr(head_end + 4, body_length);
-          buffer_.erase(0, head_end + 4 + body_length);
-          return response;
-        }
-      }
-      if (!receive(deadline)) return std::nullopt;
-    }
-  }
-
-  /// Reads until the peer closes or resets the connection, or `timeout` passes.
-  Ending wait_end(Millis timeout) {
-    auto deadline = Clock::now() + timeout;
-    while (receive(deadline)) {
-    }
-    return ending_;
-  }
-
-  /// Reads until `buffer()` holds `text`, or the connection ends, or `timeout` passes.
-  bool wait_for(std::string_view text, Millis timeout) {
-    auto deadline = Clock::now() + timeout;
-    while (buffer_.find(text) == std::string::npos) {
-      if (!receive(deadline)) return false;
-    }
-    return true;
-  }
-
-  /// Everything received and not yet taken by read_response().
-  std::string& buffer() { return buffer_; }
-  Ending ending() const { return ending_; }
-
- private:
-  // Appends one read to buffer_; false when the connection ended or the deadline passed.
-  bool receive(Clock::time_point deadline) {
-    while (true) {
-      auto left = std::chrono::duration_cast<Millis>(deadline - Clock::now()).count();
-      if (left <= 0 || fd_ < 0) {
-        ending_ = Ending::kTimeout;
-        return false;
-      }
-      pollfd pfd{fd_, POLLIN, 0};
-      int ready = ::poll(&pfd, 1, static_cast<int>(std::min<long>(left, 100)));
-      if (ready <= 0) continue;
-      char chunk[65536];
-      ssize_t got = ::recv(fd_, chunk, sizeof(chunk), 0);
-      if (got < 0 && errno == EINTR) continue;
-      if (got > 0) {
-        buffer_.append(chunk, static_cast<size_t>(got));
-        return true;
-      }
-      ending_ = got == 0 ? Ending::kEof : Ending::kReset;
-      return false;
-    }
-  }
-
-  int fd_ = -1;
-  int send_error_ = 0;
-  std::string buffer_;
-  Ending ending_ = Ending::kTimeout;
-};
 
 // notify-service alone (history unreachable), with `env` over the harness defaults.
 RelayOptions notify_only(Environment env = {}) {
@@ -162,7 +27,7 @@ std::string post_notify_request(const std::string& body, const std::string& extr
 }
 
 // CHECKs that `response` is the JSON error `status` / `code`.
-void check_json_error(const std::optional<WireResponse>& response, int status,
+void check_json_error(const std::optional<RawResponse>& response, int status,
                       const std::string& code) {
   REQUIRE(response.has_value());
   CHECK_MESSAGE(response->status == status, response->describe());
@@ -186,7 +51,7 @@ TEST_SUITE_BEGIN("integration");
 TEST_CASE("notify http: pipelined requests on one connection are answered in order") {
   Relay relay(notify_only());
   INFO(relay.diagnostics());
-  Wire wire(relay.notify_port());
+  RawSocket wire(relay.notify_port());
   REQUIRE(wire.connected());
   // Sent in one write: the server must answer each in turn and keep the connection.
   std::string requests;
@@ -227,13 +92,13 @@ TEST_CASE("notify http: Expect: 100-continue gets 100 Continue, then the answer"
   INFO(relay.diagnostics());
   SseStream stream(relay.notify_port(), "/events");
   REQUIRE(stream.wait_connected());
-  Wire wire(relay.notify_port());
+  RawSocket wire(relay.notify_port());
   REQUIRE(wire.connected());
   std::string body = wire_message(3, "after continue").dump();
   std::string request = post_notify_request(body, "Expect: 100-continue\r\n");
   REQUIRE(wire.send_all(request.substr(0, request.size() - body.size())));
   // The interim answer comes before any of the body is sent, and nothing else with it.
-  REQUIRE_MESSAGE(wire.wait_for("\r\n\r\n", 10s), wire.buffer());
+  REQUIRE_MESSAGE(wire.read_until("\r\n\r\n", 10s), wire.buffer());
   CHECK(wire.buffer() == "HTTP/1.1 100 Continue\r\n\r\n");
   wire.buffer().clear();
   REQUIRE(wire.send_all(body));
@@ -247,7 +112,7 @@ TEST_CASE("notify http: Expect: 100-continue gets 100 Continue, then the answer"
   std::string next_body = wire_message(4, "again").dump();
   std::string next = post_notify_request(next_body, "Expect: 100-continue\r\n");
   REQUIRE(wire.send_all(next.substr(0, next.size() - next_body.size())));
-  REQUIRE(wire.wait_for("\r\n\r\n", 10s));
+  REQUIRE(wire.read_until("\r\n\r\n", 10s));
   CHECK(wire.buffer() == "HTTP/1.1 100 Continue\r\n\r\n");
   wire.buffer().clear();
   REQUIRE(wire.send_all(next_body));
@@ -264,7 +129,7 @@ TEST_CASE("notify http: chunked bodies get 411 and huge heads 431, as JSON, and 
   SseStream stream(relay.notify_port(), "/events");
   REQUIRE(stream.wait_connected());
   {
-    Wire wire(relay.notify_port());
+    RawSocket wire(relay.notify_port());
     REQUIRE(wire.connected());
     std::string chunk = wire_message(1, "chunked").dump();
     char size[16];
@@ -276,20 +141,20 @@ TEST_CASE("notify http: chunked bodies get 411 and huge heads 431, as JSON, and 
     auto response = wire.read_response();
     check_json_error(response, 411, "length_required");
     CHECK(response->header("Connection") == "close");
-    CHECK(wire.wait_end(10s) == Ending::kEof);
+    CHECK(wire.wait_end(10s) == ConnectionEnd::kEof);
   }
   {
-    Wire wire(relay.notify_port());
+    RawSocket wire(relay.notify_port());
     REQUIRE(wire.connected());
     REQUIRE(wire.send_all("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Huge: " +
                           std::string(100 * 1024, 'h') + "\r\n\r\n"));
     auto response = wire.read_response();
     check_json_error(response, 431, "headers_too_large");
-    CHECK(wire.wait_end(10s) == Ending::kEof);
+    CHECK(wire.wait_end(10s) == ConnectionEnd::kEof);
   }
   {
     // A head that never ends is refused too, without waiting for its end.
-    Wire wire(relay.notify_port());
+    RawSocket wire(relay.notify_port());
     REQUIRE(wire.connected());
     REQUIRE(wire.send_all("GET /health HTTP/1.1\r\nX-Endless: " + std::string(40 * 1024, 'e')));
     check_json_error(wire.read_response(), 431, "headers_too_large");
@@ -306,10 +171,10 @@ TEST_CASE("notify http: chunked bodies get 411 and huge heads 431, as JSON, and 
 TEST_CASE("notify http: an HTTP/1.0 stream is close-delimited, not chunked, and carries events") {
   Relay relay(notify_only());
   INFO(relay.diagnostics());
-  Wire wire(relay.notify_port());
+  RawSocket wire(relay.notify_port());
   REQUIRE(wire.connected());
   REQUIRE(wire.send_all("GET /events?channels=general HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n"));
-  REQUIRE_MESSAGE(wire.wait_for("event: connected\n", 10s), wire.buffer());
+  REQUIRE_MESSAGE(wire.read_until("event: connected\n", 10s), wire.buffer());
   size_t head_end = wire.buffer().find("\r\n\r\n");
   REQUIRE(head_end != std::string::npos);
   std::string head = wire.buffer().substr(0, head_end + 4);
@@ -320,7 +185,7 @@ TEST_CASE("notify http: an HTTP/1.0 stream is close-delimited, not chunked, and 
   CHECK(head.find("Connection: close\r\n") != std::string::npos);
 
   REQUIRE(relay.notify_http().post_json("/notify", wire_message(9, "to 1.0")).status == 200);
-  REQUIRE_MESSAGE(wire.wait_for("id: 9\n", 10s), wire.buffer());
+  REQUIRE_MESSAGE(wire.read_until("id: 9\n", 10s), wire.buffer());
   // The body is plain SSE: it parses as it came, with no chunk-size lines in between.
   std::vector<SseEvent> events;
   SseParser parser([&](const SseEvent& event) { events.push_back(event); });
@@ -333,7 +198,7 @@ TEST_CASE("notify http: an HTTP/1.0 stream is close-delimited, not chunked, and 
 
   // The end of such a stream is the end of the connection.
   relay.notify().terminate();
-  CHECK(wire.wait_end(10s) == Ending::kEof);
+  CHECK(wire.wait_end(10s) == ConnectionEnd::kEof);
   auto status = relay.notify().wait_exit(10s);
   REQUIRE(status.has_value());
   CHECK(status->clean());
@@ -342,7 +207,7 @@ TEST_CASE("notify http: an HTTP/1.0 stream is close-delimited, not chunked, and 
 TEST_CASE("notify http: OPTIONS preflights are answered and wrong methods get 405 with Allow") {
   Relay relay(notify_only());
   INFO(relay.diagnostics());
-  Wire wire(relay.notify_port());
+  RawSocket wire(relay.notify_port());
   REQUIRE(wire.connected());
   REQUIRE(wire.send_all(
       "OPTIONS /events HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://chat.example\r\n"
@@ -384,8 +249,8 @@ TEST_CASE(
   SseStream stream(relay.notify_port(), "/events");
   REQUIRE(stream.wait_connected());
 
-  Wire answered(relay.notify_port());  // idle after one answer
-  Wire silent(relay.notify_port());    // never sends a byte
+  RawSocket answered(relay.notify_port());  // idle after one answer
+  RawSocket silent(relay.notify_port());    // never sends a byte
   REQUIRE(answered.connected());
   REQUIRE(silent.connected());
   REQUIRE(answered.send_all("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
@@ -395,9 +260,9 @@ TEST_CASE(
   CHECK(health->header("Connection") == "keep-alive");
   auto idle_since = Clock::now();
 
-  CHECK(answered.wait_end(10s) == Ending::kEof);
+  CHECK(answered.wait_end(10s) == ConnectionEnd::kEof);
   auto idle_for = Clock::now() - idle_since;
-  CHECK(silent.wait_end(10s) == Ending::kEof);
+  CHECK(silent.wait_end(10s) == ConnectionEnd::kEof);
   CHECK(idle_for >= 900ms);  // not before the timeout (the server checks it every 250 ms)
   CHECK(idle_for < 5s);
 
@@ -420,7 +285,7 @@ TEST_CASE("notify http: a 200 KiB body over MAX_NOTIFY_BODY_BYTES gets its 413, 
   for (int64_t id = 1; batch.dump().size() < 200 * 1024; ++id) {
     batch.push_back(wire_message(id, std::string(1000, 'x')));
   }
-  Wire wire(relay.notify_port());
+  RawSocket wire(relay.notify_port());
   REQUIRE(wire.connected());
   // The whole request goes out before the client reads (as a simple client does); the server
   // answers after the head and must read the rest so its answer is not lost to a reset.
@@ -429,7 +294,7 @@ TEST_CASE("notify http: a 200 KiB body over MAX_NOTIFY_BODY_BYTES gets its 413, 
   auto response = wire.read_response();
   check_json_error(response, 413, "payload_too_large");
   CHECK(response->header("Connection") == "close");
-  CHECK(wire.wait_end(10s) == Ending::kEof);
+  CHECK(wire.wait_end(10s) == ConnectionEnd::kEof);
 
   CHECK(relay.notify().running());
   HttpResponse small = relay.notify_http().post_json("/notify", wire_message(500, "small"));
@@ -454,9 +319,9 @@ TEST_CASE("notify http: a stream whose reader closes frees its slot at once") {
   auto closed_at = Clock::now();
   CHECK(eventually([&] { return health_subscribers(http) == 2; }, 10s));
   CHECK(Clock::now() - closed_at < 2s);
-  Wire raw(relay.notify_port());
+  RawSocket raw(relay.notify_port());
   REQUIRE(raw.send_all("GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
-  REQUIRE(raw.wait_for("event: connected", 10s));
+  REQUIRE(raw.read_until("event: connected", 10s));
   CHECK(eventually([&] { return health_subscribers(http) == 3; }, 10s));
   raw.close();
   closed_at = Clock::now();

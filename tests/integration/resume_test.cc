@@ -56,11 +56,12 @@ TEST_CASE(
     CHECK_MESSAGE(stream->wait_messages(missed.size()), stream->describe());
   }
   std::vector<int64_t> live = post_many(http, 3, "live-");
-  const std::vector<int64_t> expected = concat(missed, live);
+  // Once the marker is there, any duplicate of what came before it would be there too.
+  const int64_t marker = post_marker(http, "r");
+  const std::vector<int64_t> expected = concat(concat(missed, live), {marker});
   for (SseStream* stream : {&by_header, &by_query}) {
-    CHECK_MESSAGE(stream->wait_messages(expected.size()), stream->describe());
+    CHECK_MESSAGE(stream->wait_message_id(marker), stream->describe());
   }
-  std::this_thread::sleep_for(300ms);
   for (SseStream* stream : {&by_header, &by_query}) {
     std::string difference = compare_ids(stream->message_ids(), expected);
     CHECK_MESSAGE(difference.empty(), stream->describe() << ": " << difference);
@@ -86,9 +87,9 @@ TEST_CASE("resume: an id older than the ring is replayed from message-service hi
   std::vector<int64_t> expected(ids.begin() + 5, ids.end());
   CHECK_MESSAGE(stream.wait_messages(expected.size()), stream.describe());
   std::vector<int64_t> live = post_many(http, 5, "live-");
-  expected = concat(expected, live);
-  CHECK_MESSAGE(stream.wait_messages(expected.size()), stream.describe());
-  std::this_thread::sleep_for(300ms);
+  const int64_t marker = post_marker(http, "r");
+  expected = concat(concat(expected, live), {marker});
+  CHECK_MESSAGE(stream.wait_message_id(marker), stream.describe());
   std::string difference = compare_ids(stream.message_ids(), expected);
   CHECK_MESSAGE(difference.empty(), stream.describe() << ": " << difference);
   CHECK(stream.count_events("reset") == 0);
@@ -130,11 +131,14 @@ TEST_CASE("resume: when history is unreachable an old id gets event reset and th
   HttpResponse fed_live = notify.post_json("/notify", live);
   REQUIRE_MESSAGE(fed_live.status / 100 == 2, fed_live.describe());
 
-  CHECK_MESSAGE(old.wait_message_id(25), old.describe());
-  CHECK_MESSAGE(recent.wait_message_id(25), recent.describe());
-  std::this_thread::sleep_for(300ms);
+  // The marker (26, history unreachable: straight to /notify): once it is there, any duplicate of
+  // what came before it would be there too.
+  HttpResponse fed_marker = notify.post_json("/notify", wire_message(26, "marker"));
+  REQUIRE_MESSAGE(fed_marker.status / 100 == 2, fed_marker.describe());
+  CHECK_MESSAGE(old.wait_message_id(26), old.describe());
+  CHECK_MESSAGE(recent.wait_message_id(26), recent.describe());
 
-  CHECK(compare_ids(recent.message_ids(), {19, 20, 21, 22, 23, 24, 25}) == "");
+  CHECK(compare_ids(recent.message_ids(), {19, 20, 21, 22, 23, 24, 25, 26}) == "");
   CHECK(recent.count_events("reset") == 0);
 
   // The reset comes before any message; what follows is in order, without duplicates, and
@@ -153,7 +157,7 @@ TEST_CASE("resume: when history is unreachable an old id gets event reset and th
   std::vector<int64_t> after_reset = old.message_ids();
   CHECK(std::is_sorted(after_reset.begin(), after_reset.end()));
   CHECK(std::adjacent_find(after_reset.begin(), after_reset.end()) == after_reset.end());
-  for (int64_t id = 21; id <= 25; ++id) {
+  for (int64_t id = 21; id <= 26; ++id) {
     CHECK_MESSAGE(std::count(after_reset.begin(), after_reset.end(), id) == 1, "id " << id);
   }
   for (int64_t id : after_reset) CHECK(id > 2);
@@ -229,11 +233,11 @@ TEST_CASE(
     CHECK_MESSAGE(stream->wait_messages(during.size()), stream->describe());
   }
   std::vector<int64_t> live = post_many(http, 1, "after-");
-  std::vector<int64_t> expected = concat(during, live);
+  const int64_t marker = post_marker(http, "r");
+  std::vector<int64_t> expected = concat(concat(during, live), {marker});
   for (SseStream* stream : {&right_away, &caught_up}) {
-    CHECK_MESSAGE(stream->wait_messages(expected.size()), stream->describe());
+    CHECK_MESSAGE(stream->wait_message_id(marker), stream->describe());
   }
-  std::this_thread::sleep_for(300ms);
   for (SseStream* stream : {&right_away, &caught_up}) {
     std::string difference = compare_ids(stream->message_ids(), expected);
     CHECK_MESSAGE(difference.empty(), stream->describe() << ": " << difference);

@@ -4,12 +4,6 @@
 // workers. Every wait has a deadline; nothing sleeps to make a test pass.
 #include <doctest/doctest.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -18,6 +12,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -26,6 +21,8 @@
 #include "notify-service/notify_routes.h"
 #include "shared/http/http_server.h"
 #include "shared/sse.h"
+#include "tests/support/chunked_decoder.h"
+#include "tests/support/raw_socket.h"
 
 namespace relay {
 namespace {
@@ -87,7 +84,7 @@ class TestServer {
     auto deadline = Clock::now() + kDeadline;
     while (hub_->subscriber_count() != count) {
       if (Clock::now() > deadline) return false;
-      std::this_thread::sleep_for(2ms);
+      std::this_thread::sleep_for(2ms);  // polling interval: the hub has no wait for a count
     }
     return true;
   }
@@ -104,82 +101,18 @@ class TestServer {
   int port_ = -1;
 };
 
-// A blocking client socket to 127.0.0.1 with deadline-bounded reads.
-class Socket {
- public:
-  explicit Socket(int port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(static_cast<uint16_t>(port));
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) close();
-  }
-  ~Socket() { close(); }
-  Socket(const Socket&) = delete;
-  Socket& operator=(const Socket&) = delete;
+using testing::ChunkedDecoder;
+using testing::RawResponse;
+using testing::RawSocket;
 
-  int fd() const { return fd_; }
-  bool connected() const { return fd_ >= 0; }
-  void close() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
+// One whole response read off `socket` within the deadline: a 200 whose body contains `text`.
+bool read_ok_containing(RawSocket& socket, std::string_view text) {
+  std::optional<RawResponse> response = socket.read_response(kDeadline);
+  return response && response->status == 200 && response->body.find(text) != std::string::npos;
+}
 
-  bool send_all(std::string_view bytes) {
-    while (!bytes.empty() && fd_ >= 0) {
-      ssize_t sent = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (sent < 0 && errno == EINTR) continue;
-      if (sent <= 0) return false;
-      bytes.remove_prefix(static_cast<size_t>(sent));
-    }
-    return bytes.empty();
-  }
-
-  /// Appends what is readable now (waiting up to `wait`) to `*out`. Returns false at end of
-  /// stream or on an error.
-  bool receive(std::chrono::milliseconds wait, std::string* out) {
-    pollfd pfd{fd_, POLLIN, 0};
-    int ready = ::poll(&pfd, 1, static_cast<int>(wait.count()));
-    if (ready <= 0) return ready == 0 || errno == EINTR;
-    char buffer[16384];
-    ssize_t got = ::recv(fd_, buffer, sizeof(buffer), 0);
-    if (got < 0 && errno == EINTR) return true;
-    if (got <= 0) return false;
-    out->append(buffer, static_cast<size_t>(got));
-    return true;
-  }
-
-  /// Reads one whole response with a Content-Length body; "" on timeout or close.
-  std::string read_response() {
-    auto deadline = Clock::now() + kDeadline;
-    while (Clock::now() < deadline) {
-      size_t head_end = pending_.find("\r\n\r\n");
-      if (head_end != std::string::npos) {
-        size_t length_at = pending_.find("Content-Length: ");
-        size_t length = 0;
-        if (length_at != std::string::npos && length_at < head_end) {
-          length = std::stoul(pending_.substr(length_at + 16));
-        }
-        size_t total = head_end + 4 + length;
-        if (pending_.size() >= total) {
-          std::string response = pending_.substr(0, total);
-          pending_.erase(0, total);
-          return response;
-        }
-      }
-      if (!receive(50ms, &pending_)) return "";
-    }
-    return "";
-  }
-
- private:
-  int fd_ = -1;
-  std::string pending_;
-};
-
-// One GET /events read over a Socket: the response head, the chunked body decoded, and the SSE
-// events parsed from it.
+// One GET /events read over a RawSocket on the caller's thread (so one thread can poll many): the
+// response head, the chunked body decoded, and the SSE events parsed from it.
 class Stream {
  public:
   Stream(int port, const std::string& target, const std::string& extra_headers = "")
@@ -202,9 +135,9 @@ class Stream {
   /// Reads what is available within `wait` (for callers polling several streams).
   void poll_once(std::chrono::milliseconds wait) {
     if (eof_) return;
-    std::string bytes;
-    if (!socket_.receive(wait, &bytes)) eof_ = true;
-    raw_ += bytes;
+    if (!socket_.receive(wait) && socket_.ended()) eof_ = true;
+    raw_ += socket_.buffer();
+    socket_.buffer().clear();
     decode();
   }
 
@@ -233,16 +166,13 @@ class Stream {
       head_ = raw_.substr(0, head_end + 4);
       cursor_ = head_end + 4;
     }
-    while (!terminated_) {
-      size_t line_end = raw_.find("\r\n", cursor_);
-      if (line_end == std::string::npos) return;
-      size_t size = std::stoul(raw_.substr(cursor_, line_end - cursor_), nullptr, 16);
-      if (raw_.size() < line_end + 2 + size + 2) return;
-      REQUIRE(raw_.compare(line_end + 2 + size, 2, "\r\n") == 0);
-      if (size == 0) terminated_ = true;
-      parser_.feed(std::string_view(raw_).substr(line_end + 2, size));
-      cursor_ = line_end + 2 + size + 2;
-    }
+    if (terminated_ || cursor_ == raw_.size()) return;
+    std::string body;
+    ChunkedDecoder::Status status = decoder_.feed(std::string_view(raw_).substr(cursor_), &body);
+    cursor_ = raw_.size();
+    REQUIRE(status != ChunkedDecoder::Status::kError);
+    terminated_ = status == ChunkedDecoder::Status::kDone;
+    parser_.feed(body);
   }
 
   void on_event(const SseEvent& event) {
@@ -251,7 +181,8 @@ class Stream {
     if (event.event == "message") ids_.push_back(std::stoll(event.id));
   }
 
-  Socket socket_;
+  RawSocket socket_;
+  ChunkedDecoder decoder_;
   SseParser parser_;
   std::string raw_;
   std::string head_;
@@ -360,7 +291,7 @@ TEST_CASE(
   // And POST /notify on one keep-alive connection, answered on a loop thread.
   constexpr int kPosts = 20;
   publishers.emplace_back([&] {
-    Socket socket(server.port());
+    RawSocket socket(server.port());
     for (int round = 0; round < kPosts; ++round) {
       std::lock_guard lock(publish_mutex);
       auto batch = next_batch(2);
@@ -373,9 +304,7 @@ TEST_CASE(
         ++failures;
         return;
       }
-      std::string response = socket.read_response();
-      if (response.rfind("HTTP/1.1 200 ", 0) != 0 ||
-          response.find("\"accepted\":2") == std::string::npos) {
+      if (!read_ok_containing(socket, "\"accepted\":2")) {
         ++failures;
         return;
       }
@@ -423,7 +352,7 @@ TEST_CASE(
     CHECK(stream->raw().substr(stream->raw().size() - 5) == "0\r\n\r\n");
   }
   CHECK(server.hub().subscriber_count() == 0);
-  Socket after(server.port());
+  RawSocket after(server.port());
   CHECK_FALSE(after.connected());
 }
 
@@ -439,16 +368,12 @@ TEST_CASE("notify server: requests on many connections answer while streams are 
   std::vector<std::thread> clients;
   for (int c = 0; c < 4; ++c) {
     clients.emplace_back([&] {
-      Socket socket(server.port());
+      RawSocket socket(server.port());
       std::string requests;
       for (int i = 0; i < 5; ++i) requests += "GET /health HTTP/1.1\r\nHost: test\r\n\r\n";
       if (!socket.send_all(requests)) return;
       for (int i = 0; i < 5; ++i) {
-        std::string response = socket.read_response();
-        if (response.rfind("HTTP/1.1 200 ", 0) == 0 &&
-            response.find("\"subscribers\":4") != std::string::npos) {
-          ++answered;
-        }
+        if (read_ok_containing(socket, "\"subscribers\":4")) ++answered;
       }
     });
   }

@@ -81,7 +81,7 @@ template <typename Predicate>
 bool eventually(Predicate predicate) {
   for (int i = 0; i < 1000; ++i) {
     if (predicate()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling interval
   }
   return predicate();
 }

@@ -1,8 +1,8 @@
-#include "bench/load/chunked_decoder.h"
+#include "tests/support/chunked_decoder.h"
 
 #include <algorithm>
 
-namespace relay::load {
+namespace relay::testing {
 
 namespace {
 
@@ -22,6 +22,12 @@ ChunkedDecoder::Status ChunkedDecoder::fail() {
   return status_;
 }
 
+bool ChunkedDecoder::bare_lf_allowed() {
+  if (line_ends_ == LineEnds::kCrlfOrLf) return true;
+  fail();
+  return false;
+}
+
 void ChunkedDecoder::end_size_line() {
   if (!size_has_digit_) {
     fail();
@@ -35,7 +41,8 @@ void ChunkedDecoder::end_size_line() {
   }
 }
 
-ChunkedDecoder::Status ChunkedDecoder::feed(std::string_view input, std::string* body) {
+ChunkedDecoder::Status ChunkedDecoder::feed(std::string_view input, std::string* body,
+                                            size_t* used) {
   size_t pos = 0;
   while (pos < input.size() && status_ == Status::kNeedMore) {
     char c = input[pos];
@@ -45,27 +52,30 @@ ChunkedDecoder::Status ChunkedDecoder::feed(std::string_view input, std::string*
         if (digit >= 0) {
           chunk_size_ = chunk_size_ * 16 + static_cast<uint64_t>(digit);
           size_has_digit_ = true;
-          if (chunk_size_ > kMaxChunkSize) return fail();
+          if (chunk_size_ > kMaxChunkSize) fail();
         } else if (c == ';' || c == ' ' || c == '\t') {
           state_ = State::kExtension;
         } else if (c == '\r') {
           state_ = State::kSizeLf;
         } else if (c == '\n') {
-          end_size_line();
+          if (bare_lf_allowed()) end_size_line();
         } else {
-          return fail();
+          fail();
         }
         ++pos;
         break;
       }
       case State::kExtension:
         if (c == '\r') state_ = State::kSizeLf;
-        if (c == '\n') end_size_line();
+        if (c == '\n' && bare_lf_allowed()) end_size_line();
         ++pos;
         break;
       case State::kSizeLf:
-        if (c != '\n') return fail();
-        end_size_line();
+        if (c != '\n') {
+          fail();
+        } else {
+          end_size_line();
+        }
         ++pos;
         break;
       case State::kData: {
@@ -81,12 +91,12 @@ ChunkedDecoder::Status ChunkedDecoder::feed(std::string_view input, std::string*
       case State::kDataLf:
         if (c == '\r' && state_ == State::kDataCr) {
           state_ = State::kDataLf;
-        } else if (c == '\n') {
+        } else if (c == '\n' && (state_ == State::kDataLf || bare_lf_allowed())) {
           state_ = State::kSize;
           chunk_size_ = 0;
           size_has_digit_ = false;
         } else {
-          return fail();
+          fail();
         }
         ++pos;
         break;
@@ -94,23 +104,29 @@ ChunkedDecoder::Status ChunkedDecoder::feed(std::string_view input, std::string*
         if (c == '\r') {
           state_ = State::kTrailerLf;
         } else if (c == '\n') {
-          if (trailer_line_empty_) status_ = Status::kDone;
-          trailer_line_empty_ = true;
+          if (bare_lf_allowed()) {
+            if (trailer_line_empty_) status_ = Status::kDone;
+            trailer_line_empty_ = true;
+          }
         } else {
           trailer_line_empty_ = false;
         }
         ++pos;
         break;
       case State::kTrailerLf:
-        if (c != '\n') return fail();
-        if (trailer_line_empty_) status_ = Status::kDone;
-        trailer_line_empty_ = true;
-        state_ = State::kTrailer;
+        if (c != '\n') {
+          fail();
+        } else {
+          if (trailer_line_empty_) status_ = Status::kDone;
+          trailer_line_empty_ = true;
+          state_ = State::kTrailer;
+        }
         ++pos;
         break;
     }
   }
+  if (used != nullptr) *used = pos;
   return status_;
 }
 
-}  // namespace relay::load
+}  // namespace relay::testing

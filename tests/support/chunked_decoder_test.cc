@@ -1,8 +1,8 @@
-#include "bench/load/chunked_decoder.h"
+#include "tests/support/chunked_decoder.h"
 
 #include <doctest/doctest.h>
 
-namespace relay::load {
+namespace relay::testing {
 namespace {
 
 using Status = ChunkedDecoder::Status;
@@ -53,11 +53,29 @@ TEST_CASE("ChunkedDecoder: a stream still open needs more; the 0 chunk without t
   CHECK(body == "abc");
 }
 
-TEST_CASE("ChunkedDecoder: bare LF line ends are accepted") {
+TEST_CASE("ChunkedDecoder: bare LF line ends are accepted when asked for, refused by default") {
+  std::string body;
+  ChunkedDecoder lenient(ChunkedDecoder::LineEnds::kCrlfOrLf);
+  CHECK(lenient.feed("2\nhi\n0\n\n", &body) == Status::kDone);
+  CHECK(body == "hi");
+  for (const char* wire : {"2\nhi\r\n0\r\n\r\n", "2\r\nhi\n0\r\n\r\n", "2\r\nhi\r\n0\n\r\n",
+                           "2\r\nhi\r\n0\r\n\n", "2;x\nhi\r\n0\r\n\r\n"}) {
+    ChunkedDecoder strict;
+    std::string ignored;
+    CHECK_MESSAGE(strict.feed(wire, &ignored) == Status::kError, wire);
+  }
+}
+
+TEST_CASE("ChunkedDecoder: says where the body ended, so what follows can be read as the next") {
+  const std::string wire = "3\r\nabc\r\n0\r\n\r\nHTTP/1.1 200 OK\r\n";
   ChunkedDecoder decoder;
   std::string body;
-  CHECK(decoder.feed("2\nhi\n0\n\n", &body) == Status::kDone);
-  CHECK(body == "hi");
+  size_t used = 0;
+  CHECK(decoder.feed(wire, &body, &used) == Status::kDone);
+  CHECK(body == "abc");
+  CHECK(wire.substr(used) == "HTTP/1.1 200 OK\r\n");
+  CHECK(decoder.feed("3\r\n", &body, &used) == Status::kDone);
+  CHECK(used == 0);
 }
 
 TEST_CASE("ChunkedDecoder: malformed framing is an error that sticks") {
@@ -75,6 +93,12 @@ TEST_CASE("ChunkedDecoder: malformed framing is an error that sticks") {
     ChunkedDecoder decoder;
     CHECK(decoder.feed("2\r\nabc\r\n", &body) == Status::kError);
   }
+  SUBCASE("a sign, a 0x prefix, or a space before the size") {
+    for (const char* wire : {"-1\r\n", "+1\r\n", "0x30\r\n", " 1\r\n"}) {
+      ChunkedDecoder decoder;
+      CHECK_MESSAGE(decoder.feed(wire, &body) == Status::kError, wire);
+    }
+  }
   SUBCASE("absurd size") {
     ChunkedDecoder decoder;
     CHECK(decoder.feed("FFFFFFFFFFFFFFFFFF\r\n", &body) == Status::kError);
@@ -82,4 +106,4 @@ TEST_CASE("ChunkedDecoder: malformed framing is an error that sticks") {
 }
 
 }  // namespace
-}  // namespace relay::load
+}  // namespace relay::testing
