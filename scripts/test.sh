@@ -17,7 +17,7 @@ run_suite() {  # name, build dir, ctest label (empty = all), label to exclude, e
   local name="$1" dir="$2" label="$3" exclude="$4"
   shift 4
   echo "=== ${name}: configure and build (${dir})"
-  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRELAY_WERROR=ON -DRELAY_BUILD_TESTS=ON "$@" >/dev/null
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRELAY_WERROR=ON -DBUILD_TESTING=ON "$@" >/dev/null
   cmake --build "$dir" -j"$jobs"
   echo "=== ${name}: tests"
   local args=(--test-dir "$dir" -j"$jobs" --output-on-failure --timeout 900 --no-tests=error)
