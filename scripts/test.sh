@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs the whole test suite three ways:
+# Installs what is missing, builds, and runs the whole test suite three ways, then fuzzes:
 #   1. the normal build (-Wall -Wextra -Werror): unit + integration tests, the relay CLI's tests and
 #      the browser tests (the chat page in headless Chromium; screenshots in build/browser-artifacts);
 #   2. AddressSanitizer + UndefinedBehaviorSanitizer build: unit + integration tests (not the
 #      browser ones: they would re-test the page, and the services' paths are covered by the rest);
-#   3. ThreadSanitizer build: the unit tests (hub, forwarder and store concurrency).
+#   3. ThreadSanitizer build: the unit tests (hub, forwarder and store concurrency);
+#   4. the libFuzzer targets (clang-14, ASan + UBSan): their regression inputs, then 60 s of fuzzing
+#      each (scripts/fuzz.sh; two at a time, about 6 minutes with the build).
 # Exits non-zero if any build or test fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,5 +38,7 @@ run_suite "release" build "" "" -DRELAY_REQUIRE_BROWSER_TESTS=ON
 RELAY_TEST_MAX_RSS_MIB=1024 run_suite "asan+ubsan" build-asan "" browser \
   -DRELAY_SANITIZE=address,undefined
 run_suite "tsan" build-tsan "unit" "" -DRELAY_SANITIZE=thread
+echo "=== fuzz"
+bash scripts/fuzz.sh 60
 
 echo "=== all suites passed in $(( $(date +%s) - started )) s"
