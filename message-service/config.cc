@@ -1,8 +1,20 @@
 #include "message-service/config.h"
 
+#include <system_error>
+
 #include "shared/config_env.h"
 
 namespace relay {
+
+std::string default_www_dir(const std::filesystem::path& exe_path, std::string_view www_from_bin,
+                            const std::string& source_www_dir) {
+  if (!exe_path.empty()) {
+    std::filesystem::path installed = (exe_path.parent_path() / www_from_bin).lexically_normal();
+    std::error_code error;
+    if (std::filesystem::is_directory(installed, error)) return installed.string();
+  }
+  return source_www_dir;
+}
 
 MessageServiceConfig load_message_service_config() {
   MessageServiceConfig config;
@@ -15,7 +27,11 @@ MessageServiceConfig load_message_service_config() {
   config.public_notify_url = env.service_url("PUBLIC_NOTIFY_URL", config.public_notify_url);
   config.max_message_bytes = static_cast<size_t>(env.integer(
       "MAX_MESSAGE_BYTES", static_cast<int64_t>(config.max_message_bytes), 1, 16 * 1024 * 1024));
-  config.www_dir = env.text("WWW_DIR", RELAY_DEFAULT_WWW_DIR);
+  std::error_code exe_error;  // without /proc, only the source tree's www/ is a candidate
+  std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", exe_error);
+  config.www_dir =
+      env.text("WWW_DIR", default_www_dir(exe_error ? std::filesystem::path() : exe,
+                                          RELAY_WWW_DIR_FROM_BIN, RELAY_SOURCE_WWW_DIR));
   config.notify_token = env.text("NOTIFY_TOKEN", "");
   config.forward_batch_size =
       static_cast<int>(env.integer("FORWARD_BATCH_SIZE", config.forward_batch_size, 1, 10000));

@@ -1,7 +1,9 @@
 #pragma once
 
 #include <cstddef>
+#include <filesystem>
 #include <string>
+#include <string_view>
 
 #include "shared/http/http_settings.h"
 
@@ -25,6 +27,12 @@ struct MessageServiceConfig {
   /// The largest request body read at all: content may be JSON-escaped up to 6 bytes per byte.
   size_t max_body_bytes() const { return max_message_bytes * 6 + 4096; }
 };
+
+/// The chat page's directory when WWW_DIR is unset: `<directory of exe_path>/<www_from_bin>` (for
+/// an installed binary, bin/../share/relay/www) when that is a directory, else `source_www_dir`
+/// (a binary run from its build tree). Reads the file system, nothing else.
+std::string default_www_dir(const std::filesystem::path& exe_path, std::string_view www_from_bin,
+                            const std::string& source_www_dir);
 
 /// Reads MessageServiceConfig from the environment; on an invalid value prints one line to stderr
 /// and exits with code 2.

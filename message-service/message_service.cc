@@ -71,6 +71,7 @@ bool MessageService::start() {
                              {"address", config_.bind_address},
                              {"version", RELAY_VERSION},
                              {"data_dir", config_.data_dir},
+                             {"www_dir", config_.www_dir},
                              {"notify_url", config_.notification_service_url}});
   if (!www_mounted) {
     logger_.warn("www directory not found; the chat page is not served",

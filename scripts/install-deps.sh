@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages the project needs to build and run, if any are missing. With
-# --tests also what the browser tests need: Debian's chromium, Node.js (Debian's, unless some node
-# is on PATH already) and tests/browser's npm packages (from its package-lock.json).
+# --tests also what the tests need beyond the build: clang-14 with its runtime libraries for the
+# libFuzzer targets (libclang-rt-14-dev holds libFuzzer and the sanitizer runtimes, llvm-14 the
+# symbolizer for readable crash stacks), and for the browser tests Debian's chromium, Node.js
+# (Debian's, unless some node is on PATH already) and tests/browser's npm packages (from its
+# package-lock.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +14,7 @@ with_tests=0
 packages=(g++ cmake make pkg-config libcpp-httplib-dev nlohmann-json3-dev libfmt-dev doctest-dev
           libsqlite3-dev curl ca-certificates)
 if [ "$with_tests" -eq 1 ]; then
+  packages+=(clang-14 libclang-rt-14-dev llvm-14)
   # The browser tests drive Debian's /usr/bin/chromium (no browser download).
   packages+=(chromium)
   command -v node >/dev/null 2>&1 || packages+=(nodejs)

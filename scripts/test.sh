@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs the whole test suite three ways:
+# Installs what is missing, builds, and runs the whole test suite three ways, then fuzzes:
 #   1. the normal build (-Wall -Wextra -Werror): unit + integration tests, the relay CLI's tests and
 #      the browser tests (the chat page in headless Chromium; screenshots in build/browser-artifacts);
 #   2. AddressSanitizer + UndefinedBehaviorSanitizer build: unit + integration tests (not the
 #      browser ones: they would re-test the page, and the services' paths are covered by the rest);
-#   3. ThreadSanitizer build: the unit tests (hub, forwarder and store concurrency).
+#   3. ThreadSanitizer build: the unit tests (hub, forwarder and store concurrency);
+#   4. the libFuzzer targets (clang-14, ASan + UBSan): their regression inputs, then 60 s of fuzzing
+#      each (scripts/fuzz.sh; two at a time, about 6 minutes with the build).
 # Exits non-zero if any build or test fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +19,7 @@ run_suite() {  # name, build dir, ctest label (empty = all), label to exclude, e
   local name="$1" dir="$2" label="$3" exclude="$4"
   shift 4
   echo "=== ${name}: configure and build (${dir})"
-  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRELAY_WERROR=ON -DRELAY_BUILD_TESTS=ON "$@" >/dev/null
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRELAY_WERROR=ON -DBUILD_TESTING=ON "$@" >/dev/null
   cmake --build "$dir" -j"$jobs"
   echo "=== ${name}: tests"
   local args=(--test-dir "$dir" -j"$jobs" --output-on-failure --timeout 900 --no-tests=error)
@@ -36,5 +38,7 @@ run_suite "release" build "" "" -DRELAY_REQUIRE_BROWSER_TESTS=ON
 RELAY_TEST_MAX_RSS_MIB=1024 run_suite "asan+ubsan" build-asan "" browser \
   -DRELAY_SANITIZE=address,undefined
 run_suite "tsan" build-tsan "unit" "" -DRELAY_SANITIZE=thread
+echo "=== fuzz"
+bash scripts/fuzz.sh 60
 
 echo "=== all suites passed in $(( $(date +%s) - started )) s"

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <ctime>
+#include <string_view>
 
 #include "shared/time_format.h"
 
@@ -82,28 +83,54 @@ std::optional<int64_t> parse_positive_id(const nlohmann::json& value) {
   return id;
 }
 
-// Parses "YYYY-MM-DDTHH:MM:SS.mmmZ" (milliseconds optional) into Unix milliseconds.
-std::optional<int64_t> parse_rfc3339_ms(const std::string& text) {
+// Reads `count` decimal digits at `text[*at]`, advancing `*at`; false unless all are digits.
+bool read_digits(std::string_view text, size_t* at, size_t count, int* out) {
+  if (*at + count > text.size()) return false;
+  int value = 0;
+  for (size_t i = 0; i < count; ++i) {
+    char c = text[*at + i];
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + (c - '0');
+  }
+  *at += count;
+  *out = value;
+  return true;
+}
+
+bool read_char(std::string_view text, size_t* at, char expected) {
+  if (*at >= text.size() || text[*at] != expected) return false;
+  ++*at;
+  return true;
+}
+
+// Parses exactly "YYYY-MM-DDTHH:MM:SS.mmmZ" (milliseconds optional), each field in its range (no
+// day 31 in a 30-day month, no second 60), into Unix milliseconds: only what format_rfc3339_ms
+// could have written, so whatever is accepted is written back the same way.
+std::optional<int64_t> parse_rfc3339_ms(std::string_view text) {
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, millis = 0;
+  size_t at = 0;
+  if (!read_digits(text, &at, 4, &year) || !read_char(text, &at, '-') ||
+      !read_digits(text, &at, 2, &month) || !read_char(text, &at, '-') ||
+      !read_digits(text, &at, 2, &day) || !read_char(text, &at, 'T') ||
+      !read_digits(text, &at, 2, &hour) || !read_char(text, &at, ':') ||
+      !read_digits(text, &at, 2, &minute) || !read_char(text, &at, ':') ||
+      !read_digits(text, &at, 2, &second)) {
+    return std::nullopt;
+  }
+  if (read_char(text, &at, '.') && !read_digits(text, &at, 3, &millis)) return std::nullopt;
+  if (!read_char(text, &at, 'Z') || at != text.size()) return std::nullopt;
+  static constexpr int kDaysInMonth[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  if (month < 1 || month > 12 || hour > 23 || minute > 59 || second > 59) return std::nullopt;
+  if (day < 1 || day > kDaysInMonth[month - 1] + (month == 2 && leap ? 1 : 0)) return std::nullopt;
   std::tm tm{};
-  int millis = 0;
-  int consumed = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6) {
-    return std::nullopt;
-  }
-  std::string_view rest(text.c_str() + consumed);
-  if (rest.size() == 5 && rest[0] == '.' && rest[4] == 'Z') {
-    for (char c : rest.substr(1, 3)) {
-      if (c < '0' || c > '9') return std::nullopt;
-      millis = millis * 10 + (c - '0');
-    }
-  } else if (rest != "Z") {
-    return std::nullopt;
-  }
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = minute;
+  tm.tm_sec = second;
   std::time_t seconds = timegm(&tm);
-  if (seconds == static_cast<std::time_t>(-1)) return std::nullopt;
   return static_cast<int64_t>(seconds) * 1000 + millis;
 }
 

@@ -154,11 +154,31 @@ TEST_CASE("message: message_from_json refuses malformed messages") {
   }
   for (const char* timestamp :
        {"yesterday", "2023-11-14 22:13:20Z", "2023-11-14T22:13:20.123",
-        "2023-11-14T22:13:20.123+01:00", "2023-11-14T22:13:20.12Z", "2023-11-14T22:13:20.1a3Z"}) {
+        "2023-11-14T22:13:20.123+01:00", "2023-11-14T22:13:20.12Z", "2023-11-14T22:13:20.1a3Z",
+        // Found by fuzz_message_json: fields out of range were normalised (this one into year
+        // 10007), and the timestamp written back could not be read again.
+        "9999-99-99T99:99:99.999Z", "2023-13-01T00:00:00Z", "2023-02-29T00:00:00Z",
+        "2023-04-31T00:00:00Z", "2023-11-14T24:00:00Z", "2023-11-14T22:60:00Z",
+        "2023-11-14T22:13:60Z", "2023-00-10T00:00:00Z", "2023-11-00T00:00:00Z",
+        "-999-11-14T22:13:20Z", "+2023-11-14T22:13:20Z", "2023-1-14T22:13:20Z",
+        " 2023-11-14T22:13:20Z", "2023-11-14T22:13:20.123Z ", "2023-11-14T22:13:20.1234Z"}) {
     CAPTURE(timestamp);
     nlohmann::json value = good;
     value["timestamp"] = timestamp;
     CHECK(parse_error(value).find("timestamp") != std::string::npos);
+  }
+}
+
+TEST_CASE("message: every timestamp message_from_json accepts is written back as it was read") {
+  for (const char* timestamp : {"2024-02-29T23:59:59.999Z", "0000-01-01T00:00:00.000Z",
+                                "9999-12-31T23:59:59.999Z", "1970-01-01T00:00:00.000Z"}) {
+    CAPTURE(timestamp);
+    nlohmann::json value = {
+        {"id", "1"}, {"content", "x"}, {"user", "u"}, {"channel", "c"}, {"timestamp", timestamp}};
+    std::string error;
+    auto message = message_from_json(value, &error);
+    REQUIRE_MESSAGE(message, error);
+    CHECK(message_to_json(*message)["timestamp"] == timestamp);
   }
 }
 

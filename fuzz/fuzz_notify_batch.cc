@@ -1,0 +1,75 @@
+// libFuzzer target: notify-service/notify_batch.h's parse_notify_batch, the reader of POST /notify
+// bodies (one event or an array of them). Invariants: nothing throws or crashes, however deep or
+// odd the JSON; an accepted batch holds one valid event per item, in id order; the batch written
+// back as JSON (what message-service's forwarder sends) is accepted as the same batch; a refusal
+// is a 400 with a code.
+
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "fuzz/fuzz_check.h"
+#include "notify-service/notify_batch.h"
+#include "shared/message.h"
+#include "shared/validation.h"
+
+namespace {
+
+using nlohmann::json;
+using relay::EventKind;
+using relay::Message;
+
+bool same_event(const Message& a, const Message& b) {
+  // Typing to a user carries no channel on the wire (message_to_json writes "channel" or "to").
+  bool channel_on_wire = a.kind != EventKind::kTyping || a.to.empty();
+  return a.kind == b.kind && a.id == b.id && a.content == b.content && a.user == b.user &&
+         (!channel_on_wire || a.channel == b.channel) && a.to == b.to &&
+         a.timestamp_ms == b.timestamp_ms && a.message_id == b.message_id && a.status == b.status;
+}
+
+void check_batch(std::string_view input, const std::vector<Message>& batch) {
+  json value = json::parse(input, nullptr, false);
+  FUZZ_CHECK(!value.is_discarded());
+  FUZZ_CHECK(batch.size() == (value.is_array() ? value.size() : 1));
+  int64_t previous_id = 0;
+  for (const Message& message : batch) {
+    FUZZ_CHECK(message.kind != EventKind::kPresence);
+    if (message.kind == EventKind::kTyping) {
+      FUZZ_CHECK(!message.channel.empty() || !message.to.empty());
+    } else {
+      FUZZ_CHECK(message.id > 0);
+      FUZZ_CHECK(message.id >= previous_id);
+      previous_id = message.id;
+    }
+    if (message.kind != EventKind::kTyping || message.to.empty()) {
+      FUZZ_CHECK(relay::is_valid_channel(message.channel));
+    }
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view input(reinterpret_cast<const char*>(data), size);
+  auto parsed = relay::parse_notify_batch(input);
+  if (auto* error = std::get_if<relay::ApiError>(&parsed)) {
+    FUZZ_CHECK(error->status == 400 || error->status == 413);
+    FUZZ_CHECK(!error->code.empty());
+    return 0;
+  }
+  const auto& batch = std::get<std::vector<Message>>(parsed);
+  check_batch(input, batch);
+
+  json wire = json::array();
+  for (const Message& message : batch) wire.push_back(relay::event_to_json(message));
+  std::string body = relay::dump_json(wire);
+  auto again = relay::parse_notify_batch(body);
+  FUZZ_CHECK(std::holds_alternative<std::vector<Message>>(again));
+  const auto& batch_again = std::get<std::vector<Message>>(again);
+  FUZZ_CHECK(batch_again.size() == batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) FUZZ_CHECK(same_event(batch[i], batch_again[i]));
+  return 0;
+}
