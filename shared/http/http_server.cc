@@ -90,6 +90,10 @@ struct HttpServer::Shared {
   const Options options;
   std::unique_ptr<WorkerPool> pool;
   std::atomic<size_t> open_connections{0};
+  // Each loop's idle keep-alive connections as of its last tick (when each went idle), so the
+  // loops can close the oldest across all of them when there are more than max_idle_connections.
+  std::mutex idle_mutex;
+  std::vector<std::vector<std::chrono::steady_clock::time_point>> idle_since;  // by loop
   Counter* refused_connections = nullptr;
   Counter* refused_requests = nullptr;
   Counter* dropped_headers = nullptr;
@@ -211,6 +215,7 @@ class HttpServer::Loop {
   void close_connection(Connection& conn);
   bool process_wakeups();
   void tick(Clock::time_point now);
+  void close_oldest_idle(std::vector<Connection*>& idle);
   void post(Posted posted);
   void signal_loop();
   void shutdown_connections();
@@ -1087,13 +1092,31 @@ void HttpServer::Loop::tick(Clock::time_point now) {
         break;
     }
   }
-  // Idle keep-alive connections past this loop's share of the cap close, oldest first.
-  size_t share = (limits.max_idle_connections + loops_.size() - 1) / loops_.size();
-  if (idle.size() > share) {
-    std::sort(idle.begin(), idle.end(), [](const Connection* a, const Connection* b) {
-      return a->last_progress < b->last_progress;
-    });
-    for (size_t i = 0; i < idle.size() - share; ++i) close_connection(*idle[i]);
+  close_oldest_idle(idle);
+}
+
+void HttpServer::Loop::close_oldest_idle(std::vector<Connection*>& idle) {
+  // Idle keep-alive connections past the cap close, oldest first, across all loops: each loop
+  // publishes when its idle connections went quiet and closes its own that are older than the
+  // cap-th newest of all of them.
+  const size_t cap = options_.limits.max_idle_connections;
+  std::optional<Clock::time_point> threshold;
+  {
+    std::lock_guard lock(shared_.idle_mutex);
+    auto& mine = shared_.idle_since[index_];
+    mine.clear();
+    for (const Connection* conn : idle) mine.push_back(conn->last_progress);
+    std::vector<Clock::time_point> all;
+    for (const auto& times : shared_.idle_since) all.insert(all.end(), times.begin(), times.end());
+    if (all.size() > cap) {
+      std::nth_element(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(cap - 1), all.end(),
+                       std::greater<>());
+      threshold = all[cap - 1];
+    }
+  }
+  if (!threshold) return;
+  for (Connection* conn : idle) {
+    if (conn->last_progress < *threshold) close_connection(*conn);
   }
 }
 
@@ -1151,6 +1174,7 @@ int HttpServer::start(const std::string& host, int port) {
   shared_->pool = std::make_unique<WorkerPool>(std::max<size_t>(options.worker_threads, 1),
                                                std::max<size_t>(options.max_queued_work, 1));
   size_t count = std::clamp<size_t>(options.loop_threads, 1, kMaxLoops);
+  shared_->idle_since.assign(count, {});
   for (size_t i = 0; i < count; ++i) loops_.push_back(std::make_unique<Loop>(*shared_, i, loops_));
   for (size_t i = 0; i < count; ++i) loops_[i]->start(i == 0 ? listen_fd_ : -1);
   return bound_port;

@@ -326,9 +326,13 @@ std::optional<WireAnswer> expect_refusal(const std::string& what, int port,
 // ---- Witness ----
 
 Witness::Witness(Relay& relay) : relay_(relay) {
-  stream_ = std::make_unique<SseStream>(relay_.notify_port(), "/events");
-  REQUIRE_MESSAGE(stream_->wait_connected(), stream_->describe());
+  // Resumed from the newest stored id: messages stored before the witness started but not yet
+  // forwarded are not news to it.
   history_ = history();
+  std::string newest = history_.empty() ? "0" : std::to_string(std::atoll(history_.back().c_str()));
+  stream_ = std::make_unique<SseStream>(relay_.notify_port(), "/events",
+                                        httplib::Headers{{"Last-Event-ID", newest}});
+  REQUIRE_MESSAGE(stream_->wait_connected(), stream_->describe());
 }
 
 std::vector<std::string> Witness::history() const {

@@ -218,7 +218,7 @@ TEST_CASE("notify http: OPTIONS preflights are answered and wrong methods get 40
   CHECK_MESSAGE(preflight->status == 204, preflight->describe());
   CHECK(preflight->body.empty());
   CHECK(preflight->header("Access-Control-Allow-Origin") == "http://chat.example");
-  CHECK(preflight->header("Access-Control-Allow-Methods") == "GET, OPTIONS");
+  CHECK(preflight->header("Access-Control-Allow-Methods") == "GET, HEAD, OPTIONS");
   CHECK(preflight->header("Access-Control-Allow-Headers").find("Last-Event-ID") !=
         std::string::npos);
   CHECK(preflight->header("Connection") == "keep-alive");
@@ -228,12 +228,13 @@ TEST_CASE("notify http: OPTIONS preflights are answered and wrong methods get 40
   auto refused = wire.read_response();
   check_json_error(refused, 405, "method_not_allowed");
   CHECK(refused->header("Allow") == "POST, OPTIONS");
-  CHECK(refused->header("Access-Control-Allow-Origin") == "*");
+  // /notify is not for browsers: no CORS headers on its answers, and no preflight.
+  CHECK_FALSE(refused->has_header("Access-Control-Allow-Origin"));
 
-  // And through a normal client, the same answers.
+  // And through a normal client.
   HttpResponse notify_preflight = relay.notify_http().options("/notify");
-  CHECK(notify_preflight.status == 204);
-  CHECK(notify_preflight.header("Access-Control-Allow-Methods") == "POST, OPTIONS");
+  CHECK(notify_preflight.status == 403);
+  CHECK_FALSE(notify_preflight.has_header("Access-Control-Allow-Methods"));
   HttpResponse get_notify = relay.notify_http().get("/notify");
   CHECK(get_notify.status == 405);
   CHECK(get_notify.header("Allow") == "POST, OPTIONS");
