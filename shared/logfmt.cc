@@ -81,6 +81,13 @@ void Logger::write(std::string_view level, std::string_view msg,
   std::fflush(stdout);
 }
 
+void Logger::write_lines(std::string_view lines) const {
+  if (lines.empty()) return;
+  std::lock_guard lock(stdout_mutex());
+  std::fwrite(lines.data(), 1, lines.size(), stdout);
+  std::fflush(stdout);
+}
+
 void Logger::info(std::string_view msg, std::initializer_list<LogField> fields) const {
   write("info", msg, fields);
 }

@@ -31,7 +31,11 @@ class Logger {
   void warn(std::string_view msg, std::initializer_list<LogField> fields = {}) const;
   void error(std::string_view msg, std::initializer_list<LogField> fields = {}) const;
 
-  /// The line `info` would write, without writing it (for tests).
+  /// Writes lines made by format() as they are, in one write (a server's access log, batched per
+  /// turn of its loop). Thread-safe, as every write.
+  void write_lines(std::string_view lines) const;
+
+  /// The line `info` would write, without writing it (for tests and batching).
   std::string format(std::string_view level, std::string_view msg,
                      std::initializer_list<LogField> fields) const;
 

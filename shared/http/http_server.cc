@@ -157,6 +157,7 @@ class HttpServer::Loop {
     bool peer_done = false;    // the peer shut its write side (or the socket failed)
     Clock::time_point last_progress;  // last byte read or written
     std::optional<Clock::time_point> head_started;  // first look at the head being read
+    size_t head_scanned = 0;  // bytes of `in` the parser saw without finding a complete head
     // Set once a head was parsed and admitted, while its body arrives.
     std::optional<HttpRequest> head;
     const Route* route = nullptr;
@@ -246,6 +247,10 @@ class HttpServer::Loop {
   std::vector<uint64_t> ready_backlog_;
   size_t ready_next_ = 0;
   std::vector<Posted> posted_batch_;
+  // Access-log lines of this turn, written at its end in one write.
+  std::string access_log_;
+  // The request metrics of each method, route and status seen, so recording one is a lookup.
+  std::unordered_map<std::string, std::pair<Counter*, Histogram*>> request_metrics_;
 
   std::mutex wake_mutex_;
   std::vector<uint64_t> ready_;  // guarded by wake_mutex_
@@ -388,8 +393,13 @@ void HttpServer::Loop::run() {
     }
     for (uint64_t id : closed_ids_) connections_.erase(id);
     closed_ids_.clear();
+    if (!access_log_.empty()) {
+      options_.logger->write_lines(access_log_);
+      access_log_.clear();
+    }
   }
   shutdown_connections();
+  options_.logger->write_lines(access_log_);
 }
 
 HttpServer::Loop::Connection* HttpServer::Loop::find(uint64_t id) {
@@ -574,14 +584,24 @@ HttpServer::Loop::Stop HttpServer::Loop::process_buffered(Connection& conn) {
     }
     if (!conn.head) {
       if (conn.in.empty()) break;
+      // A head is only complete (or newly wrong) once a line ends or the size limit is passed:
+      // bytes dripping in without a line end are not parsed again, so a slow head costs
+      // O(lines x size) rather than a parse per byte.
+      if (conn.head_scanned > 0 && conn.in.size() <= options_.limits.request.max_head_bytes &&
+          conn.in.find_first_of("\r\n", conn.head_scanned) == std::string::npos) {
+        conn.head_scanned = conn.in.size();
+        break;
+      }
       HttpRequest request;
       request.remote_addr = conn.remote;
       request.connection_id = conn.id;
       auto result = parse_request_head(conn.in, options_.limits.request, &request);
       if (result.state == HttpHeadResult::State::kIncomplete) {
         if (!conn.head_started) conn.head_started = Clock::now();
+        conn.head_scanned = conn.in.size();
         break;
       }
+      conn.head_scanned = 0;
       if (result.state == HttpHeadResult::State::kError) {
         conn.in.clear();
         refuse(conn, nullptr, result.error, false);
@@ -796,14 +816,29 @@ void HttpServer::Loop::refuse(Connection& conn, const InFlight* info, const ApiE
 
 void HttpServer::Loop::log_request(const InFlight& info, int status) {
   double seconds = std::chrono::duration<double>(Clock::now() - info.started).count();
-  options_.metrics->record_request(info.method == "-" ? "other" : info.method, info.label, status,
-                                   seconds);
+  const std::string& method = info.method == "-" ? std::string("other") : info.method;
+  std::string key = fmt::format("{} {} {}", method, info.label, status);
+  auto found = request_metrics_.find(key);
+  if (found == request_metrics_.end()) {
+    auto& metrics = *options_.metrics;
+    Labels labels = {{"method", method}, {"route", info.label}, {"status", std::to_string(status)}};
+    auto* counter =
+        &metrics.counter("http_requests_total", "HTTP requests answered, by method, route and status.",
+                         labels);
+    auto* histogram = &metrics.histogram(
+        "http_request_duration_seconds",
+        "Time from reading a request to writing its response, by method, route and status.", labels);
+    found = request_metrics_.emplace(std::move(key), std::make_pair(counter, histogram)).first;
+  }
+  found->second.first->add();
+  found->second.second->observe(seconds);
   if (info.path == "/health" || info.path == "/metrics") return;
-  options_.logger->info("request", {{"method", info.method},
-                                    {"path", info.path},
-                                    {"status", status},
-                                    {"duration_ms", seconds * 1000.0},
-                                    {"remote", info.remote}});
+  access_log_ += options_.logger->format("info", "request",
+                                         {{"method", info.method},
+                                          {"path", info.path},
+                                          {"status", status},
+                                          {"duration_ms", seconds * 1000.0},
+                                          {"remote", info.remote}});
 }
 
 void HttpServer::Loop::queue_answer(Connection& conn, const InFlight& info,
