@@ -33,11 +33,13 @@ done
 # --- scenarios -------------------------------------------------------------------------------
 # Latency: 100 msg/s for 10 s from 4 publishers. Throughput: a bounded message count as fast as 8
 # publishers can post, about half a million deliveries per run. POST: 64 publishers, no streams.
+# floor-1000 (ours only): the latency load published straight to POST /notify, to show what the
+# fan-out alone costs on this machine.
 # Both servers get exactly the same arguments (publisher counts included).
 sizes=(100 1000 5000 10000)
 latency_seconds=10
 declare -A throughput_messages=([100]=2000 [1000]=500 [5000]=100 [10000]=50)
-post_messages=30000
+post_messages=60000
 time_limit=60
 if [ "$quick" -eq 1 ]; then
   sizes=(100 1000)
@@ -50,6 +52,7 @@ fi
 latency_publishers=4
 throughput_publishers=8
 post_publishers=64
+floor_size=1000    # the fan-out floor scenario: ours only, straight to POST /notify
 max_streams=12000  # notify-service's MAX_SUBSCRIBERS, above the largest size
 
 # --- processes we start, and how they are stopped ------------------------------------------------
@@ -261,8 +264,14 @@ run_one() {
       return
     fi
     pids=("${relay_pids[@]}")
-    args+=(--path messages --notify "http://127.0.0.1:$notify_port"
-           --message "http://127.0.0.1:$message_port")
+    if [ "${scenario#floor-}" != "$scenario" ]; then
+      # The fan-out floor: the same load published straight to POST /notify (no store, no
+      # forwarder), so what is left is notify-service writing every stream.
+      args+=(--path notify --notify "http://127.0.0.1:$notify_port")
+    else
+      args+=(--path messages --notify "http://127.0.0.1:$notify_port"
+             --message "http://127.0.0.1:$message_port")
+    fi
   else
     if ! start_nchan "$dir"; then
       echo 98 >"$results/$name.rc"
@@ -319,6 +328,8 @@ start_s=$SECONDS
     done
     run_one "$server" post-64 "$run" 0 "$post_messages" "$post_publishers" 0
   done
+  run_one ours "floor-$floor_size" "$run" "$floor_size" $((latency_seconds * 100)) \
+    "$latency_publishers" 100
 done
 for n in "${sizes[@]}"; do scenarios+=("lat-$n" "thr-$n"); done
 
@@ -418,6 +429,16 @@ table="$work/table.txt"
         (num(c[1]) && num(c[2]) && c[2] > 0) ? sprintf("%.2f", c[1] / c[2]) : "-"
       printf "  POST latency p50 / p99 ms: ours %s / %s  nchan %s / %s   clean: ours %s  nchan %s\n",
         f(c[3], "%.2f"), f(c[5], "%.2f"), f(c[4], "%.2f"), f(c[6], "%.2f"), c[7], c[8]
+    }'
+  printf '%s\n' "$(median_of ours "floor-$floor_size" latency_p50_ms)" \
+    "$(median_of ours "floor-$floor_size" latency_p99_ms)" "$(median_of ours "lat-$floor_size" latency_p99_ms)" \
+    "$(clean_count ours "floor-$floor_size")" | awk -v n="$floor_size" '
+    function num(v) { return v ~ /^-?[0-9.eE+-]+$/ }
+    function f(v, fmt) { return num(v) ? sprintf(fmt, v) : v }
+    { c[NR] = $0 }
+    END {
+      printf "fan-out floor, %s subscribers x 100 msg/s straight to POST /notify (no store, no forwarder): p50 %s p99 %s ms (real path lat-%s p99 %s ms)  clean %s\n",
+        n, f(c[1], "%.2f"), f(c[2], "%.2f"), n, f(c[3], "%.2f"), c[4]
     }'
   echo "clean = runs with every stream connected and every message once, in order; marks per bad" \
     "run: t = sse_load's time limit hit, e = some POSTs failed, K = killed, S = server did not start."
