@@ -85,8 +85,10 @@ std::string format_message(const nlohmann::json& message, TimeStyle style) {
   std::string to = printable(string_field(message, "to"), false);
   std::string prefix =
       time_prefix(message, style) + "[" + printable(string_field(message, "id"), false) + "] ";
+  // Appended piece by piece: GCC 12 reports a false -Wrestrict on `"#" + std::string(...)` here.
   if (to.empty()) {
-    prefix += "#" + printable(string_field(message, "channel"), false) + " " + user + ": ";
+    prefix.append("#").append(printable(string_field(message, "channel"), false));
+    prefix.append(" ").append(user).append(": ");
   } else {
     prefix += user + " → " + to + ": ";
   }

@@ -22,7 +22,8 @@ int main(int argc, char** argv) {
   }
   if (auto* error = std::get_if<UsageError>(&parsed)) {
     std::string prefix = error->command ? std::string(command_name(*error->command)) + ": " : "";
-    std::string hint = error->command ? " " + std::string(command_name(*error->command)) : "";
+    std::string hint;  // appended, not `" " + std::string(...)`: GCC 12 -O3 false -Wrestrict
+    if (error->command) hint.append(" ").append(command_name(*error->command));
     print_notice(prefix + error->message + " (see 'relay" + hint + " --help')");
     return to_int(ExitCode::kUsage);
   }

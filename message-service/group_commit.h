@@ -17,7 +17,7 @@ namespace relay {
 struct GroupCommitStats {
   uint64_t groups = 0;      // groups committed so far (each one call of `commit`)
   size_t queued = 0;        // items waiting to be taken into a group
-  bool committing = false;  // the commit thread holds taken items it has not finished yet
+  bool committing = false;  // `commit` is running for a group now (false again before `finish`)
 };
 
 /// Group commit on a thread of its own: submit() queues an item and returns at once; the commit
@@ -90,19 +90,21 @@ class GroupCommitter {
       wake_.wait(lock, [&] { return !queue_.empty() || stopping_; });
       if (queue_.empty()) return;  // stopping, and nothing is left
       taken.swap(queue_);
-      committing_ = true;
-      lock.unlock();
       for (size_t begin = 0; begin < taken.size(); begin += max_group_) {
         std::span<Item> group(taken.data() + begin, std::min(max_group_, taken.size() - begin));
+        committing_ = true;
+        lock.unlock();
         commit_(group);
         lock.lock();
+        committing_ = false;
         ++groups_;
         lock.unlock();
         for (Item& item : group) finish_(item);
+        lock.lock();
       }
-      taken.clear();
+      lock.unlock();
+      taken.clear();  // the items' destructors run outside the lock submitters take
       lock.lock();
-      committing_ = false;
     }
   }
 

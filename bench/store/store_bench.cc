@@ -7,8 +7,8 @@
 // store's commit thread, as an event loop would be handed the answer. Every insert is committed
 // with fsync (the store's WAL, synchronous=FULL) before it is counted. Prints one line of figures:
 // inserts/s, groups (transactions, one WAL fsync each), the mean wall time of a group, and the
-// disk's floor (median write + fdatasync of 32 KiB, probed in the same directory just before), so
-// a slow run can be told from a slow disk.
+// disk's floor (median write + fdatasync of 32 KiB, probed in the same directory just before and
+// just after the run), so a slow run can be told from a slow (or busy) disk.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -163,7 +163,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "store_bench: %s\n", error.c_str());
     return 1;
   }
-  double floor_ms = fsync_floor_ms(options.dir, 100);
+  double floor_before_ms = fsync_floor_ms(options.dir, 100);
   uint64_t groups_before = store->insert_stats().groups;
   Run run(*store, options);
   auto start = std::chrono::steady_clock::now();
@@ -173,16 +173,19 @@ int main(int argc, char** argv) {
   run.wait();
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   uint64_t groups = store->insert_stats().groups - groups_before;
+  double floor_after_ms = fsync_floor_ms(options.dir, 100);
   store.reset();
   if (temp) std::filesystem::remove_all(options.dir);
   std::printf(
       "messages=%lld submitters=%d in_flight=%d bytes=%zu keyed=%s seconds=%.3f "
-      "inserts_per_s=%.0f groups=%llu (fsyncs) per_group=%.1f group_ms=%.3f fsync_floor_ms=%.3f "
+      "inserts_per_s=%.0f groups=%llu (fsyncs) per_group=%.1f group_ms=%.3f "
+      "fsync_floor_ms=%.3f/%.3f "
       "failed=%lld\n",
       static_cast<long long>(options.messages), options.submitters, options.in_flight,
       options.bytes, options.keyed ? "yes" : "no", seconds,
       static_cast<double>(options.messages) / seconds, static_cast<unsigned long long>(groups),
       static_cast<double>(options.messages) / static_cast<double>(groups),
-      seconds * 1000 / static_cast<double>(groups), floor_ms, static_cast<long long>(run.failed()));
+      seconds * 1000 / static_cast<double>(groups), floor_before_ms, floor_after_ms,
+      static_cast<long long>(run.failed()));
   return run.failed() == 0 ? 0 : 1;
 }

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include "shared/validation.h"
 #include "tests/integration/cli_harness.h"
@@ -77,10 +78,9 @@ TEST_CASE("cli: send stores the message and prints its id, and history and chann
   CliRun history = run_cli({"history", "--channel", "dev"}, alice);
   REQUIRE_MESSAGE(history.status.clean(), history.describe());
   REQUIRE_MESSAGE(history.out_lines.size() == 3, history.describe());
-  CHECK_MESSAGE(
-      ends_with(history.out_lines[0], "[" + std::to_string(hello) + "] #dev alice: hello world"),
-      history.describe());
-  const std::string first = "[" + std::to_string(piped) + "] #dev alice: ";
+  CHECK_MESSAGE(ends_with(history.out_lines[0], fmt::format("[{}] #dev alice: hello world", hello)),
+                history.describe());
+  const std::string first = fmt::format("[{}] #dev alice: ", piped);
   CHECK_MESSAGE(ends_with(history.out_lines[1], first + "from stdin"), history.describe());
   // The second line of a message is indented under the text of the first.
   CHECK_MESSAGE(
@@ -132,12 +132,12 @@ TEST_CASE("cli: listen prints channel messages and direct messages sent meanwhil
   std::vector<std::string> lines = readable.lines();
   INFO(readable.describe());
   REQUIRE(lines.size() == 5);
-  CHECK(ends_with(lines[0], "[" + std::to_string(ids[0]) + "] #general alice: hi all"));
-  CHECK(ends_with(lines[1], "[" + std::to_string(ids[1]) + "] alice → bob: psst bob"));
-  CHECK(ends_with(lines[2], "[" + std::to_string(ids[2]) + "] #dev alice: line one"));
+  CHECK(ends_with(lines[0], fmt::format("[{}] #general alice: hi all", ids[0])));
+  CHECK(ends_with(lines[1], fmt::format("[{}] alice → bob: psst bob", ids[1])));
+  CHECK(ends_with(lines[2], fmt::format("[{}] #dev alice: line one", ids[2])));
   CHECK(lines[3] ==
         std::string(lines[2].size() - std::string("line one").size(), ' ') + "line two");
-  CHECK(ends_with(lines[4], "[" + std::to_string(ids[3]) + "] #general bob: last"));
+  CHECK(ends_with(lines[4], fmt::format("[{}] #general bob: last", ids[3])));
   // Lines start with the time of day.
   CHECK(lines[0].size() > 9);
   CHECK(lines[0][2] == ':');
@@ -167,7 +167,7 @@ TEST_CASE("cli: listen survives notify-service being killed and restarted: none 
   std::vector<int64_t> expected;
   std::thread poster([&] {
     for (int i = 0; i < 60; ++i) {
-      HttpResponse response = http.post_json("/messages", {{"content", "m" + std::to_string(i)}});
+      HttpResponse response = http.post_json("/messages", {{"content", fmt::format("m{}", i)}});
       if (response.status == 201) expected.push_back(id_of(response.json()));
       ++posted;
       std::this_thread::sleep_for(10ms);  // the scenario: posts spread over the outage
@@ -392,7 +392,7 @@ TEST_CASE(
   CliRun with_bob = run_cli({"history", "--with", "bob"}, alice);
   REQUIRE_MESSAGE(with_bob.status.clean(), with_bob.describe());
   REQUIRE_MESSAGE(with_bob.out_lines.size() == 1, with_bob.describe());
-  CHECK(ends_with(with_bob.out_lines[0], "[" + std::to_string(dm) + "] alice → bob: psst"));
+  CHECK(ends_with(with_bob.out_lines[0], fmt::format("[{}] alice → bob: psst", dm)));
 
   CliRun history = run_cli({"history", "--json", "--channel", "general"}, bob);
   REQUIRE_MESSAGE(history.status.clean(), history.describe());

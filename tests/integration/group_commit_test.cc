@@ -7,6 +7,7 @@
 #include <thread>
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include "tests/integration/harness.h"
 
@@ -37,7 +38,7 @@ TEST_CASE(
       client.set_read_timeout(15, 0);
       for (int n = 0; !killed.load(); ++n) {
         std::string content = "group-" + std::to_string(p) + "-" + std::to_string(n);
-        Json body = {{"content", content}, {"user", "p" + std::to_string(p)}};
+        Json body = {{"content", content}, {"user", fmt::format("p{}", p)}};
         auto response = client.Post("/messages", body.dump(), "application/json");
         if (!response) return;  // the service was killed under this request (or failed: see below)
         Json message = Json::parse(response->body, nullptr, false);
@@ -95,7 +96,7 @@ TEST_CASE(
       continue;
     }
     CHECK(it->second["content"] == content);
-    CHECK(it->second["user"] == "p" + content.substr(6, content.find('-', 6) - 6));
+    CHECK(it->second["user"] == fmt::format("p{}", content.substr(6, content.find('-', 6) - 6)));
   }
   CHECK_MESSAGE(missing == 0, missing << " of " << acknowledged.size()
                                       << " acknowledged messages lost by kill -9");

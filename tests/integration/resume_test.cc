@@ -4,6 +4,7 @@
 #include <thread>
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include "tests/integration/harness.h"
 
@@ -111,7 +112,7 @@ TEST_CASE("resume: when history is unreachable an old id gets event reset and th
   HttpClient notify = relay.notify_http();
 
   Json batch = Json::array();
-  for (int id = 1; id <= 20; ++id) batch.push_back(wire_message(id, "n" + std::to_string(id)));
+  for (int id = 1; id <= 20; ++id) batch.push_back(wire_message(id, fmt::format("n{}", id)));
   HttpResponse fed = notify.post_json("/notify", batch);
   REQUIRE_MESSAGE(fed.status / 100 == 2, fed.describe());
   REQUIRE(wait_notify_has(notify, 20));
@@ -127,7 +128,7 @@ TEST_CASE("resume: when history is unreachable an old id gets event reset and th
   REQUIRE_MESSAGE(old.wait_until([&] { return old.count_events("reset") > 0; }), old.describe());
 
   Json live = Json::array();
-  for (int id = 21; id <= 25; ++id) live.push_back(wire_message(id, "n" + std::to_string(id)));
+  for (int id = 21; id <= 25; ++id) live.push_back(wire_message(id, fmt::format("n{}", id)));
   HttpResponse fed_live = notify.post_json("/notify", live);
   REQUIRE_MESSAGE(fed_live.status / 100 == 2, fed_live.describe());
 
