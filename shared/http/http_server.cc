@@ -922,7 +922,7 @@ void HttpServer::Loop::schedule_pull(Connection& conn) {
     auto chunk = source->pull();
     bool still_blocking = chunk.has_value() && source->blocking();
     mailbox->pulled(id, std::move(chunk), still_blocking);
-  });
+  }, WorkerPool::Priority::kBackground);
   if (!queued) conn.pull_in_flight = false;  // the next tick tries again
 }
 

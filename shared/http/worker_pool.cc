@@ -15,11 +15,11 @@ WorkerPool::~WorkerPool() {
   stop();
 }
 
-bool WorkerPool::submit(std::function<void()> task) {
+bool WorkerPool::submit(std::function<void()> task, Priority priority) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (stopping_ || tasks_.size() >= max_queued_) return false;
-    tasks_.push_back(std::move(task));
+    if (stopping_ || tasks_.size() + background_.size() >= max_queued_) return false;
+    (priority == Priority::kUrgent ? tasks_ : background_).push_back(std::move(task));
   }
   changed_.notify_one();
   return true;
@@ -38,7 +38,7 @@ void WorkerPool::stop() {
 
 size_t WorkerPool::queued() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return tasks_.size();
+  return tasks_.size() + background_.size();
 }
 
 void WorkerPool::run() {
@@ -46,11 +46,13 @@ void WorkerPool::run() {
     std::function<void()> task;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      changed_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+      changed_.wait(lock,
+                    [this] { return stopping_ || !tasks_.empty() || !background_.empty(); });
       // Stopping still runs what was queued: a worker leaves only once the queue is empty.
-      if (tasks_.empty()) return;
-      task = std::move(tasks_.front());
-      tasks_.pop_front();
+      auto& queue = !tasks_.empty() ? tasks_ : background_;
+      if (queue.empty()) return;
+      task = std::move(queue.front());
+      queue.pop_front();
     }
     // A task that throws ends that task only; the worker goes on with the next.
     try {

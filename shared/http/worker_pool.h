@@ -10,9 +10,12 @@
 
 namespace relay {
 
-/// A fixed number of threads running queued tasks in order of submission, with a bounded queue,
-/// for the blocking work of a server (store reads, outbound HTTP calls, history replays): never a
-/// thread per request. Thread-safe: submit() may be called from any thread, also from a task.
+/// A fixed number of threads running queued tasks, with a bounded queue, for the blocking work of
+/// a server (store reads, outbound HTTP calls, history replays): never a thread per request. Two
+/// priorities: urgent tasks (requests a client waits on, such as the forwarder's POST /notify) run
+/// before background ones (replay pages of resuming streams), each kind in order of submission, so
+/// a mass resume cannot hold up delivery. Thread-safe: submit() may be called from any thread,
+/// also from a task.
 class WorkerPool {
  public:
   /// Starts `threads` (at least 1) workers; at most `max_queued` tasks wait at once.
@@ -22,8 +25,10 @@ class WorkerPool {
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
 
-  /// Queues `task`. False (and `task` is not run) when the queue is full or the pool stopped.
-  bool submit(std::function<void()> task);
+  enum class Priority { kUrgent, kBackground };
+  /// Queues `task`. False (and `task` is not run) when the queue (both kinds together) is full or
+  /// the pool stopped.
+  bool submit(std::function<void()> task, Priority priority = Priority::kUrgent);
   /// Runs what is queued, then joins every worker; submit() fails from then on. Idempotent. Must
   /// not be called from a task.
   void stop();
@@ -37,7 +42,8 @@ class WorkerPool {
   const size_t max_queued_;
   mutable std::mutex mutex_;
   std::condition_variable changed_;
-  std::deque<std::function<void()>> tasks_;  // guarded by mutex_
+  std::deque<std::function<void()>> tasks_;       // guarded by mutex_: urgent ones
+  std::deque<std::function<void()>> background_;  // guarded by mutex_
   bool stopping_ = false;                    // guarded by mutex_
   std::vector<std::thread> workers_;
 };

@@ -117,3 +117,40 @@ TEST_CASE("worker pool: at least one thread, and destruction stops and runs what
 
 }  // namespace
 }  // namespace relay
+
+TEST_CASE("worker pool: urgent tasks run before background ones queued earlier") {
+  relay::WorkerPool pool(1, 100);
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool release = false;
+  bool holding = false;
+  std::vector<std::string> order;
+  // The one worker is held by the first task while the rest queue up.
+  REQUIRE(pool.submit([&] {
+    std::unique_lock lock(mutex);
+    holding = true;
+    changed.notify_all();
+    changed.wait_for(lock, std::chrono::seconds(10), [&] { return release; });
+  }));
+  {
+    std::unique_lock lock(mutex);
+    REQUIRE(changed.wait_for(lock, std::chrono::seconds(10), [&] { return holding; }));
+  }
+  auto record = [&](std::string name) {
+    return [&, name] {
+      std::lock_guard lock(mutex);
+      order.push_back(name);
+    };
+  };
+  REQUIRE(pool.submit(record("page 1"), relay::WorkerPool::Priority::kBackground));
+  REQUIRE(pool.submit(record("page 2"), relay::WorkerPool::Priority::kBackground));
+  REQUIRE(pool.submit(record("notify")));
+  CHECK(pool.queued() == 3);
+  {
+    std::lock_guard lock(mutex);
+    release = true;
+  }
+  changed.notify_all();
+  pool.stop();
+  CHECK(order == std::vector<std::string>{"notify", "page 1", "page 2"});
+}
