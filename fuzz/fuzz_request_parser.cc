@@ -117,6 +117,12 @@ void check_complete(std::string_view input, const HttpRequestLimits& limits,
     if (name == "connection" && equals_lower(value, "close")) FUZZ_CHECK(!request.keep_alive);
   }
   FUZZ_CHECK(content_lengths <= 1 && hosts <= 1);
+  FUZZ_CHECK(hosts == 1 || request.http10);
+  // 100 Continue is only for an HTTP/1.1 request with a body that asked for it.
+  if (request.expects_continue) {
+    FUZZ_CHECK(!request.http10 && request.content_length > 0);
+    FUZZ_CHECK(equals_lower(request.header("expect"), "100-continue"));
+  }
   if (content_lengths == 0) FUZZ_CHECK(request.content_length == 0);
   FUZZ_CHECK(request.header("Content-Length") == request.header("content-length"));
 }

@@ -9,9 +9,10 @@
 # build-fuzz/corpus/<target>/ (new inputs go there, never into the repository; it grows across
 # runs), with fuzz/<target>.dict when there is one. It prints executions, exec/s, coverage (cov:
 # edges, ft: features) and corpus size per target, and exits non-zero if any target crashed,
-# leaked, timed out (-timeout=10 per input) or ran out of memory (-rss_limit_mb=2048). A crashing
-# input is saved in build-fuzz/artifacts/<target>/; the summary says how to replay it. Once it is
-# understood and fixed, copy it into fuzz/regressions/<target>/ so every later run replays it.
+# leaked, timed out (-timeout=10 per input), ran out of memory (-rss_limit_mb=2048), ran no input
+# or did not stop within SECONDS + 60 s. A crashing input is saved in
+# build-fuzz/artifacts/<target>/; the summary says how to replay it. Once it is understood and fixed, copy it into
+# fuzz/regressions/<target>/ so every later run replays it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,6 +36,14 @@ CC=clang-14 CXX=clang++-14 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebI
 cmake --build "$build" -j"$jobs"
 
 mapfile -t targets < <(grep -v '^$' "$build/fuzz/targets.txt")
+# Every fuzz/fuzz_*.cc must be a configured target: none may drop out of the suite unnoticed.
+for source in fuzz/fuzz_*.cc; do
+  name="$(basename "$source" .cc)"
+  if ! grep -qx "$name" "$build/fuzz/targets.txt"; then
+    echo "fuzz: $source is not a target in fuzz/CMakeLists.txt" >&2
+    exit 1
+  fi
+done
 if [ $# -gt 0 ]; then
   wanted=("$@")
   targets=()
@@ -47,6 +56,11 @@ if [ $# -gt 0 ]; then
   done
 fi
 
+# Each run is bounded: libFuzzer stops itself after -max_total_time, and `timeout` ends a run that
+# does not (a hang outside an input, a slow start on a huge corpus) a minute later; that counts as
+# a failure too.
+limit=$((seconds + 60))
+
 # libFuzzer reports what it finds; the sanitizers must stop at the first error.
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:allocator_may_return_null=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
@@ -57,9 +71,10 @@ for target in "${targets[@]}"; do
   cases=(fuzz/regressions/"$target"/*)
   shopt -u nullglob
   [ ${#cases[@]} -eq 0 ] && continue
-  if ! "$build/fuzz/$target" "${cases[@]}" >"$build/fuzz/$target.regressions.log" 2>&1; then
+  if ! timeout -k 10 "$limit" "$build/fuzz/$target" -timeout=10 -rss_limit_mb=2048 "${cases[@]}" \
+    >"$build/fuzz/$target.regressions.log" 2>&1; then
     echo "fuzz: $target fails on a regression input (see $build/fuzz/$target.regressions.log):" >&2
-    grep -E "Running:|ERROR|invariant" "$build/fuzz/$target.regressions.log" | tail -5 >&2
+    grep -E "Running:|ERROR|invariant" "$build/fuzz/$target.regressions.log" | tail -5 >&2 || true
     exit 1
   fi
   echo "$target: ${#cases[@]} regression inputs pass"
@@ -74,7 +89,8 @@ run_target() {  # target: fuzzes it for $seconds; output in <target>.log, exit c
               -artifact_prefix="$artifacts/")
   [ -f "fuzz/$target.dict" ] && args+=(-dict="fuzz/$target.dict")
   local rc=0
-  "$build/fuzz/$target" "${args[@]}" "$corpus" >"$build/fuzz/$target.log" 2>&1 || rc=$?
+  timeout -k 10 "$limit" "$build/fuzz/$target" "${args[@]}" "$corpus" >"$build/fuzz/$target.log" \
+    2>&1 || rc=$?
   echo "$rc" >"$build/fuzz/$target.status"
 }
 
@@ -87,7 +103,7 @@ done
 wait
 
 failed=0
-printf '%-22s %12s %9s %7s %8s %16s  %s\n' target executions exec/s cov ft corpus result
+printf '%-20s %11s %8s %6s %7s %20s  %s\n' target executions exec/s cov ft corpus result
 for target in "${targets[@]}"; do
   log="$build/fuzz/$target.log"
   execs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)"
@@ -99,11 +115,17 @@ for target in "${targets[@]}"; do
   bytes="$(du -sb "$build/corpus/$target" | cut -f1)"
   status="$(cat "$build/fuzz/$target.status" 2>/dev/null || echo 1)"
   result=ok
-  if [ "$status" -ne 0 ]; then
+  if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+    failed=1
+    result="FAILED (still running after ${limit} s: stopped)"
+  elif [ "$status" -ne 0 ]; then
     failed=1
     result="FAILED ($(grep -oE 'ERROR: libFuzzer: [a-z-]+|ERROR: [A-Za-z]+Sanitizer: [a-z-]+|fuzz invariant violated' "$log" | head -1 || echo "exit $status"))"
+  elif [ "${execs:-0}" -eq 0 ]; then
+    failed=1
+    result="FAILED (ran no input)"
   fi
-  printf '%-22s %12s %9s %7s %8s %16s  %s\n' "$target" "${execs:-?}" "${rate:-?}" "${cov:-?}" \
+  printf '%-20s %11s %8s %6s %7s %20s  %s\n' "$target" "${execs:-?}" "${rate:-?}" "${cov:-?}" \
     "${ft:-?}" "$files files/${bytes}B" "$result"
 done
 

@@ -190,8 +190,10 @@ std::optional<Message> message_from_json(const nlohmann::json& value, std::strin
     if (!read_id(value, "id", &message.id, error)) return std::nullopt;
   }
   std::string timestamp;
+  // Only a message carries content on the wire: any on a receipt or typing is not read, so what is
+  // accepted here is what message_to_json writes back.
   bool is_message = message.kind == EventKind::kMessage;
-  if (!read_string(value, "content", is_message, &message.content, error) ||
+  if ((is_message && !read_string(value, "content", true, &message.content, error)) ||
       !read_string(value, "user", true, &message.user, error) ||
       !read_string(value, "channel", message.kind != EventKind::kTyping, &message.channel, error) ||
       !read_string(value, "to", false, &message.to, error) ||

@@ -43,8 +43,10 @@ nlohmann::json event_to_json(const Message& message);
 
 /// Reads the wire form of a message, a receipt or typing back (as sent to POST /notify; "type"
 /// absent means a message). `id` may be a string of digits or a positive integer (typing has
-/// none); `timestamp` must be RFC 3339 UTC as written by message_to_json. Never throws: on failure
-/// returns nullopt and sets `*error` to what is wrong.
+/// none); `timestamp` must be RFC 3339 UTC as written by message_to_json. Keys the kind's wire
+/// form does not have (`content` on a receipt or typing) are ignored, so message_to_json of what
+/// is read reads back the same. Never throws: on failure returns nullopt and sets `*error` to what
+/// is wrong.
 std::optional<Message> message_from_json(const nlohmann::json& value, std::string* error);
 
 /// Serialises JSON without ever throwing (invalid UTF-8 is replaced, though inputs are validated

@@ -358,14 +358,20 @@ bool parse_query(std::string_view query, std::vector<std::pair<std::string, std:
 // work of a head dripping in small pieces is bounded by max_head_bytes per call.
 HttpHeadResult parse_request_head(std::string_view input, const HttpRequestLimits& limits,
                                   HttpRequest* request) {
-  // Tolerate empty lines before a request (RFC 9112 2.2), at most max_head_bytes of them.
-  size_t start = 0;
-  while (start + 1 < input.size() && input[start] == '\r' && input[start + 1] == '\n') {
-    start += 2;
-    if (start > limits.max_head_bytes) {
-      return fail(too_large("too many empty lines before the request line"));
+  // Every byte of the head counts against the limit, the empty lines before the request line and
+  // the blank line ending it included: only the first max_head_bytes are ever looked at, and when
+  // they end without a complete head while more input is there, the head is too large.
+  const std::string_view head = input.substr(0, limits.max_head_bytes);
+  auto needs_more = [&]() -> HttpHeadResult {
+    if (input.size() > head.size()) {
+      return fail(too_large("the request head is larger than " +
+                            std::to_string(limits.max_head_bytes) + " bytes"));
     }
-  }
+    return {};
+  };
+  // Tolerate empty lines before a request (RFC 9112 2.2).
+  size_t start = 0;
+  while (start + 1 < head.size() && head[start] == '\r' && head[start + 1] == '\n') start += 2;
 
   HttpRequest parsed;
   HeadFacts facts;
@@ -374,22 +380,16 @@ HttpHeadResult parse_request_head(std::string_view input, const HttpRequestLimit
   size_t pos = start;
   while (true) {
     size_t line_start = pos;
-    while (pos < input.size() && input[pos] != '\r' && input[pos] != '\n') ++pos;
-    // The head is the request line and headers up to the CRLF before the blank line; a byte of a
-    // line at an offset of max_head_bytes or more makes it too large.
-    if (pos > line_start && pos - start > limits.max_head_bytes) {
-      return fail(too_large("the request line and headers are larger than " +
-                            std::to_string(limits.max_head_bytes) + " bytes"));
-    }
-    if (pos == input.size()) return {};
-    if (input[pos] == '\n') {
+    while (pos < head.size() && head[pos] != '\r' && head[pos] != '\n') ++pos;
+    if (pos == head.size()) return needs_more();
+    if (head[pos] == '\n') {
       return fail(bad_request("the request head holds a bare LF (not after CR)"));
     }
-    if (pos + 1 == input.size()) return {};
-    if (input[pos + 1] != '\n') {
+    if (pos + 1 == head.size()) return needs_more();
+    if (head[pos + 1] != '\n') {
       return fail(bad_request("the request head holds a bare CR (not before LF)"));
     }
-    std::string_view line = input.substr(line_start, pos - line_start);
+    std::string_view line = head.substr(line_start, pos - line_start);
     pos += 2;
     if (line.empty()) break;  // the blank line: the head is complete (never the request line)
     if (!request_line_done) {

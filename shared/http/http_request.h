@@ -41,15 +41,19 @@ struct HttpRequest {
 /// Limits applied while a request head arrives; each is checked as bytes come in, never after a
 /// whole oversized head was buffered.
 struct HttpRequestLimits {
-  size_t max_head_bytes = 16 * 1024;  // request line and headers, with their line ends
+  /// Every byte before the body: empty lines before the request line, the request line, the
+  /// headers and the blank line ending them, line ends included. A head that has not ended within
+  /// this many bytes is refused as soon as one more byte is there, so a server holding an
+  /// incomplete head never buffers more than this.
+  size_t max_head_bytes = 16 * 1024;
   size_t max_headers = 100;
 };
 
 /// What parse_request_head found at the start of a connection's input.
 struct HttpHeadResult {
   enum class State {
-    kIncomplete,  // more bytes are needed (none of the limits is passed yet)
-    kComplete,    // `request` holds the head; the body starts at `head_bytes`
+    kIncomplete,  // more bytes are needed; none of the limits is passed (input <= max_head_bytes)
+    kComplete,    // `request` holds the head; the body starts at `head_bytes` <= max_head_bytes
     kError,       // `error` says why (400, 411, 431, 501, 505); answer it and close
   };
   State state = State::kIncomplete;

@@ -252,6 +252,35 @@ TEST_CASE("message: message_from_json refuses bad receipts and typing") {
   CHECK(bad(R"({"type":"presence","user":"u","channel":"c","timestamp":"2026-01-01T00:00:00Z"})"));
 }
 
+TEST_CASE("message: content on a receipt or typing is not read, so it reads back the same") {
+  // Found by fuzz_notify_batch: a receipt with "content" kept it, though no wire form of a receipt
+  // carries it, so the event written back read as a different one.
+  std::string error;
+  auto receipt = message_from_json(
+      nlohmann::json::parse(
+          R"({"type":"receipt","id":"4","content":"m","message_id":"4","user":"u","status":"read","channel":"c","timestamp":"2026-01-01T00:00:00Z"})"),
+      &error);
+  REQUIRE(receipt.has_value());
+  CHECK(receipt->content.empty());
+  auto typing = message_from_json(
+      nlohmann::json::parse(
+          R"({"type":"typing","content":7,"user":"u","channel":"c","timestamp":"2026-01-01T00:00:00Z"})"),
+      &error);
+  REQUIRE(typing.has_value());
+  CHECK(typing->content.empty());
+  for (const Message& event : {*receipt, *typing}) {
+    Message again = parse_ok(event_to_json(event));
+    CHECK(again.kind == event.kind);
+    CHECK(again.content == event.content);
+    CHECK(again.user == event.user);
+  }
+  // A message still needs its content, as a string.
+  CHECK_FALSE(message_from_json(
+      nlohmann::json::parse(
+          R"({"id":"4","content":7,"user":"u","channel":"c","timestamp":"2026-01-01T00:00:00Z"})"),
+      &error));
+}
+
 TEST_SUITE_END();
 
 }  // namespace relay

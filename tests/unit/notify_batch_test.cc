@@ -78,6 +78,39 @@ TEST_CASE("notify batch: one object or an array, sorted by id") {
   CHECK(batch_ids(nlohmann::json::array({wire(4), typing}).dump()) == std::vector<int64_t>{0, 4});
 }
 
+TEST_CASE("notify batch: what is accepted, written back as the forwarder does, reads the same") {
+  // Found by fuzz_notify_batch (fuzz/regressions/fuzz_notify_batch/receipt-with-content): the
+  // receipt's "content" was kept but never written, so the batch did not read back the same.
+  const std::string body =
+      R"([{"id":"4","content":"m","type":"receipt","message_id":"4","user":"","status":"read",)"
+      R"("channel":"0","timestamp":"2026-11-23T15:31:24Z"}, )" +
+      wire(3, "hello").dump() + "]";
+  auto first = parse_notify_batch(body);
+  REQUIRE(std::holds_alternative<std::vector<Message>>(first));
+  const auto& batch = std::get<std::vector<Message>>(first);
+  REQUIRE(batch.size() == 2);
+  CHECK(batch[0].content == "hello");
+  CHECK(batch[1].kind == EventKind::kReceipt);
+  CHECK(batch[1].content.empty());
+
+  nlohmann::json written = nlohmann::json::array();
+  for (const Message& message : batch) written.push_back(event_to_json(message));
+  auto second = parse_notify_batch(dump_json(written));
+  REQUIRE(std::holds_alternative<std::vector<Message>>(second));
+  const auto& again = std::get<std::vector<Message>>(second);
+  REQUIRE(again.size() == batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    CAPTURE(i);
+    CHECK(again[i].kind == batch[i].kind);
+    CHECK(again[i].id == batch[i].id);
+    CHECK(again[i].content == batch[i].content);
+    CHECK(again[i].user == batch[i].user);
+    CHECK(again[i].channel == batch[i].channel);
+    CHECK(again[i].message_id == batch[i].message_id);
+    CHECK(again[i].timestamp_ms == batch[i].timestamp_ms);
+  }
+}
+
 TEST_CASE("notify batch: ids that cannot be real are invalid_message") {
   CHECK(batch_ids(wire(kMaxNotifyId).dump()) == std::vector<int64_t>{kMaxNotifyId});
   CHECK(batch_ids(wire("9007199254740991").dump()) == std::vector<int64_t>{kMaxNotifyId});
