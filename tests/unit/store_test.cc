@@ -483,7 +483,7 @@ TEST_CASE("store insert_async answers on the commit thread, in queue order, afte
   MESSAGE("groups: " << store->insert_stats().groups << " for " << kInserts << " inserts");
 }
 
-TEST_CASE("store stop commits and answers everything queued; later inserts answer kFailed") {
+TEST_CASE("store stop commits and answers everything queued, later inserts answer kFailed") {
   TempDir dir;
   constexpr int kInserts = 2000;
   std::atomic<int> created{0};
@@ -548,7 +548,7 @@ TEST_CASE("store log returns the newest id, read with the page") {
   CHECK(short_page.last_id == receipt.id);
 }
 
-TEST_CASE("store reads that fail report failure, never an empty result; inserts answer kFailed") {
+TEST_CASE("store reads that fail report failure, never an empty result, inserts answer kFailed") {
   TempDir dir;
   auto store = open_store(dir);
   auto message = store->insert(draft("hello", "general", "alice"), "key-1").message;
