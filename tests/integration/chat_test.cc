@@ -262,7 +262,7 @@ TEST_CASE(
   CHECK(http.post("/typing", "{}", "text/plain").status == 415);
 }
 
-TEST_CASE("typing: more than 5 a second per user get 429; notify-service down gets 503") {
+TEST_CASE("typing: more than 5 a second per user get 429, notify-service down gets 503") {
   Relay relay;
   INFO(relay.diagnostics());
   HttpClient http = relay.message_http();

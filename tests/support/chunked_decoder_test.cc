@@ -44,7 +44,7 @@ TEST_CASE("ChunkedDecoder: hex sizes, extensions, trailers and the final chunk")
   }
 }
 
-TEST_CASE("ChunkedDecoder: a stream still open needs more; the 0 chunk without trailers ends it") {
+TEST_CASE("ChunkedDecoder: a stream still open needs more, the 0 chunk without trailers ends it") {
   ChunkedDecoder decoder;
   std::string body;
   CHECK(decoder.feed("3\r\nabc\r\n", &body) == Status::kNeedMore);
