@@ -1143,7 +1143,9 @@ void HttpServer::Loop::close_oldest_idle(std::vector<Connection*>& idle) {
     for (const Connection* conn : idle) mine.push_back(conn->last_progress);
     std::vector<Clock::time_point> all;
     for (const auto& times : shared_.idle_since) all.insert(all.end(), times.begin(), times.end());
-    if (all.size() > cap) {
+    if (all.size() > cap && cap == 0) {
+      threshold = Clock::time_point::max();  // none may stay
+    } else if (all.size() > cap) {
       std::nth_element(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(cap - 1), all.end(),
                        std::greater<>());
       threshold = all[cap - 1];

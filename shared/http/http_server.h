@@ -30,7 +30,8 @@ struct HttpServerLimits {
   std::chrono::milliseconds stalled_write_timeout{60000};
   /// Open connections per process (MAX_CONNECTIONS); one more is answered 503 and closed at once.
   size_t max_connections = 19000;
-  /// Idle keep-alive connections kept (MAX_IDLE_CONNECTIONS); past it the oldest idle one closes.
+  /// Idle keep-alive connections kept (MAX_IDLE_CONNECTIONS); past it the oldest idle one closes
+  /// (0: each closes at the tick after its answer).
   size_t max_idle_connections = 4096;
 };
 

@@ -148,10 +148,8 @@ class TestSource : public StreamSource {
 };
 
 struct Fixture {
-  Fixture() {
-    router.add({.method = "GET",
-                .pattern = "/hello/{name}",
-                .handler = [](HttpRequest& req) {
+  explicit Fixture(HttpServerLimits limits = {}) {
+    router.add({.method = "GET", .pattern = "/hello/{name}", .handler = [](HttpRequest& req) {
                   return HttpReply::json(200, {{"hello", req.path_params.at(0)}});
                 }});
     router.add({.method = "POST",
@@ -167,13 +165,11 @@ struct Fixture {
                 .pattern = "/forgotten",
                 .max_body_bytes = 16,
                 .async_handler = [](HttpRequest&, Responder) {}});
-    router.add({.method = "GET",
-                .pattern = "/slow",
-                .blocking = true,
-                .handler = [this](HttpRequest&) {
-                  gate.wait();
-                  return HttpReply::json(200, {{"slow", true}});
-                }});
+    router.add(
+        {.method = "GET", .pattern = "/slow", .blocking = true, .handler = [this](HttpRequest&) {
+           gate.wait();
+           return HttpReply::json(200, {{"slow", true}});
+         }});
     router.add({.method = "POST",
                 .pattern = "/guarded",
                 .max_body_bytes = 1 << 20,
@@ -182,9 +178,10 @@ struct Fixture {
                   if (head.header("authorization") == "Bearer ok") return std::nullopt;
                   return HttpReply::error({401, "unauthorized", "no"});
                 },
-                .handler = [](HttpRequest& req) {
-                  return HttpReply::json(200, {{"bytes", req.body.size()}});
-                }});
+                .handler =
+                    [](HttpRequest& req) {
+                      return HttpReply::json(200, {{"bytes", req.body.size()}});
+                    }});
     router.add({.method = "GET", .pattern = "/throws", .handler = [](HttpRequest&) -> HttpReply {
                   throw std::runtime_error("boom");
                 }});
@@ -203,6 +200,7 @@ struct Fixture {
     options.router = &router;
     options.metrics = &metrics;
     options.logger = &logger;
+    options.limits = limits;
     options.loop_threads = 2;
     options.worker_threads = 2;
     server = std::make_unique<HttpServer>(options);
@@ -246,6 +244,18 @@ TEST_CASE("http server: pipelined requests are answered in order, also when one 
   CHECK(second < eve);
 }
 
+TEST_CASE("http server: with an idle cap of 0 an answered keep-alive connection is closed") {
+  HttpServerLimits limits;
+  limits.max_idle_connections = 0;
+  limits.keep_alive_timeout = 30s;  // so only the cap can close it within the deadline
+  Fixture f(limits);
+  Client client(f.port);
+  client.send("GET /hello/idle HTTP/1.1\r\nHost: t\r\n\r\n");
+  REQUIRE(client.read_until("}").find("HTTP/1.1 200 OK") == 0);
+  CHECK(client.received().find("Connection: keep-alive") != std::string::npos);
+  CHECK(client.read_to_eof());  // at the next tick of its loop
+}
+
 TEST_CASE("http server: a blocking route runs on the pool while the loops answer others") {
   Fixture f;
   Client slow(f.port);
@@ -280,8 +290,9 @@ TEST_CASE("http server: the head check refuses before the body is read, and no C
   }
   SUBCASE("admitted") {
     Client client(f.port);
-    client.send("POST /guarded HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer ok\r\n"
-                "Content-Length: 3\r\n\r\nabc");
+    client.send(
+        "POST /guarded HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer ok\r\n"
+        "Content-Length: 3\r\n\r\nabc");
     CHECK(client.read_until("}").find("\"bytes\":3") != std::string::npos);
   }
   SUBCASE("too large for the route: 413 from the head") {
