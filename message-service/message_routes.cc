@@ -1,8 +1,5 @@
 #include "message-service/message_routes.h"
 
-#include <algorithm>
-#include <cctype>
-#include <filesystem>
 #include <regex>
 #include <utility>
 
@@ -47,21 +44,10 @@ nlohmann::json receipt_reply(const Message& event, bool changed) {
           {"changed", changed}};
 }
 
-// The media type of a Content-Type header, lower-cased, without parameters.
-std::string media_type(const std::string& content_type) {
-  std::string type = content_type.substr(0, content_type.find(';'));
-  type.erase(
-      std::remove_if(type.begin(), type.end(), [](unsigned char c) { return std::isspace(c); }),
-      type.end());
-  std::transform(type.begin(), type.end(), type.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return type;
-}
-
 // The head check of a route whose body is JSON: 415 before the body is read.
 HeadCheck require_json(const char* what) {
   return [what](const HttpRequest& head) -> std::optional<HttpReply> {
-    if (media_type(head.header("content-type")) == "application/json") return std::nullopt;
+    if (is_json_content_type(head.header("content-type"))) return std::nullopt;
     return HttpReply::error(
         {415, "unsupported_media_type",
          std::string("send ") + what + " as JSON with Content-Type: application/json"});
@@ -82,7 +68,8 @@ std::variant<int, ApiError> read_limit(const HttpRequest& req) {
 std::variant<std::optional<int64_t>, ApiError> read_after(const HttpRequest& req) {
   if (!req.has_param("after")) return std::optional<int64_t>();
   auto after = parse_non_negative(req.param("after"));
-  if (!after) return ApiError{400, "invalid_after", "\"after\" must be a message id (a whole number)"};
+  if (!after)
+    return ApiError{400, "invalid_after", "\"after\" must be a message id (a whole number)"};
   return after;
 }
 
@@ -126,8 +113,9 @@ void MessageRoutes::add_routes(Router& router) {
               .pattern = "/messages",
               .max_body_bytes = config_.max_body_bytes(),
               .check_head = require_json("the message"),
-              .async_handler = [this](HttpRequest& req,
-                                      Responder responder) { post_message(req, responder); }});
+              .async_handler = [this](HttpRequest& req, Responder responder) {
+                post_message(req, responder);
+              }});
   router.add({.method = "GET",
               .pattern = "/messages",
               .blocking = true,
@@ -163,16 +151,16 @@ void MessageRoutes::add_routes(Router& router) {
   router.add({.method = "GET", .pattern = "/metrics", .handler = [this](HttpRequest&) {
                 return HttpReply::text(200, metrics_.render(), "text/plain; version=0.0.4");
               }});
-  router.add({.method = "GET",
-              .pattern = "/config.json",
-              .handler = sync(&MessageRoutes::client_config)});
+  router.add(
+      {.method = "GET", .pattern = "/config.json", .handler = sync(&MessageRoutes::client_config)});
 }
 
 void MessageRoutes::post_message(HttpRequest& req, Responder responder) {
   std::string key = req.header("idempotency-key");
   if (req.has_header("idempotency-key") && !is_valid_idempotency_key(key)) {
-    responder.send(HttpReply::error({400, "invalid_idempotency_key",
-                                     "Idempotency-Key must be 1 to 200 printable ASCII characters"}));
+    responder.send(
+        HttpReply::error({400, "invalid_idempotency_key",
+                          "Idempotency-Key must be 1 to 200 printable ASCII characters"}));
     return;
   }
   auto parsed = parse_message_request(req.body, config_.max_message_bytes);
@@ -304,8 +292,9 @@ HttpReply MessageRoutes::post_typing(HttpRequest& req) {
   const auto& draft = std::get<TypingDraft>(parsed);
   if (!typing_limiter_.allow(draft.user)) {
     typing_limited_.add();
-    HttpReply reply = HttpReply::error(
-        {429, "rate_limited", "at most 5 typing notices per user per second; this one was dropped"});
+    HttpReply reply =
+        HttpReply::error({429, "rate_limited",
+                          "at most 5 typing notices per user per second; this one was dropped"});
     reply.headers.emplace_back("Retry-After", "1");
     return reply;
   }
@@ -319,9 +308,9 @@ HttpReply MessageRoutes::post_typing(HttpRequest& req) {
   NotifyClient client(config_.notification_service_url, config_.notify_token);
   std::string error;
   if (!client.send({typing}, &error)) {
-    HttpReply reply = HttpReply::error(
-        {503, "notify_unavailable",
-         "notify-service could not be reached; the typing notice was dropped"});
+    HttpReply reply =
+        HttpReply::error({503, "notify_unavailable",
+                          "notify-service could not be reached; the typing notice was dropped"});
     reply.headers.emplace_back("Retry-After", "1");
     return reply;
   }
@@ -369,14 +358,15 @@ HttpReply MessageRoutes::health(HttpRequest&) {
   bool store_ok = store_.healthy();
   bool notify_ok = probe_notify_service(config_.notification_service_url, 500);
   std::optional<int64_t> backlog = forwarder_.backlog();  // nullopt: the store cannot say
-  return HttpReply::json(store_ok ? 200 : 503,
-                         {{"status", store_ok ? "ok" : "degraded"},
-                          {"service", "message-service"},
-                          {"version", RELAY_VERSION},
-                          {"store", store_ok ? "ok" : "error"},
-                          {"forward_backlog", backlog ? nlohmann::json(*backlog) : nlohmann::json(nullptr)},
-                          {"forwarding", forwarder_.last_attempt_ok() ? "ok" : "retrying"},
-                          {"notify_reachable", notify_ok}});
+  return HttpReply::json(
+      store_ok ? 200 : 503,
+      {{"status", store_ok ? "ok" : "degraded"},
+       {"service", "message-service"},
+       {"version", RELAY_VERSION},
+       {"store", store_ok ? "ok" : "error"},
+       {"forward_backlog", backlog ? nlohmann::json(*backlog) : nlohmann::json(nullptr)},
+       {"forwarding", forwarder_.last_attempt_ok() ? "ok" : "retrying"},
+       {"notify_reachable", notify_ok}});
 }
 
 HttpReply MessageRoutes::client_config(HttpRequest&) {
@@ -386,11 +376,11 @@ HttpReply MessageRoutes::client_config(HttpRequest&) {
   std::string notify_port = std::regex_search(url, port_match, kPort) ? port_match[1].str()
                             : url.rfind("https", 0) == 0              ? "443"
                                                                       : "80";
-  nlohmann::json body = {{"notify_url", config_.public_notify_url.empty()
-                                            ? nlohmann::json(nullptr)
-                                            : nlohmann::json(config_.public_notify_url)},
-                         {"notify_port", notify_port},
-                         {"max_message_bytes", config_.max_message_bytes}};
+  nlohmann::json body = {
+      {"notify_url", config_.public_notify_url.empty() ? nlohmann::json(nullptr)
+                                                       : nlohmann::json(config_.public_notify_url)},
+      {"notify_port", notify_port},
+      {"max_message_bytes", config_.max_message_bytes}};
   HttpReply reply = HttpReply::json(200, body);
   reply.headers.emplace_back("Cache-Control", "no-store");
   return reply;

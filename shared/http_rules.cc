@@ -27,7 +27,8 @@ char ascii_lower(char c) {
   return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
-// True when `a` and `b` are equal ignoring ASCII case.
+}  // namespace
+
 bool equals_ignoring_case(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
@@ -36,7 +37,12 @@ bool equals_ignoring_case(std::string_view a, std::string_view b) {
   return true;
 }
 
-}  // namespace
+bool is_http_token(std::string_view text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+    return is_ascii_alnum(c) ||
+           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+  });
+}
 
 bool is_serialized_origin(std::string_view origin) {
   std::string_view rest;

@@ -15,6 +15,12 @@ namespace relay {
 /// Response headers as name/value pairs, in the order they are sent.
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
+/// True when `a` and `b` are equal ignoring ASCII case (header names, tokens).
+bool equals_ignoring_case(std::string_view a, std::string_view b);
+
+/// True when `text` is a non-empty token of RFC 9110 5.6.2 (methods, header names).
+bool is_http_token(std::string_view text);
+
 /// "GET, POST, OPTIONS".
 std::string join_methods(const std::vector<std::string>& methods);
 

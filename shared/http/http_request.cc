@@ -6,18 +6,14 @@
 #include <limits>
 #include <optional>
 
+#include "shared/http_rules.h"
+
 namespace relay {
 
 namespace {
 
 char lower_ascii(char c) {
   return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool equals_ignoring_case(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return lower_ascii(x) == lower_ascii(y);
-         });
 }
 
 std::string to_lower(std::string_view text) {
@@ -34,16 +30,6 @@ std::string_view trim_ows(std::string_view text) {
   while (!text.empty() && is_ows(text.front())) text.remove_prefix(1);
   while (!text.empty() && is_ows(text.back())) text.remove_suffix(1);
   return text;
-}
-
-// tchar of RFC 9110 5.6.2.
-bool is_token_char(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-bool is_token(std::string_view text) {
-  return !text.empty() && std::all_of(text.begin(), text.end(), is_token_char);
 }
 
 bool is_digit(char c) {
@@ -165,7 +151,7 @@ std::optional<ApiError> parse_request_line(std::string_view line, HttpRequest* p
   std::string_view target = line.substr(first_space + 1, second_space - first_space - 1);
   std::string_view version = line.substr(second_space + 1);
 
-  if (!is_token(method)) return bad_request("the request method is not a valid token");
+  if (!is_http_token(method)) return bad_request("the request method is not a valid token");
   if (std::find(kKnownMethods.begin(), kKnownMethods.end(), method) == kKnownMethods.end()) {
     return ApiError{
         501, "not_implemented",
@@ -217,7 +203,7 @@ std::optional<ApiError> parse_header_line(std::string_view line, HttpRequest* pa
   if (!name.empty() && is_ows(name.back())) {
     return bad_request("a header name is followed by whitespace before its colon");
   }
-  if (!is_token(name)) return bad_request("a header name is not a valid token");
+  if (!is_http_token(name)) return bad_request("a header name is not a valid token");
   std::string_view value = trim_ows(line.substr(colon + 1));
   if (std::any_of(value.begin(), value.end(), is_value_ctl)) {
     return bad_request("a header value holds a control character");

@@ -46,21 +46,6 @@ constexpr size_t kStreamsPerTurn = 256;
 // Rounds of parse-answer-flush one connection gets per turn before the loop serves the others.
 constexpr int kRoundsPerTurn = 16;
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-bool is_token(std::string_view text) {
-  if (text.empty()) return false;
-  return std::all_of(text.begin(), text.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) ||
-           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-  });
-}
-
 std::string peer_address(const sockaddr_storage& address) {
   char text[INET6_ADDRSTRLEN] = {};
   if (address.ss_family == AF_INET) {
@@ -74,8 +59,8 @@ std::string peer_address(const sockaddr_storage& address) {
 }
 
 std::string too_many_connections_answer() {
-  std::string body = error_body({503, "too_many_connections",
-                                 "the server holds its limit of open connections; retry later"});
+  std::string body = error_body(
+      {503, "too_many_connections", "the server holds its limit of open connections; retry later"});
   return fmt::format(
       "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: "
       "{}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n{}",
@@ -98,7 +83,6 @@ struct HttpServer::Shared {
   Counter* refused_requests = nullptr;
   Counter* dropped_headers = nullptr;
 };
-
 
 // One event-loop thread and the connections it owns. Loop 0 also accepts, handing each new
 // connection to the loops in turn, so connections (and the cost of writing them) spread evenly.
@@ -153,8 +137,8 @@ class HttpServer::Loop {
     bool close_after_write = false;
     bool sent_continue = false;
     bool chunked = true;
-    bool read_paused = false;  // `in` holds as much as it may; the rest waits in the kernel
-    bool peer_done = false;    // the peer shut its write side (or the socket failed)
+    bool read_paused = false;         // `in` holds as much as it may; the rest waits in the kernel
+    bool peer_done = false;           // the peer shut its write side (or the socket failed)
     Clock::time_point last_progress;  // last byte read or written
     std::optional<Clock::time_point> head_started;  // first look at the head being read
     size_t head_scanned = 0;  // bytes of `in` the parser saw without finding a complete head
@@ -178,12 +162,12 @@ class HttpServer::Loop {
     enum class Kind { kAdopt, kReply, kPulled };
     Kind kind = Kind::kAdopt;
     uint64_t id = 0;
-    uint64_t serial = 0;           // kReply: which request of the connection it answers
-    HttpReply reply;               // kReply
-    std::string data;              // kAdopt: the peer's address; kPulled: stream bytes
-    bool ended = false;            // kPulled: the stream is over
-    bool still_blocking = false;   // kPulled: pull on the pool again
-    int fd = -1;                   // kAdopt: an accepted socket for this loop to own
+    uint64_t serial = 0;          // kReply: which request of the connection it answers
+    HttpReply reply;              // kReply
+    std::string data;             // kAdopt: the peer's address; kPulled: stream bytes
+    bool ended = false;           // kPulled: the stream is over
+    bool still_blocking = false;  // kPulled: pull on the pool again
+    int fd = -1;                  // kAdopt: an accepted socket for this loop to own
   };
 
   // Why process_buffered() stopped.
@@ -206,6 +190,9 @@ class HttpServer::Loop {
   void queue_answer(Connection& conn, const InFlight& info, const HttpReply& reply,
                     bool keep_alive);
   void log_request(const InFlight& info, int status);
+  /// Appends a reply's own headers (dropping, counting and logging any unsafe one) and, for a
+  /// route open to browsers, the CORS headers for the request's Origin.
+  void append_headers(const InFlight& info, const HeaderList& headers, std::string* out);
   void start_stream(Connection& conn, const InFlight& info, const HttpReply& reply);
   void pump_stream(Connection& conn);
   void schedule_pull(Connection& conn);
@@ -222,8 +209,7 @@ class HttpServer::Loop {
   void shutdown_connections();
   Connection* find(uint64_t id);
   void set_accepting(bool accepting);
-  InFlight describe(const Connection& conn, const HttpRequest& request,
-                    const Router::Match& match);
+  InFlight describe(const Connection& conn, const HttpRequest& request, const Router::Match& match);
 
   Shared& shared_;
   const Options& options_;
@@ -542,7 +528,7 @@ void HttpServer::Loop::advance(Connection& conn) {
     }
     if (conn.mode != Mode::kRequests) return;
     Stop stop = process_buffered(conn);
-    if (!flush(conn)) return;  // closed, or answered and lingering
+    if (!flush(conn)) return;                    // closed, or answered and lingering
     if (conn.mode != Mode::kRequests) continue;  // a stream started: write it
     if (stop == Stop::kWaiting || stop == Stop::kClosing) return;
     if (conn.out_sent < conn.out.size()) return;  // EPOLLOUT resumes
@@ -696,7 +682,7 @@ void HttpServer::Loop::begin_request(Connection& conn, HttpRequest request) {
   }
   const Route& route = *match.route;
   std::string encoding = request.header("content-encoding");
-  if (!encoding.empty() && !iequals(encoding, "identity")) {
+  if (!encoding.empty() && !equals_ignoring_case(encoding, "identity")) {
     refuse(conn, &info,
            {415, "unsupported_encoding",
             "Content-Encoding \"" + encoding + "\" is not accepted; send the body uncompressed"},
@@ -724,7 +710,8 @@ void HttpServer::Loop::begin_request(Connection& conn, HttpRequest request) {
       refused = route.check_head(request);
     } catch (const std::exception& e) {
       options_.logger->error("unhandled exception", {{"path", request.path}, {"what", e.what()}});
-      refused = HttpReply::error({500, "internal_error", "the server failed to check this request"});
+      refused =
+          HttpReply::error({500, "internal_error", "the server failed to check this request"});
     }
     if (refused) {
       info.keep_alive = keep;
@@ -770,8 +757,8 @@ void HttpServer::Loop::dispatch(Connection& conn, HttpRequest request) {
   if (route.blocking) {
     conn.waiting = info;
     Responder responder(mailbox_, conn.id, info.serial);
-    bool queued = shared_.pool->submit(
-        [this, &route, request = std::move(request), responder]() mutable {
+    bool queued =
+        shared_.pool->submit([this, &route, request = std::move(request), responder]() mutable {
           responder.send(call_handler(route, request));
         });
     if (!queued) {
@@ -822,12 +809,12 @@ void HttpServer::Loop::log_request(const InFlight& info, int status) {
   if (found == request_metrics_.end()) {
     auto& metrics = *options_.metrics;
     Labels labels = {{"method", method}, {"route", info.label}, {"status", std::to_string(status)}};
-    auto* counter =
-        &metrics.counter("http_requests_total", "HTTP requests answered, by method, route and status.",
-                         labels);
+    auto* counter = &metrics.counter(
+        "http_requests_total", "HTTP requests answered, by method, route and status.", labels);
     auto* histogram = &metrics.histogram(
         "http_request_duration_seconds",
-        "Time from reading a request to writing its response, by method, route and status.", labels);
+        "Time from reading a request to writing its response, by method, route and status.",
+        labels);
     found = request_metrics_.emplace(std::move(key), std::make_pair(counter, histogram)).first;
   }
   found->second.first->add();
@@ -841,8 +828,8 @@ void HttpServer::Loop::log_request(const InFlight& info, int status) {
                                           {"remote", info.remote}});
 }
 
-void HttpServer::Loop::queue_answer(Connection& conn, const InFlight& info,
-                                    const HttpReply& reply, bool keep_alive) {
+void HttpServer::Loop::queue_answer(Connection& conn, const InFlight& info, const HttpReply& reply,
+                                    bool keep_alive) {
   std::string& out = conn.out;
   out.append(fmt::format("HTTP/1.1 {} {}\r\n", reply.status, reason_phrase(reply.status)));
   bool bodiless = reply.status == 204 || reply.status == 304;
@@ -850,22 +837,26 @@ void HttpServer::Loop::queue_answer(Connection& conn, const InFlight& info,
     out.append(fmt::format("Content-Type: {}\r\nContent-Length: {}\r\n", reply.content_type,
                            reply.body.size()));
   }
-  for (const auto& [name, value] : reply.headers) {
-    if (!is_token(name) || !is_safe_header_value(value)) {
+  append_headers(info, reply.headers, &out);
+  out.append(keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n");
+  if (!info.head_only && !bodiless) out.append(reply.body);
+  if (!keep_alive) conn.close_after_write = true;
+}
+
+void HttpServer::Loop::append_headers(const InFlight& info, const HeaderList& headers,
+                                      std::string* out) {
+  for (const auto& [name, value] : headers) {
+    if (!is_http_token(name) || !is_safe_header_value(value)) {
       shared_.dropped_headers->add();
       options_.logger->warn("unsafe response header dropped", {{"name", name}});
       continue;
     }
-    out.append(name).append(": ").append(value).append("\r\n");
+    out->append(name).append(": ").append(value).append("\r\n");
   }
-  if (info.cors) {
-    for (const auto& [name, value] : cors_headers(info.origin)) {
-      if (is_safe_header_value(value)) out.append(name).append(": ").append(value).append("\r\n");
-    }
+  if (!info.cors) return;
+  for (const auto& [name, value] : cors_headers(info.origin)) {
+    if (is_safe_header_value(value)) out->append(name).append(": ").append(value).append("\r\n");
   }
-  out.append(keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n");
-  if (!info.head_only && !bodiless) out.append(reply.body);
-  if (!keep_alive) conn.close_after_write = true;
 }
 
 // ---- streams ----
@@ -877,16 +868,7 @@ void HttpServer::Loop::start_stream(Connection& conn, const InFlight& info,
   conn.chunked = !info.http10;
   std::string& out = conn.out;
   out.append("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n");
-  for (const auto& [name, value] : reply.headers) {
-    if (is_token(name) && is_safe_header_value(value)) {
-      out.append(name).append(": ").append(value).append("\r\n");
-    }
-  }
-  if (info.cors) {
-    for (const auto& [name, value] : cors_headers(info.origin)) {
-      if (is_safe_header_value(value)) out.append(name).append(": ").append(value).append("\r\n");
-    }
-  }
+  append_headers(info, reply.headers, &out);
   out.append(conn.chunked ? "Transfer-Encoding: chunked\r\n\r\n" : "Connection: close\r\n\r\n");
   std::string().swap(conn.in);
   conn.head.reset();
@@ -918,11 +900,13 @@ void HttpServer::Loop::pump_stream(Connection& conn) {
 void HttpServer::Loop::schedule_pull(Connection& conn) {
   if (conn.pull_in_flight || !conn.replaying || conn.mode != Mode::kStreaming) return;
   conn.pull_in_flight = true;
-  bool queued = shared_.pool->submit([mailbox = mailbox_, source = conn.source, id = conn.id] {
-    auto chunk = source->pull();
-    bool still_blocking = chunk.has_value() && source->blocking();
-    mailbox->pulled(id, std::move(chunk), still_blocking);
-  }, WorkerPool::Priority::kBackground);
+  bool queued = shared_.pool->submit(
+      [mailbox = mailbox_, source = conn.source, id = conn.id] {
+        auto chunk = source->pull();
+        bool still_blocking = chunk.has_value() && source->blocking();
+        mailbox->pulled(id, std::move(chunk), still_blocking);
+      },
+      WorkerPool::Priority::kBackground);
   if (!queued) conn.pull_in_flight = false;  // the next tick tries again
 }
 

@@ -4,10 +4,6 @@
 // suite runs these (label unit). Every wait has a deadline.
 #include <doctest/doctest.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -21,6 +17,7 @@
 #include <vector>
 
 #include "shared/http/http_server.h"
+#include "tests/support/raw_socket.h"
 
 namespace relay {
 namespace {
@@ -29,66 +26,35 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 constexpr auto kDeadline = 10s;
 
-// A blocking client socket to 127.0.0.1 that reads until a condition on what arrived holds.
+// A client of the test server over the tests' one raw socket (tests/support/raw_socket.h), with
+// the two reads these tests need: until some text arrived `count` times, and until the peer closed.
 class Client {
  public:
-  explicit Client(int port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(static_cast<uint16_t>(port));
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
-  }
-  ~Client() { ::close(fd_); }
-  Client(const Client&) = delete;
-  Client& operator=(const Client&) = delete;
+  explicit Client(int port) : socket_(port) { REQUIRE(socket_.connected()); }
 
-  void send(std::string_view bytes) {
-    while (!bytes.empty()) {
-      ssize_t sent = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      REQUIRE(sent > 0);
-      bytes.remove_prefix(static_cast<size_t>(sent));
-    }
-  }
+  void send(std::string_view bytes) { REQUIRE(socket_.send_all(bytes)); }
   /// Reads until `count` occurrences of `needle` arrived, or the peer closed, or the deadline.
   const std::string& read_until(std::string_view needle, size_t count = 1) {
     auto deadline = Clock::now() + kDeadline;
-    while (occurrences(needle) < count && !closed_ && Clock::now() < deadline) read_some();
-    return received_;
+    while (occurrences(needle) < count && !socket_.ended() && Clock::now() < deadline) {
+      socket_.receive(50ms);
+    }
+    return received();
   }
   /// Reads until the peer closes; true when it did before the deadline.
-  bool read_to_eof() {
-    auto deadline = Clock::now() + kDeadline;
-    while (!closed_ && Clock::now() < deadline) read_some();
-    return closed_;
-  }
-  size_t occurrences(std::string_view needle) const {
+  bool read_to_eof() { return socket_.wait_end(kDeadline) != testing::ConnectionEnd::kTimeout; }
+  size_t occurrences(std::string_view needle) {
     size_t count = 0;
-    for (size_t at = received_.find(needle); at != std::string::npos;
-         at = received_.find(needle, at + needle.size())) {
+    for (size_t at = received().find(needle); at != std::string::npos;
+         at = received().find(needle, at + needle.size())) {
       ++count;
     }
     return count;
   }
-  const std::string& received() const { return received_; }
+  const std::string& received() { return socket_.buffer(); }
 
  private:
-  void read_some() {
-    pollfd pfd{fd_, POLLIN, 0};
-    if (::poll(&pfd, 1, 50) <= 0) return;
-    char buffer[16384];
-    ssize_t got = ::recv(fd_, buffer, sizeof(buffer), 0);
-    if (got <= 0) {
-      closed_ = true;
-      return;
-    }
-    received_.append(buffer, static_cast<size_t>(got));
-  }
-
-  int fd_ = -1;
-  std::string received_;
-  bool closed_ = false;
+  testing::RawSocket socket_;
 };
 
 // A latch a test opens; also opened on destruction so no worker is left waiting.
