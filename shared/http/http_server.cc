@@ -82,6 +82,7 @@ struct HttpServer::Shared {
   Counter* refused_connections = nullptr;
   Counter* refused_requests = nullptr;
   Counter* dropped_headers = nullptr;
+  Counter* loop_turns = nullptr;
 };
 
 // One event-loop thread and the connections it owns. Loop 0 also accepts, handing each new
@@ -356,6 +357,7 @@ void HttpServer::Loop::run() {
     if (pending) wait = std::chrono::milliseconds(0);
     int count = epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()),
                            static_cast<int>(std::max<int64_t>(wait.count(), 0)));
+    shared_.loop_turns->add();
     if (count < 0 && errno != EINTR) {
       options_.logger->error("epoll_wait failed", {{"error", std::strerror(errno)}});
       break;
@@ -500,7 +502,12 @@ void HttpServer::Loop::read_input(Connection& conn) {
       continue;
     }
     if (got < 0 && errno == EINTR) continue;
-    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      // The kernel holds nothing more: the next edge says when it does. (Left set, a paused
+      // connection would be read again on every round of `advance`, a busy loop.)
+      conn.read_paused = false;
+      return;
+    }
     break;  // end of input, or an error
   }
   conn.read_paused = false;
@@ -1153,6 +1160,10 @@ HttpServer::HttpServer(Options options) : shared_(std::make_shared<Shared>(std::
   shared_->dropped_headers =
       &metrics.counter("relay_http_unsafe_headers_dropped_total",
                        "Response headers not sent because their value held control bytes.");
+  shared_->loop_turns =
+      &metrics.counter("relay_http_loop_turns_total",
+                       "Event-loop turns, all loops: each wait for events that returned. An idle "
+                       "server makes a few per second; a busy loop shows here.");
   metrics.gauge("relay_http_connections", "Open HTTP connections.", [shared = shared_.get()] {
     return static_cast<double>(shared->open_connections.load());
   });
