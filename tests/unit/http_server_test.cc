@@ -230,9 +230,10 @@ TEST_CASE("http server: a connection whose reading paused goes quiet once it is 
   Fixture f(limits);
   Client client(f.port);
   std::string body(8000, 'x');
-  client.send("POST /guarded HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer ok\r\n"
-              "Content-Length: " +
-              std::to_string(body.size()) + "\r\n\r\n" + body);
+  client.send(
+      "POST /guarded HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer ok\r\n"
+      "Content-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body);
   REQUIRE(client.read_until("}").find("\"bytes\":8000") != std::string::npos);
   Counter& turns = f.metrics.counter("relay_http_loop_turns_total", "");
   uint64_t before = turns.value();
