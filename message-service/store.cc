@@ -196,6 +196,46 @@ void append_visible_sql(const MessageFilter& filter, int first_index,
   sql->append(")");
 }
 
+// The log's SQL: messages and receipts after ?1, in id order, at most ?2; with a filter, only what
+// it may see, its values numbered from ?3 and appended to `values`.
+std::string log_query_sql(const MessageFilter* filter, std::vector<std::string>* values) {
+  std::string sql = "SELECT * FROM (";
+  sql.append(kLogMessages);
+  if (filter) {
+    sql.append(" AND ");
+    append_visible_sql(*filter, 3, values, &sql);
+  }
+  sql.append(" ORDER BY id LIMIT ?2) UNION ALL SELECT * FROM (");
+  sql.append(kLogReceipts);
+  if (filter) {
+    std::vector<std::string> same;  // the receipts' condition binds the same numbered values
+    sql.append(" AND ");
+    append_visible_sql(*filter, 3, &same, &sql, {RELAY_RECEIPT_RECIPIENT, "m.channel", "s.user"});
+  }
+  sql.append(" ORDER BY s.event_id LIMIT ?2) ORDER BY 1 LIMIT ?2");
+  return sql;
+}
+
+// Runs a log query (log_query_sql, its filter values bound) and reads its rows.
+StoreRead<std::vector<Message>> read_log_rows(sqlite3* db, Statement& query, int64_t after,
+                                              size_t limit, size_t max_bytes) {
+  query.bind(1, after);
+  query.bind(2, static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)));
+  std::vector<Message> events;
+  size_t bytes = 0;
+  int rc;
+  while ((rc = query.step()) == SQLITE_ROW) {
+    events.push_back(read_log_row(query));
+    bytes += events.back().content.size();
+    if (bytes >= max_bytes) {
+      rc = SQLITE_DONE;
+      break;
+    }
+  }
+  if (rc != SQLITE_DONE) return StoreRead<std::vector<Message>>::failed(sqlite3_errmsg(db));
+  return StoreRead<std::vector<Message>>::succeeded(std::move(events));
+}
+
 }  // namespace
 
 // Every statement with fixed SQL, prepared once at open and reused (reset after each use).
@@ -231,13 +271,14 @@ struct MessageStore::Statements {
                       "updated_ms = excluded.updated_ms"),
         channels(db,
                  "SELECT channel, COUNT(*), MAX(id), MAX(created_ms) FROM messages "
-                 "WHERE recipient IS NULL GROUP BY channel ORDER BY MAX(id) DESC") {}
+                 "WHERE recipient IS NULL GROUP BY channel ORDER BY MAX(id) DESC"),
+        log_unfiltered(db, log_query_sql(nullptr, nullptr)) {}
 
   bool ok() const {
     for (const Statement* statement :
          {&begin_immediate, &begin_read, &commit, &rollback, &find_by_key, &insert_message,
           &get_by_id, &last_id, &forwarded_upto, &set_forwarded_upto, &standing_receipt,
-          &take_next_id, &write_receipt, &channels}) {
+          &take_next_id, &write_receipt, &channels, &log_unfiltered}) {
       if (!statement->ok()) return false;
     }
     return true;
@@ -257,6 +298,7 @@ struct MessageStore::Statements {
   Statement take_next_id;
   Statement write_receipt;
   Statement channels;
+  Statement log_unfiltered;  // log_query_sql without a filter: the forwarder's read
 };
 
 std::unique_ptr<MessageStore> MessageStore::open(const std::string& data_dir, std::string* error) {
@@ -480,40 +522,17 @@ StoreRead<MessageStore::LogPage> MessageStore::log(const MessageFilter& filter, 
 StoreRead<std::vector<Message>> MessageStore::query_log_locked(const MessageFilter* filter,
                                                                int64_t after, size_t limit,
                                                                size_t max_bytes) {
+  if (filter == nullptr) {  // the forwarder's read, many times a second: prepared once
+    Statement& query = statements_->log_unfiltered;
+    ResetOnExit reset(query);
+    return read_log_rows(db_, query, after, limit, max_bytes);
+  }
   std::vector<std::string> values;
-  std::string sql = "SELECT * FROM (";
-  sql.append(kLogMessages);
-  if (filter) {
-    sql.append(" AND ");
-    append_visible_sql(*filter, 3, &values, &sql);
-    values.clear();  // the receipts' condition binds the same numbered values
-  }
-  sql.append(" ORDER BY id LIMIT ?2) UNION ALL SELECT * FROM (");
-  sql.append(kLogReceipts);
-  if (filter) {
-    sql.append(" AND ");
-    append_visible_sql(*filter, 3, &values, &sql, {RELAY_RECEIPT_RECIPIENT, "m.channel", "s.user"});
-  }
-  sql.append(" ORDER BY s.event_id LIMIT ?2) ORDER BY 1 LIMIT ?2");
-  Statement query(db_, sql);
+  Statement query(db_, log_query_sql(filter, &values));
   if (!query.ok()) return StoreRead<std::vector<Message>>::failed(sqlite3_errmsg(db_));
-  query.bind(1, after);
-  query.bind(2, static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)));
   int index = 3;
   for (const auto& value : values) query.bind_borrowed(index++, value);
-  std::vector<Message> events;
-  size_t bytes = 0;
-  int rc;
-  while ((rc = query.step()) == SQLITE_ROW) {
-    events.push_back(read_log_row(query));
-    bytes += events.back().content.size();
-    if (bytes >= max_bytes) {
-      rc = SQLITE_DONE;
-      break;
-    }
-  }
-  if (rc != SQLITE_DONE) return StoreRead<std::vector<Message>>::failed(sqlite3_errmsg(db_));
-  return StoreRead<std::vector<Message>>::succeeded(std::move(events));
+  return read_log_rows(db_, query, after, limit, max_bytes);
 }
 
 StoreRead<std::map<int64_t, std::vector<MessageStore::Receipt>>> MessageStore::receipts_for(
