@@ -6,7 +6,6 @@
 #include <mutex>
 #include <string>
 #include <thread>
-#include <vector>
 
 #include "bench/load/latency_histogram.h"
 #include "bench/load/load_options.h"
@@ -23,12 +22,15 @@ struct PublishStats {
   double post_p99_ms = 0;
 };
 
-/// Publishes seqs 0..messages-1 from `publishers` threads, each with its own keep-alive
-/// httplib::Client, with content "s=<seq> t=<ns>" (on the nchan path that is the whole body). At
-/// `rate` > 0 message k is due at start + k/rate; at 0 as fast as possible. On the notify path the
-/// ids are base_id + seq, and posts are made one at a time in id order (notify-service ignores an
-/// id at or below the highest it has seen, so concurrent posts would drop messages). Not copyable;
-/// start() once, stop() once.
+/// Publishes seqs 0..messages-1 over `publishers` keep-alive connections, each with at most one
+/// POST in flight, all driven by one epoll thread (so the generator's own cost per POST is a
+/// send, a receive and a share of one wake-up, whichever server it measures). Content is
+/// "s=<seq> t=<ns>" (on the nchan path that is the whole body); each request goes out in one
+/// write. At `rate` > 0 message k is due at start + k/rate; at 0 as fast as possible. On the
+/// notify path the ids are base_id + seq, and one POST is in flight at a time, in id order
+/// (notify-service ignores an id at or below the highest it has seen, so concurrent posts would
+/// drop messages). A POST without a complete answer within 10 s, or on a connection that failed,
+/// counts as failed and its connection is opened again. Not copyable; start() once, stop() once.
 class Publisher {
  public:
   Publisher(const LoadOptions& options, int64_t base_id);
@@ -37,9 +39,9 @@ class Publisher {
   Publisher& operator=(const Publisher&) = delete;
 
   void start();
-  /// True when every thread has finished its work.
+  /// True when every message was posted (or failed) and every answer is in.
   bool done() const { return running_.load() == 0; }
-  /// Asks the threads to stop (a POST in flight finishes or times out) and joins them.
+  /// Asks the thread to stop (a POST in flight is abandoned) and joins it.
   void stop();
   /// Valid after stop().
   PublishStats stats() const;
@@ -49,23 +51,27 @@ class Publisher {
     uint64_t first_seq = 0;
     uint64_t count = 0;
   };
+  struct Connection;
 
-  void run_thread();
+  void run();
   bool claim(Batch* batch);
-  bool wait_until(int64_t due_ns);
   std::string body_for(const Batch& batch, int64_t start_ns) const;
+  std::string request_for(const Batch& batch, int64_t start_ns) const;
+  /// Records one finished POST.
+  void record(const Batch& batch, bool ok, int64_t start_ns, int64_t end_ns);
 
   LoadOptions options_;
   int64_t base_id_;
-  std::vector<std::thread> threads_;
-  std::atomic<size_t> running_{0};
+  int port_ = 0;
+  std::string target_;
+  std::thread thread_;
+  std::atomic<int> running_{0};
   std::atomic<bool> stop_{false};
-  std::atomic<uint64_t> next_seq_{0};
-  std::mutex notify_order_mutex_;  // held across a notify-path POST to keep ids in order
+  uint64_t next_seq_ = 0;  // the publishing thread's only
   int64_t schedule_start_ns_ = 0;
-  std::mutex stats_mutex_;
-  PublishStats stats_;             // guarded by stats_mutex_ until stop()
-  LatencyHistogram post_latency_;  // guarded by stats_mutex_ until stop()
+  mutable std::mutex stats_mutex_;
+  PublishStats stats_;             // guarded by stats_mutex_
+  LatencyHistogram post_latency_;  // guarded by stats_mutex_
 };
 
 }  // namespace relay::load
