@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "message-service/notify_client.h"
+#include "shared/json_writer.h"
 #include "shared/time_format.h"
 
 namespace relay {
@@ -33,6 +34,17 @@ nlohmann::json message_reply(const Message& message,
   body["status"] = status;
   body["receipts"] = std::move(listed);
   return body;
+}
+
+// message_reply of a message nobody has a receipt for yet (every new one), written as text: the
+// same bytes, once per POST.
+std::string new_message_reply(const Message& message) {
+  FlatJsonObject extra;
+  extra.add_string("status", "sent");
+  extra.add_raw("receipts", "[]");
+  std::string out;
+  append_message_json(message, false, &extra, &out);
+  return out;
 }
 
 nlohmann::json receipt_reply(const Message& event, bool changed) {
@@ -189,7 +201,7 @@ void MessageRoutes::post_message(HttpRequest& req, Responder responder) {
             break;
           case MessageStore::InsertOutcome::kReplayed:
             idempotent_replays_.add();
-            reply = HttpReply::json(200, message_reply(result.message));
+            reply = HttpReply::text(200, new_message_reply(result.message), "application/json");
             reply.headers.emplace_back("Idempotent-Replayed", "true");
             reply.headers.emplace_back("Location",
                                        "/messages/" + std::to_string(result.message.id));
@@ -197,7 +209,7 @@ void MessageRoutes::post_message(HttpRequest& req, Responder responder) {
           case MessageStore::InsertOutcome::kCreated:
             stored_.add();
             forwarder_.wake();
-            reply = HttpReply::json(201, message_reply(result.message));
+            reply = HttpReply::text(201, new_message_reply(result.message), "application/json");
             reply.headers.emplace_back("Location",
                                        "/messages/" + std::to_string(result.message.id));
             break;

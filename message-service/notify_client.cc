@@ -16,11 +16,15 @@ NotifyClient::NotifyClient(const std::string& base_url, std::string token)
 NotifyClient::~NotifyClient() = default;
 
 bool NotifyClient::send(const std::vector<Message>& batch, std::string* error) {
-  nlohmann::json body = nlohmann::json::array();
-  for (const auto& message : batch) body.push_back(message_to_json(message));
+  std::string body = "[";
+  for (const auto& message : batch) {
+    if (body.size() > 1) body.push_back(',');
+    append_message_json(message, false, nullptr, &body);
+  }
+  body.push_back(']');
   httplib::Headers headers;
   if (!token_.empty()) headers.emplace("Authorization", "Bearer " + token_);
-  auto result = client_->Post("/notify", headers, dump_json(body), "application/json");
+  auto result = client_->Post("/notify", headers, body, "application/json");
   if (!result) {
     *error = httplib::to_string(result.error());
     return false;

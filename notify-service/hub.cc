@@ -10,7 +10,7 @@ namespace relay {
 EventPtr make_message_event(const Message& message) {
   std::string id = message.id > 0 ? std::to_string(message.id) : std::string();
   return std::make_shared<Event>(
-      Event{message, sse_event(id, kind_name(message.kind), dump_json(event_to_json(message)))});
+      Event{message, sse_event(id, kind_name(message.kind), event_json(message))});
 }
 
 // ---- Subscriber ----

@@ -5,6 +5,7 @@
 #include <ctime>
 #include <string_view>
 
+#include "shared/json_writer.h"
 #include "shared/time_format.h"
 
 namespace relay {
@@ -59,6 +60,63 @@ nlohmann::json message_to_json(const Message& message) {
       break;
   }
   out["timestamp"] = format_rfc3339_ms(message.timestamp_ms);
+  return out;
+}
+
+void append_message_json(const Message& message, bool with_type, FlatJsonObject* extra,
+                         std::string* out) {
+  FlatJsonObject local;
+  FlatJsonObject& object = extra != nullptr ? *extra : local;
+  std::string id = std::to_string(message.id);
+  std::string message_id = std::to_string(message.message_id);
+  std::string timestamp = format_rfc3339_ms(message.timestamp_ms);
+  if (with_type || message.kind != EventKind::kMessage) {
+    object.add_string("type", kind_name(message.kind));
+  }
+  object.add_string("user", message.user);
+  switch (message.kind) {
+    case EventKind::kMessage:
+      object.add_string("id", id);
+      object.add_string("content", message.content);
+      object.add_string("channel", message.channel);
+      if (!message.to.empty()) object.add_string("to", message.to);
+      break;
+    case EventKind::kReceipt:
+      object.add_string("id", id);
+      object.add_string("message_id", message_id);
+      object.add_string("status", message.status);
+      object.add_string("channel", message.channel);
+      if (!message.to.empty()) object.add_string("to", message.to);
+      break;
+    case EventKind::kTyping:
+      if (message.to.empty()) {
+        object.add_string("channel", message.channel);
+      } else {
+        object.add_string("to", message.to);
+      }
+      break;
+    case EventKind::kPresence:
+      if (message.channel.empty()) {
+        object.add_raw("channel", "null");
+      } else {
+        object.add_string("channel", message.channel);
+      }
+      object.add_string("state", message.status);
+      break;
+  }
+  object.add_string("timestamp", timestamp);
+  object.append_to(out);
+}
+
+std::string message_json(const Message& message) {
+  std::string out;
+  append_message_json(message, false, nullptr, &out);
+  return out;
+}
+
+std::string event_json(const Message& message) {
+  std::string out;
+  append_message_json(message, true, nullptr, &out);
   return out;
 }
 

@@ -41,6 +41,16 @@ nlohmann::json message_to_json(const Message& message);
 /// The wire form with "type" always set (also "message"): what streams and GET /log carry.
 nlohmann::json event_to_json(const Message& message);
 
+/// The same wire forms as text, byte for byte dump_json(message_to_json(m)) and
+/// dump_json(event_to_json(m)), written without a DOM (once per message on the hot paths).
+/// `extra` fields (views that must outlive the call) are added to the object, as message_reply
+/// adds "status" and "receipts".
+std::string message_json(const Message& message);
+std::string event_json(const Message& message);
+class FlatJsonObject;
+void append_message_json(const Message& message, bool with_type, FlatJsonObject* extra,
+                         std::string* out);
+
 /// Reads the wire form of a message, a receipt or typing back (as sent to POST /notify; "type"
 /// absent means a message). `id` may be a string of digits or a positive integer (typing has
 /// none); `timestamp` must be RFC 3339 UTC as written by message_to_json. Keys the kind's wire
