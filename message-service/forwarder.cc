@@ -51,6 +51,39 @@ void Forwarder::wake() {
   wakeup_.notify_one();
 }
 
+void Forwarder::committed(const Message& message) {
+  {
+    std::lock_guard lock(recent_mutex_);
+    recent_.push_back(message);
+    recent_bytes_ += message.content.size();
+    while (recent_bytes_ > kMaxRecentBytes && !recent_.empty()) {
+      recent_bytes_ -= recent_.front().content.size();
+      recent_.pop_front();
+    }
+  }
+  wake();
+}
+
+std::vector<Message> Forwarder::take_recent(int64_t cursor) {
+  std::vector<Message> batch;
+  std::lock_guard lock(recent_mutex_);
+  auto drop_front = [&] {
+    recent_bytes_ -= recent_.front().content.size();
+    recent_.pop_front();
+  };
+  while (!recent_.empty() && recent_.front().id <= cursor) drop_front();
+  size_t bytes = 0;
+  int64_t next = cursor + 1;
+  while (!recent_.empty() && recent_.front().id == next && batch.size() < options_.batch_size &&
+         bytes < options_.batch_bytes) {
+    bytes += recent_.front().content.size();
+    batch.push_back(std::move(recent_.front()));
+    drop_front();
+    ++next;
+  }
+  return batch;
+}
+
 std::optional<int64_t> Forwarder::backlog() {
   int64_t cursor = cursor_.load();
   if (cursor < 0) return std::nullopt;  // not loaded yet
@@ -125,23 +158,27 @@ void Forwarder::run() {
       saved_cursor = cursor_.load();
       saved_at = Clock::now();
     }
-    auto loaded = store_.load_after(cursor_.load(), options_.batch_size, options_.batch_bytes);
-    if (!loaded.ok()) {
-      // Nothing is lost: the messages stay stored; read again after a backoff.
-      if (!read_failing) {
-        logger_.error("cannot read messages to forward; retrying", {{"error", loaded.error}});
-        read_failing = true;
+    std::vector<Message> batch = take_recent(cursor_.load());
+    if (batch.empty()) {
+      auto loaded = store_.load_after(cursor_.load(), options_.batch_size, options_.batch_bytes);
+      if (loaded.ok()) {
+        batch = std::move(*loaded);
+      } else {
+        // Nothing is lost: the messages stay stored; read again after a backoff.
+        if (!read_failing) {
+          logger_.error("cannot read messages to forward; retrying", {{"error", loaded.error}});
+          read_failing = true;
+        }
+        wait(seen_wakes, retry_ms, false);
+        retry_ms = std::min(retry_ms * 2, options_.retry_max_ms);
+        continue;
       }
-      wait(seen_wakes, retry_ms, false);
-      retry_ms = std::min(retry_ms * 2, options_.retry_max_ms);
-      continue;
+      if (read_failing) {
+        logger_.info("store readable again", {{"cursor", cursor_.load()}});
+        read_failing = false;
+        retry_ms = options_.retry_initial_ms;
+      }
     }
-    if (read_failing) {
-      logger_.info("store readable again", {{"cursor", cursor_.load()}});
-      read_failing = false;
-      retry_ms = options_.retry_initial_ms;
-    }
-    const std::vector<Message>& batch = *loaded;
     if (batch.empty()) {
       // Idle: with an unsaved cursor, come back when it is due.
       int due_ms = -1;

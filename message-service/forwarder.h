@@ -3,6 +3,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -23,7 +24,9 @@ namespace relay {
 /// forwarding resumes from the stored cursor. The cursor is stored at most every
 /// `cursor_save_ms` (and when forwarding stops), not per batch, so it does not cost the inserts an
 /// fsync per message; a crash re-sends at most that much, which notify-service drops as already
-/// seen. Runs on its own thread.
+/// seen. A batch that follows the cursor without a gap is taken from the messages committed()
+/// handed over; anything else (a gap, a restart, a failed send) is read from the store, which
+/// stays the one source of truth. Runs on its own thread.
 class Forwarder {
  public:
   /// Delivers one batch; returns true when notify-service acknowledged it, else false and a
@@ -52,6 +55,13 @@ class Forwarder {
   /// Tells the forwarder a message was stored. Cheap (an atomic increment; it signals the thread
   /// only when the thread is idle, waiting for news); any thread.
   void wake();
+  /// wake(), handing over a copy of the message just committed (in id order, as the store's
+  /// commit thread answers them), so that a batch starting right after the cursor is taken from
+  /// memory instead of read back from the store. Only ids that follow each other without a gap
+  /// are taken so (a receipt committed elsewhere leaves one: the store is read then); at most
+  /// kMaxRecentBytes of content are kept, the oldest dropped first. Any thread.
+  void committed(const Message& message);
+  static constexpr size_t kMaxRecentBytes = 4 << 20;
 
   /// Messages stored but not yet acknowledged by notify-service; nullopt while the store cannot
   /// be read (or the cursor was not read yet). Any thread; reads the store.
@@ -69,6 +79,8 @@ class Forwarder {
   void wait(uint64_t seen_wakes, int timeout_ms, bool until_news);
   /// Stores the cursor durably.
   void save_cursor();
+  /// The next batch from what committed() handed over, if it starts at `cursor` + 1; else empty.
+  std::vector<Message> take_recent(int64_t cursor);
 
   MessageStore& store_;
   SendBatch send_;
@@ -87,6 +99,9 @@ class Forwarder {
   std::atomic<bool> idle_{false};
   std::atomic<int64_t> cursor_{-1};  // -1 until load_cursor() read it
   std::atomic<bool> last_attempt_ok_{true};
+  std::mutex recent_mutex_;
+  std::deque<Message> recent_;  // guarded by recent_mutex_: committed, ascending ids
+  size_t recent_bytes_ = 0;     // guarded by recent_mutex_: content bytes in recent_
   std::thread thread_;
 };
 

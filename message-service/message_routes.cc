@@ -208,7 +208,7 @@ void MessageRoutes::post_message(HttpRequest& req, Responder responder) {
             break;
           case MessageStore::InsertOutcome::kCreated:
             stored_.add();
-            forwarder_.wake();
+            forwarder_.committed(result.message);
             reply = HttpReply::text(201, new_message_reply(result.message), "application/json");
             reply.headers.emplace_back("Location",
                                        "/messages/" + std::to_string(result.message.id));

@@ -384,6 +384,75 @@ TEST_CASE("forwarder delivers every message once, in order, through failures and
   CHECK(delivered[50] == 51);
 }
 
+TEST_CASE("forwarder takes what committed() handed over, and reads the store past every gap") {
+  TempDir dir;
+  auto store = open_store(dir);
+  Logger logger("test");
+  MetricsRegistry metrics;
+  std::mutex mutex;
+  std::vector<Message> delivered;
+  std::atomic<int> failures_left{0};
+  auto send = [&](const std::vector<Message>& batch, std::string* error) {
+    if (failures_left.fetch_sub(1) > 0) {
+      *error = "simulated outage";
+      return false;
+    }
+    std::lock_guard lock(mutex);
+    delivered.insert(delivered.end(), batch.begin(), batch.end());
+    return true;
+  };
+  Forwarder::Options options;
+  options.batch_size = 3;
+  options.retry_initial_ms = 5;
+  options.retry_max_ms = 20;
+  Forwarder forwarder(*store, send, options, logger, metrics);
+  // Handed over as the commit thread does, after the commit; the copy says "memory" so the test
+  // sees which one was sent.
+  auto handed = [](Message message) {
+    message.content += " (memory)";
+    return message;
+  };
+  // Before the forwarder starts: a, b, a receipt (an id never handed over: a gap) and c.
+  Message a = store->insert(draft("a"), "").message;
+  Message b = store->insert(draft("b"), "").message;
+  REQUIRE(store->record_receipt(a.id, "reader", "read").outcome ==
+          MessageStore::ReceiptOutcome::kChanged);
+  Message c = store->insert(draft("c"), "").message;
+  forwarder.committed(handed(a));
+  forwarder.committed(handed(b));
+  forwarder.committed(handed(c));
+  forwarder.start();
+  // Idle for good once the cursor is saved: only committed() or wake() starts another round.
+  auto settled = [&](int64_t upto) {
+    return eventually([&] { return value_of(store->forwarded_upto()) == upto; });
+  };
+  REQUIRE(settled(4));
+  // A failed send drops what was taken from memory: the retry reads the store.
+  failures_left = 1;
+  Message d = store->insert(draft("d"), "").message;
+  forwarder.committed(handed(d));
+  REQUIRE(settled(5));
+  // An id at or below the cursor is dropped, never sent twice.
+  Message stale = handed(b);
+  forwarder.committed(stale);
+  Message e = store->insert(draft("e"), "").message;
+  forwarder.committed(handed(e));
+  REQUIRE(settled(6));
+  forwarder.stop();
+
+  std::lock_guard lock(mutex);
+  std::vector<int64_t> ids;
+  for (const Message& m : delivered) ids.push_back(m.id);
+  CHECK(ids == std::vector<int64_t>{1, 2, 3, 4, 5, 6});
+  REQUIRE(delivered.size() == 6);
+  CHECK(delivered[0].content == "a (memory)");
+  CHECK(delivered[1].content == "b (memory)");
+  CHECK(delivered[2].kind == EventKind::kReceipt);  // from the store
+  CHECK(delivered[3].content == "c");               // read with the receipt, past the gap
+  CHECK(delivered[4].content == "d");               // the failed memory batch, re-read
+  CHECK(delivered[5].content == "e (memory)");
+}
+
 TEST_CASE("store: receipts move forward only and take ids from the message sequence") {
   TempDir dir;
   auto store = open_store(dir);
