@@ -139,6 +139,7 @@ class HttpServer::Loop {
     bool sent_continue = false;
     bool chunked = true;
     bool read_paused = false;         // `in` holds as much as it may; the rest waits in the kernel
+    bool peer_closing = false;        // an event said the peer shut its side (or hung up)
     bool peer_done = false;           // the peer shut its write side (or the socket failed)
     Clock::time_point last_progress;  // last byte read or written
     std::optional<Clock::time_point> head_started;  // first look at the head being read
@@ -473,6 +474,7 @@ void HttpServer::Loop::on_event(Connection& conn, uint32_t events) {
     return;
   }
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) {
+    if (events & (EPOLLRDHUP | EPOLLHUP)) conn.peer_closing = true;
     read_input(conn);
     if (conn.mode == Mode::kClosed) return;
   }
@@ -499,6 +501,13 @@ void HttpServer::Loop::read_input(Connection& conn) {
       conn.last_progress = Clock::now();
       // A stream's reader has nothing to say; a lingering close only drains.
       if (conn.mode == Mode::kRequests) conn.in.append(buffer, static_cast<size_t>(got));
+      if (static_cast<size_t>(got) < sizeof(buffer) && !conn.peer_closing) {
+        // Less than asked for: the kernel held no more just now, and whatever arrives later
+        // raises a new edge, so the read that would only say EAGAIN is saved (one syscall per
+        // request). Once the peer's end was signalled, read on until it is seen.
+        conn.read_paused = false;
+        return;
+      }
       continue;
     }
     if (got < 0 && errno == EINTR) continue;
