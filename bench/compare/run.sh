@@ -107,8 +107,10 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
 fi
 grep -q '^CMAKE_BUILD_TYPE:STRING=Release$' "$build/CMakeCache.txt" ||
   say "note: $build is not a Release build; numbers may be slower than they should be"
-cmake --build "$build" -j "$(nproc)" --target message-service notify-service sse_load >/dev/null
+cmake --build "$build" -j "$(nproc)" --target message-service notify-service sse_load fanout_floor \
+  >/dev/null
 sse_load="$build/bench/load/sse_load"
+fanout_floor="$build/bench/floor/fanout_floor"
 notify_bin="$build/notify-service/notify-service"
 message_bin="$build/message-service/message-service"
 
@@ -330,6 +332,13 @@ start_s=$SECONDS
   done
   run_one ours "floor-$floor_size" "$run" "$floor_size" $((latency_seconds * 100)) \
     "$latency_publishers" 100
+  # The kernel's own floor: the same fan-out by a program that only sends and receives.
+  rc=0
+  "$fanout_floor" --streams "$floor_size" --rate 100 --seconds "$latency_seconds" --senders 2 \
+    >"$results/kernel-floor-$floor_size-$run.txt" 2>&1 || rc=$?
+  echo "$rc" >"$results/kernel-floor-$floor_size-$run.rc"
+  grep '^{' "$results/kernel-floor-$floor_size-$run.txt" >"$results/kernel-floor-$floor_size-$run.json" || true
+  say "kernel floor-$floor_size run $run: exit $rc $(head -n 1 "$results/kernel-floor-$floor_size-$run.txt")"
 done
 for n in "${sizes[@]}"; do scenarios+=("lat-$n" "thr-$n"); done
 
@@ -439,6 +448,17 @@ table="$work/table.txt"
     END {
       printf "fan-out floor, %s subscribers x 100 msg/s straight to POST /notify (no store, no forwarder): p50 %s p99 %s ms (real path lat-%s p99 %s ms)  clean %s\n",
         n, f(c[1], "%.2f"), f(c[2], "%.2f"), n, f(c[3], "%.2f"), c[4]
+    }'
+  printf '%s\n' "$(median_of kernel "floor-$floor_size" latency_p50_ms)" \
+    "$(median_of kernel "floor-$floor_size" latency_p99_ms)" \
+    "$(median_of kernel "floor-$floor_size" cpu_us_per_delivery)" \
+    "$(clean_count kernel "floor-$floor_size")" | awk -v n="$floor_size" '
+    function num(v) { return v ~ /^-?[0-9.eE+-]+$/ }
+    function f(v, fmt) { return num(v) ? sprintf(fmt, v) : v }
+    { c[NR] = $0 }
+    END {
+      printf "kernel floor, %s loopback TCP streams x 100 events/s, no server (bench/floor/fanout_floor, 2 senders, 1 reader): p50 %s p99 %s ms, %s us CPU per delivery  clean %s\n",
+        n, f(c[1], "%.2f"), f(c[2], "%.2f"), f(c[3], "%.2f"), c[4]
     }'
   echo "clean = runs with every stream connected and every message once, in order; marks per bad" \
     "run: t = sse_load's time limit hit, e = some POSTs failed, K = killed, S = server did not start."
