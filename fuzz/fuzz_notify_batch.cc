@@ -2,7 +2,8 @@
 // bodies (one event or an array of them). Invariants: nothing throws or crashes, however deep or
 // odd the JSON; an accepted batch holds one valid event per item, in id order; the batch written
 // back as JSON (what message-service's forwarder sends) is accepted as the same batch; a refusal
-// is a 400 with one of the documented codes.
+// is a 400 with one of the documented codes; the reader (SAX, no DOM) agrees with nlohmann's DOM
+// parser on what is JSON and with each item read alone on which item is refused first.
 
 #include <algorithm>
 #include <string>
@@ -75,9 +76,45 @@ void check_batch(std::string_view input, const std::vector<Message>& batch) {
 
 }  // namespace
 
+// The reader walks the body without a DOM; nlohmann's DOM parser is the oracle for what is JSON,
+// and each flat item read on its own for which item is refused first and why.
+void check_verdict(std::string_view input,
+                   const std::variant<std::vector<Message>, relay::ApiError>& parsed) {
+  const auto* error = std::get_if<relay::ApiError>(&parsed);
+  json value = json::parse(input, nullptr, false);
+  FUZZ_CHECK(value.is_discarded() == (error != nullptr && error->code == "invalid_json"));
+  if (value.is_discarded()) return;
+  bool too_many = value.is_array() && value.size() > relay::kMaxNotifyBatchItems;
+  FUZZ_CHECK(too_many == (error != nullptr && error->code == "too_many_messages"));
+  if (too_many || !value.is_array()) return;
+  for (size_t i = 0; i < value.size(); ++i) {
+    const json& item = value[i];
+    if (item.is_object()) {
+      for (const auto& field : item.items()) {
+        if (!field.value().is_primitive()) return;  // dump() would recurse: not compared
+      }
+    } else if (!item.is_primitive()) {
+      return;
+    }
+    auto one = relay::parse_notify_batch(item.dump());
+    if (const auto* item_error = std::get_if<relay::ApiError>(&one)) {
+      // The first refused item is the batch's refusal, under its own index.
+      FUZZ_CHECK(error != nullptr);
+      FUZZ_CHECK(item_error->code == "invalid_message" && error->code == "invalid_message");
+      std::string prefix = "message 0: ";
+      FUZZ_CHECK(item_error->detail.compare(0, prefix.size(), prefix) == 0);
+      FUZZ_CHECK(error->detail ==
+                 "message " + std::to_string(i) + ": " + item_error->detail.substr(prefix.size()));
+      return;
+    }
+  }
+  FUZZ_CHECK(error == nullptr);  // every item accepted on its own: the batch is accepted
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
   auto parsed = relay::parse_notify_batch(input);
+  check_verdict(input, parsed);
   if (auto* error = std::get_if<relay::ApiError>(&parsed)) {
     // Every refusal is one of the three documented 400s.
     FUZZ_CHECK(error->status == 400);

@@ -122,19 +122,20 @@ std::string event_json(const Message& message) {
 
 namespace {
 
-std::optional<int64_t> parse_positive_id(const nlohmann::json& value) {
-  if (value.is_number_unsigned()) {
-    auto id = value.get<uint64_t>();
-    if (id == 0 || id > static_cast<uint64_t>(INT64_MAX)) return std::nullopt;
-    return static_cast<int64_t>(id);
+std::optional<int64_t> parse_positive_id(const WireObject::Value& value) {
+  using Type = WireObject::Value::Type;
+  if (value.type == Type::kUnsigned) {
+    if (value.unsigned_value == 0 || value.unsigned_value > static_cast<uint64_t>(INT64_MAX)) {
+      return std::nullopt;
+    }
+    return static_cast<int64_t>(value.unsigned_value);
   }
-  if (value.is_number_integer()) {
-    auto id = value.get<int64_t>();
-    if (id <= 0) return std::nullopt;
-    return id;
+  if (value.type == Type::kSigned) {
+    if (value.signed_value <= 0) return std::nullopt;
+    return value.signed_value;
   }
-  if (!value.is_string()) return std::nullopt;
-  const auto& text = value.get_ref<const std::string&>();
+  if (value.type != Type::kString) return std::nullopt;
+  const std::string& text = value.text;
   int64_t id = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
   if (ec != std::errc() || end != text.data() + text.size() || id <= 0) return std::nullopt;
@@ -193,10 +194,10 @@ std::optional<int64_t> parse_rfc3339_ms(std::string_view text) {
 }
 
 // Reads the required positive id `key` (an integer or a string of digits).
-bool read_id(const nlohmann::json& object, const char* key, int64_t* out, std::string* error) {
-  auto it = object.find(key);
+bool read_id(const WireObject& object, const char* key, int64_t* out, std::string* error) {
+  const WireObject::Value* found = object.find(key);
   std::optional<int64_t> id;
-  if (it != object.end()) id = parse_positive_id(*it);
+  if (found != nullptr) id = parse_positive_id(*found);
   if (!id) {
     *error = std::string("\"") + key + "\" must be a positive integer (or a string of digits)";
     return false;
@@ -205,18 +206,18 @@ bool read_id(const nlohmann::json& object, const char* key, int64_t* out, std::s
   return true;
 }
 
-bool read_string(const nlohmann::json& object, const char* key, bool required, std::string* out,
+bool read_string(const WireObject& object, const char* key, bool required, std::string* out,
                  std::string* error) {
-  auto it = object.find(key);
-  if (it == object.end() || it->is_null()) {
+  const WireObject::Value* found = object.find(key);
+  if (found == nullptr || found->type == WireObject::Value::Type::kNull) {
     if (required) *error = std::string("missing \"") + key + "\"";
     return !required;
   }
-  if (!it->is_string()) {
+  if (found->type != WireObject::Value::Type::kString) {
     *error = std::string("\"") + key + "\" must be a string";
     return false;
   }
-  *out = it->get<std::string>();
+  *out = found->text;
   return true;
 }
 
@@ -228,11 +229,56 @@ nlohmann::json event_to_json(const Message& message) {
   return out;
 }
 
+WireObject::Value* WireObject::set(std::string_view key) {
+  // Only the keys message_from_wire reads are kept: at most nine, so a linear search is cheap
+  // however many keys a hostile object has.
+  static constexpr std::string_view kRead[] = {
+      "channel", "content", "id", "message_id", "status", "timestamp", "to", "type", "user"};
+  if (std::find(std::begin(kRead), std::end(kRead), key) == std::end(kRead)) return nullptr;
+  for (size_t i = 0; i < used; ++i) {
+    if (fields[i].first == key) return &fields[i].second;  // a key given twice: the last counts
+  }
+  if (used == fields.size()) fields.emplace_back();
+  auto& field = fields[used++];
+  field.first.assign(key);
+  field.second.type = Value::Type::kOther;
+  return &field.second;
+}
+
+const WireObject::Value* WireObject::find(std::string_view key) const {
+  for (size_t i = 0; i < used; ++i) {
+    if (fields[i].first == key) return &fields[i].second;
+  }
+  return nullptr;
+}
+
 std::optional<Message> message_from_json(const nlohmann::json& value, std::string* error) {
   if (!value.is_object()) {
     *error = "each message must be a JSON object";
     return std::nullopt;
   }
+  WireObject object;
+  for (const auto& [key, field] : value.items()) {
+    WireObject::Value* slot = object.set(key);
+    if (slot == nullptr) continue;
+    using Type = WireObject::Value::Type;
+    if (field.is_null()) {
+      slot->type = Type::kNull;
+    } else if (field.is_string()) {
+      slot->type = Type::kString;
+      slot->text = field.get<std::string>();
+    } else if (field.is_number_unsigned()) {
+      slot->type = Type::kUnsigned;
+      slot->unsigned_value = field.get<uint64_t>();
+    } else if (field.is_number_integer()) {
+      slot->type = Type::kSigned;
+      slot->signed_value = field.get<int64_t>();
+    }
+  }
+  return message_from_wire(object, error);
+}
+
+std::optional<Message> message_from_wire(const WireObject& value, std::string* error) {
   Message message;
   std::string type = "message";
   if (!read_string(value, "type", false, &type, error)) return std::nullopt;

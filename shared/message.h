@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -58,6 +60,35 @@ void append_message_json(const Message& message, bool with_type, FlatJsonObject*
 /// is read reads back the same. Never throws: on failure returns nullopt and sets `*error` to what
 /// is wrong.
 std::optional<Message> message_from_json(const nlohmann::json& value, std::string* error);
+
+/// A JSON object's top-level fields as a reader found them, without a DOM: what
+/// message_from_wire reads (POST /notify's reader fills one per item as it parses). A value that
+/// is not null, a string or an integer (a float, a bool, an object, an array) is kOther and not
+/// kept, and so is every key message_from_wire does not read; a key given twice keeps its last
+/// value, as a DOM does. Reusable: clear() keeps the strings' capacity for the next object. Not
+/// thread-safe; a local value.
+struct WireObject {
+  struct Value {
+    enum class Type { kNull, kString, kSigned, kUnsigned, kOther };
+    Type type = Type::kOther;
+    std::string text;             // kString
+    int64_t signed_value = 0;     // kSigned (a negative integer)
+    uint64_t unsigned_value = 0;  // kUnsigned (a non-negative integer)
+  };
+  /// The slot for `key`: the one it had, or a new one of type kOther; nullptr for a key
+  /// message_from_wire never reads (its value need not be kept).
+  Value* set(std::string_view key);
+  /// The value of `key`, or nullptr when the object has none.
+  const Value* find(std::string_view key) const;
+  void clear() { used = 0; }
+
+  std::vector<std::pair<std::string, Value>> fields;  // [0, used) are this object's
+  size_t used = 0;
+};
+
+/// message_from_json's rules, over fields read without a DOM: the same message, or the same
+/// error, for the same object. Never throws.
+std::optional<Message> message_from_wire(const WireObject& object, std::string* error);
 
 /// Serialises JSON without ever throwing (invalid UTF-8 is replaced, though inputs are validated
 /// long before they reach here).
