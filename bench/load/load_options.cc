@@ -55,7 +55,7 @@ std::string load_usage() {
          "  --messages M         messages to publish (default 100)\n"
          "  --path notify|messages  POST /notify directly, or POST /messages (default notify)\n"
          "  --batch B            messages per POST /notify (default 1)\n"
-         "  --publishers P       publishing threads (default 1)\n"
+         "  --publishers P       publishing connections, one POST in flight each (default 1)\n"
          "  --rate R             messages/s in total; 0 = as fast as possible (default 0)\n"
          "  --time-limit S       stop after S seconds whatever happens (default 60)\n"
          "  --server-pid PID     sample RSS and CPU of this process; repeat to sum several\n"

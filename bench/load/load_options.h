@@ -30,7 +30,7 @@ struct LoadOptions {
   uint64_t messages = 100;
   PublishPath path = PublishPath::kNotify;
   size_t batch = 1;       // messages per POST /notify (notify path only)
-  size_t publishers = 1;  // threads, each with its own keep-alive client
+  size_t publishers = 1;  // keep-alive connections, one POST in flight each
   double rate = 0;        // messages/s in total; 0 = as fast as possible
   double time_limit_s = 60;
   std::vector<int64_t> server_pids;  // summed for RSS and CPU; empty = no /proc sampling
