@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <optional>
 #include <string>
+#include <utility>
 
 namespace relay {
 
@@ -41,45 +42,48 @@ std::optional<ApiError> read_item(const WireObject* item, size_t index,
 // the whole body parsed, as the DOM reader did: invalid JSON anywhere is invalid_json.
 class BatchReader final : public nlohmann::json_sax<nlohmann::json> {
  public:
-  bool null() override { return scalar(WireObject::Value::Type::kNull); }
-  bool boolean(bool) override { return scalar(WireObject::Value::Type::kOther); }
+  using Type = WireObject::Value::Type;
+
+  bool null() override {
+    if (WireObject::Value* slot = value_slot()) slot->type = Type::kNull;
+    return true;
+  }
+  bool boolean(bool) override { return other_value(); }
   bool number_integer(number_integer_t value) override {
-    if (WireObject::Value* slot = field_slot()) {
-      slot->type = WireObject::Value::Type::kSigned;
+    if (WireObject::Value* slot = value_slot()) {
+      slot->type = Type::kSigned;
       slot->signed_value = value;
     }
-    return scalar(WireObject::Value::Type::kSigned, false);
+    return true;
   }
   bool number_unsigned(number_unsigned_t value) override {
-    if (WireObject::Value* slot = field_slot()) {
-      slot->type = WireObject::Value::Type::kUnsigned;
+    if (WireObject::Value* slot = value_slot()) {
+      slot->type = Type::kUnsigned;
       slot->unsigned_value = value;
     }
-    return scalar(WireObject::Value::Type::kUnsigned, false);
+    return true;
   }
-  bool number_float(number_float_t, const string_t&) override {
-    return scalar(WireObject::Value::Type::kOther);
-  }
+  bool number_float(number_float_t, const string_t&) override { return other_value(); }
   bool string(string_t& value) override {
-    if (WireObject::Value* slot = field_slot()) {
-      slot->type = WireObject::Value::Type::kString;
+    if (WireObject::Value* slot = value_slot()) {
+      slot->type = Type::kString;
       slot->text.swap(value);
     }
-    return scalar(WireObject::Value::Type::kString, false);
+    return true;
   }
-  bool binary(binary_t&) override { return scalar(WireObject::Value::Type::kOther); }
+  bool binary(binary_t&) override { return other_value(); }
   bool start_object(std::size_t) override {
     if (depth_ == item_depth()) {
       in_item_ = true;  // an item that is an object: its fields follow at item_depth() + 1
       item_.clear();
     } else {
-      container_value();
+      other_value();
     }
     ++depth_;
     return true;
   }
   bool key(string_t& key) override {
-    if (in_item_ && depth_ == item_depth() + 1) pending_ = item_.set(key);
+    if (at_field()) pending_ = item_.set(key);
     return true;
   }
   bool end_object() override {
@@ -91,12 +95,11 @@ class BatchReader final : public nlohmann::json_sax<nlohmann::json> {
     return true;
   }
   bool start_array(std::size_t) override {
-    if (depth_ == 0 && !started_) {
-      top_is_array_ = true;  // the batch itself
+    if (depth_ == 0) {
+      top_is_array_ = true;  // the top-level value (strict parsing: nothing follows it)
     } else {
-      container_value();
+      other_value();
     }
-    started_ = true;
     ++depth_;
     return true;
   }
@@ -115,37 +118,20 @@ class BatchReader final : public nlohmann::json_sax<nlohmann::json> {
  private:
   // Items are the values at this depth: inside the top-level array, or the top-level value.
   size_t item_depth() const { return top_is_array_ ? 1 : 0; }
+  bool at_field() const { return in_item_ && depth_ == item_depth() + 1; }
 
-  // Where a value at the current position goes: a kept field of the current item, or nowhere.
-  WireObject::Value* field_slot() {
-    if (!in_item_ || depth_ != item_depth() + 1) return nullptr;
-    WireObject::Value* slot = pending_;
-    pending_ = nullptr;
-    return slot;
+  // Where a value starting here goes: the slot of a kept field of the current item, else nullptr.
+  // A value in an item's place that is not an object (it did not start one) is an item refused
+  // here; anything nested deeper is passed over.
+  WireObject::Value* value_slot() {
+    if (at_field()) return std::exchange(pending_, nullptr);
+    if (depth_ == item_depth()) finish_item(nullptr);
+    return nullptr;
   }
-
-  // A scalar: a field of the item (set as `type` when `set` says so), or an item that is not an
-  // object.
-  bool scalar(WireObject::Value::Type type, bool set = true) {
-    started_ = true;
-    if (in_item_ && depth_ == item_depth() + 1) {
-      WireObject::Value* slot = field_slot();
-      if (set && slot != nullptr) slot->type = type;
-    } else if (depth_ == item_depth()) {
-      finish_item(nullptr);
-    }
+  // A value whose content is not kept (a float, a bool, an object or array not in an item's place).
+  bool other_value() {
+    if (WireObject::Value* slot = value_slot()) slot->type = Type::kOther;
     return true;
-  }
-
-  // An object or array that is not an item: a field's value (kOther), an item that is an array,
-  // or something nested deeper.
-  void container_value() {
-    started_ = true;
-    if (in_item_ && depth_ == item_depth() + 1) {
-      if (WireObject::Value* slot = field_slot()) slot->type = WireObject::Value::Type::kOther;
-    } else if (depth_ == item_depth()) {
-      finish_item(nullptr);
-    }
   }
 
   void finish_item(const WireObject* item) {
@@ -155,7 +141,6 @@ class BatchReader final : public nlohmann::json_sax<nlohmann::json> {
   }
 
   size_t depth_ = 0;
-  bool started_ = false;
   bool top_is_array_ = false;
   bool in_item_ = false;
   WireObject item_;

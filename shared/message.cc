@@ -67,9 +67,14 @@ void append_message_json(const Message& message, bool with_type, FlatJsonObject*
                          std::string* out) {
   FlatJsonObject local;
   FlatJsonObject& object = extra != nullptr ? *extra : local;
-  std::string id = std::to_string(message.id);
-  std::string message_id = std::to_string(message.message_id);
+  // Views into these are written by append_to below, so they live to the end.
+  std::string id;
+  std::string message_id;
   std::string timestamp = format_rfc3339_ms(message.timestamp_ms);
+  if (message.kind == EventKind::kMessage || message.kind == EventKind::kReceipt) {
+    id = std::to_string(message.id);
+  }
+  if (message.kind == EventKind::kReceipt) message_id = std::to_string(message.message_id);
   if (with_type || message.kind != EventKind::kMessage) {
     object.add_string("type", kind_name(message.kind));
   }

@@ -1,7 +1,6 @@
 #include "bench/load/publisher.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
@@ -10,7 +9,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -19,6 +17,7 @@
 
 #include "bench/load/load_stamp.h"
 #include "tests/support/chunked_decoder.h"
+#include "tests/support/response_head.h"
 
 namespace relay::load {
 
@@ -28,62 +27,6 @@ constexpr int64_t kAnswerTimeoutNs = 10'000'000'000;  // a POST without its answ
 constexpr int64_t kReconnectDelayNs = 100'000'000;    // after a failed connection
 constexpr int kMaxWaitMs = 50;                        // so stop() is seen promptly
 constexpr size_t kMaxAnswerHeadBytes = 64 * 1024;
-
-bool ascii_iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] + 32) : a[i];
-    char y = b[i] >= 'A' && b[i] <= 'Z' ? static_cast<char>(b[i] + 32) : b[i];
-    if (x != y) return false;
-  }
-  return true;
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
-// The parts of an answer's head a publisher needs.
-struct AnswerHead {
-  int status = 0;
-  bool chunked = false;
-  std::optional<uint64_t> content_length;
-  bool close = false;
-};
-
-std::optional<AnswerHead> parse_answer_head(std::string_view head) {
-  AnswerHead out;
-  size_t line_end = head.find("\r\n");
-  std::string_view status_line = head.substr(0, line_end);
-  if (status_line.size() < 12 || status_line.substr(0, 5) != "HTTP/") return std::nullopt;
-  auto [ptr, ec] = std::from_chars(status_line.data() + 9, status_line.data() + 12, out.status);
-  if (ec != std::errc()) return std::nullopt;
-  out.close = status_line.substr(5, 3) == "1.0";
-  while (line_end != std::string_view::npos) {
-    size_t start = line_end + 2;
-    line_end = head.find("\r\n", start);
-    std::string_view line = head.substr(start, line_end - start);
-    size_t colon = line.find(':');
-    if (colon == std::string_view::npos) continue;
-    std::string_view name = line.substr(0, colon);
-    std::string_view value = trim(line.substr(colon + 1));
-    if (ascii_iequals(name, "content-length")) {
-      uint64_t length = 0;
-      auto parsed = std::from_chars(value.data(), value.data() + value.size(), length);
-      if (parsed.ec != std::errc() || parsed.ptr != value.data() + value.size())
-        return std::nullopt;
-      out.content_length = length;
-    } else if (ascii_iequals(name, "transfer-encoding")) {
-      out.chunked = ascii_iequals(value, "chunked");
-    } else if (ascii_iequals(name, "connection")) {
-      if (ascii_iequals(value, "close")) out.close = true;
-      if (ascii_iequals(value, "keep-alive")) out.close = false;
-    }
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -98,7 +41,7 @@ struct Publisher::Connection {
   std::string out;  // the request, sent from out_sent on
   size_t out_sent = 0;
   std::string in;  // answer bytes not yet consumed
-  std::optional<AnswerHead> head;
+  std::optional<testing::ResponseHead> head;
   testing::ChunkedDecoder decoder{testing::ChunkedDecoder::LineEnds::kCrlfOrLf};
   std::string chunked_body;  // decoded and dropped
 };
@@ -241,30 +184,34 @@ void Publisher::run() {
       if (!conn.head) {
         size_t end = conn.in.find("\r\n\r\n");
         if (end == std::string::npos) return conn.in.size() <= kMaxAnswerHeadBytes;
-        conn.head = parse_answer_head(std::string_view(conn.in).substr(0, end));
+        conn.head = testing::parse_response_head(std::string_view(conn.in).substr(0, end + 4));
         if (!conn.head) return false;
         conn.in.erase(0, end + 4);
-        if (conn.head->status >= 100 && conn.head->status < 200) {  // interim: the real one follows
+        if (conn.head->status < 200) {  // interim: the real one follows
           conn.head.reset();
           continue;
         }
-        if (!conn.head->chunked && !conn.head->content_length) return false;  // to EOF: not ours
+        if (!conn.head->chunked() && !conn.head->content_length()) return false;  // to EOF
         conn.decoder = testing::ChunkedDecoder(testing::ChunkedDecoder::LineEnds::kCrlfOrLf);
       }
       size_t used = 0;
-      if (conn.head->chunked) {
+      if (conn.head->chunked()) {
         conn.chunked_body.clear();
         auto status = conn.decoder.feed(conn.in, &conn.chunked_body, &used);
         conn.in.erase(0, used);
         if (status == testing::ChunkedDecoder::Status::kError) return false;
         if (status == testing::ChunkedDecoder::Status::kNeedMore) return true;
       } else {
-        if (conn.in.size() < *conn.head->content_length) return true;
-        conn.in.erase(0, *conn.head->content_length);
+        size_t length = *conn.head->content_length();
+        if (conn.in.size() < length) return true;
+        conn.in.erase(0, length);
       }
       if (!conn.busy) return false;  // an answer nobody asked for
       bool ok = conn.head->status >= 200 && conn.head->status < 300;
-      bool close = conn.head->close;
+      // The server closes after this answer: it said so, or it spoke HTTP/1.0 without keep-alive.
+      bool close = conn.head->header_names("Connection", "close") ||
+                   (conn.head->head.compare(0, 9, "HTTP/1.0 ") == 0 &&
+                    !conn.head->header_names("Connection", "keep-alive"));
       record(conn.batch, ok, conn.start_ns, monotonic_ns());
       conn.busy = false;
       --in_flight;

@@ -2,8 +2,8 @@
 
 // The one raw TCP client of the tests: exact bytes to 127.0.0.1 (garbage, pipelined or half-sent
 // requests, a reader that never reads) and exact bytes back, read with deadlines. On top of it,
-// reading one HTTP response off the wire: head, then a Content-Length, chunked or close-delimited
-// body, and whether the server closed the connection after it.
+// reading one HTTP response off the wire: head (response_head.h), then a Content-Length, chunked or
+// close-delimited body, and whether the server closed the connection after it.
 
 #include <cstddef>
 #include <optional>
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "tests/support/eventually.h"
+#include "tests/support/response_head.h"
 
 namespace relay::testing {
 
@@ -22,26 +23,6 @@ enum class ConnectionEnd {
   kReset,   // recv failed: reset by the peer (or another socket error)
   kTimeout  // not ended: the last read's deadline passed first
 };
-
-/// A response head: the status line and header fields as they came off the wire.
-struct ResponseHead {
-  int status = 0;
-  std::string head;  // status line and header lines, with the blank line
-  std::vector<std::pair<std::string, std::string>> headers;  // names as sent, values trimmed
-
-  /// The first value of header `name` ("" when absent); names compare case-insensitively.
-  std::string header(std::string_view name) const;
-  bool has_header(std::string_view name) const;
-  /// True when Transfer-Encoding names `chunked`.
-  bool chunked() const;
-  /// The Content-Length when there is one made of digits only; nullopt when absent or not digits.
-  std::optional<size_t> content_length() const;
-};
-
-/// Parses `head` (up to and including the blank line; CRLF line ends) into a ResponseHead;
-/// nullopt when the status line is not `HTTP/1.x NNN ...`. Header lines without a colon are
-/// skipped.
-std::optional<ResponseHead> parse_response_head(std::string_view head);
 
 /// One HTTP response as RawSocket::read_response() read it.
 struct RawResponse : ResponseHead {
