@@ -294,6 +294,26 @@ TEST_CASE("history client: a /log answer gives its events and the store's newest
   }
 }
 
+TEST_CASE("notify batch: nesting deeper than any stack, in any place, is read without recursion") {
+  constexpr size_t kDepth = 200000;
+  // Unclosed: not JSON.
+  CHECK(batch_error(std::string(kDepth, '[')).code == "invalid_json");
+  // Closed, as an item: an item that is not an object.
+  std::string deep = std::string(kDepth, '[') + std::string(kDepth, ']');
+  ApiError item = batch_error("[" + deep + "]");
+  CHECK(item.code == "invalid_message");
+  CHECK(item.detail == "message 0: each message must be a JSON object");
+  // As the value of a field no message has: passed over, the message is read.
+  nlohmann::json message = wire(7);
+  std::string text = message.dump();
+  text.insert(1, "\"extra\":" + deep + ",");
+  CHECK(batch_ids(text) == std::vector<int64_t>{7});
+  // As the value of a field a message has (given last, so it is the one that counts): refused.
+  std::string as_user = message.dump();
+  as_user.insert(as_user.size() - 1, ",\"user\":" + deep);
+  CHECK(batch_error(as_user).code == "invalid_message");
+}
+
 TEST_SUITE_END();
 
 }  // namespace relay
