@@ -450,7 +450,10 @@ TEST_CASE("forwarder takes what committed() handed over, and reads the store pas
   CHECK(delivered[2].kind == EventKind::kReceipt);  // from the store
   CHECK(delivered[3].content == "c");               // read with the receipt, past the gap
   CHECK(delivered[4].content == "d");               // the failed memory batch, re-read
-  CHECK(delivered[5].content == "e (memory)");
+  // e may come either way: the stale hand-over wakes the forwarder, and a round that reads the
+  // store after e's insert finds it there before committed(e) is called. Once, in order, is what
+  // holds.
+  CHECK((delivered[5].content == "e" || delivered[5].content == "e (memory)"));
 }
 
 TEST_CASE("store: receipts move forward only and take ids from the message sequence") {
