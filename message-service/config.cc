@@ -20,7 +20,7 @@ MessageServiceConfig load_message_service_config() {
   MessageServiceConfig config;
   EnvReader env;
   config.port = static_cast<int>(env.integer("PORT", config.port, 0, 65535));
-  config.bind_address = env.text("BIND_ADDRESS", config.bind_address);
+  config.exposure = read_exposure(env);
   config.data_dir = env.text("DATA_DIR", config.data_dir);
   config.notification_service_url =
       env.service_url("NOTIFICATION_SERVICE_URL", config.notification_service_url);

@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "shared/exposure.h"
 #include "shared/http/http_settings.h"
 
 namespace relay {
@@ -12,7 +13,8 @@ namespace relay {
 /// message-service's settings, read once from the environment at startup (see README's table).
 struct MessageServiceConfig {
   int port = 8080;
-  std::string bind_address = "0.0.0.0";
+  /// AUTH_MODE, BIND_ADDRESS (loopback unless set), ALLOW_OPEN_NETWORK.
+  Exposure exposure;
   std::string data_dir = "./data";
   std::string notification_service_url = "http://127.0.0.1:8081";
   /// The notify-service URL a browser should use; empty = same host as the page, notify's port.

@@ -61,14 +61,15 @@ bool MessageService::start() {
   http.static_files = www_mounted ? p.www.get() : nullptr;
   config_.http.apply(&http);
   p.server = std::make_unique<HttpServer>(http);
-  int port = p.server->start(config_.bind_address, config_.port);
+  int port = p.server->start(config_.exposure.bind_address, config_.port);
   if (port < 0) {
-    logger_.error("cannot listen", {{"address", config_.bind_address}, {"port", config_.port}});
+    logger_.error("cannot listen",
+                  {{"address", config_.exposure.bind_address}, {"port", config_.port}});
     return false;
   }
   p.running = true;
   logger_.info("listening", {{"port", port},
-                             {"address", config_.bind_address},
+                             {"address", config_.exposure.bind_address},
                              {"version", RELAY_VERSION},
                              {"data_dir", config_.data_dir},
                              {"www_dir", config_.www_dir},

@@ -8,7 +8,7 @@ NotifyServiceConfig load_notify_service_config() {
   NotifyServiceConfig config;
   EnvReader env;
   config.port = static_cast<int>(env.integer("PORT", config.port, 0, 65535));
-  config.bind_address = env.text("BIND_ADDRESS", config.bind_address);
+  config.exposure = read_exposure(env);
   config.message_service_url = env.service_url("MESSAGE_SERVICE_URL", config.message_service_url);
   config.heartbeat_seconds =
       static_cast<int>(env.integer("HEARTBEAT_SECONDS", config.heartbeat_seconds, 1, 3600));
@@ -19,6 +19,12 @@ NotifyServiceConfig load_notify_service_config() {
   config.ring_size = static_cast<size_t>(
       env.integer("RING_SIZE", static_cast<int64_t>(config.ring_size), 1, 10000000));
   config.notify_token = env.text("NOTIFY_TOKEN", "");
+  if (config.notify_token.empty() && !is_loopback_bind_address(config.exposure.bind_address)) {
+    // Without a token, POST /notify trusts loopback peers only; off loopback it must be asked for.
+    env.refuse("BIND_ADDRESS=" + config.exposure.bind_address +
+               " is reachable from other hosts: set NOTIFY_TOKEN (and give message-service the "
+               "same) so that only message-service can publish");
+  }
   config.retry_ms = static_cast<int>(env.integer("RETRY_MS", config.retry_ms, 100, 600000));
   config.max_notify_body_bytes = static_cast<size_t>(
       env.integer("MAX_NOTIFY_BODY_BYTES", static_cast<int64_t>(config.max_notify_body_bytes), 1024,

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <string>
 
+#include "shared/exposure.h"
 #include "shared/http/http_settings.h"
 
 namespace relay {
@@ -10,7 +11,8 @@ namespace relay {
 /// notify-service's settings, read once from the environment at startup (see README's table).
 struct NotifyServiceConfig {
   int port = 8081;
-  std::string bind_address = "0.0.0.0";
+  /// AUTH_MODE, BIND_ADDRESS (loopback unless set), ALLOW_OPEN_NETWORK.
+  Exposure exposure;
   std::string message_service_url = "http://127.0.0.1:8080";
   int heartbeat_seconds = 15;
   size_t max_subscribers = 10000;

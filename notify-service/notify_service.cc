@@ -58,14 +58,15 @@ bool NotifyService::start() {
   http.logger = &logger_;
   config_.http.apply(&http);
   p.server = std::make_unique<HttpServer>(http);
-  int port = p.server->start(config_.bind_address, config_.port);
+  int port = p.server->start(config_.exposure.bind_address, config_.port);
   if (port < 0) {
-    logger_.error("cannot listen", {{"address", config_.bind_address}, {"port", config_.port}});
+    logger_.error("cannot listen",
+                  {{"address", config_.exposure.bind_address}, {"port", config_.port}});
     return false;
   }
   p.running = true;
   logger_.info("listening", {{"port", port},
-                             {"address", config_.bind_address},
+                             {"address", config_.exposure.bind_address},
                              {"version", RELAY_VERSION},
                              {"message_service_url", config_.message_service_url},
                              {"max_subscribers", config_.max_subscribers},

@@ -49,6 +49,32 @@ std::string EnvReader::service_url(const char* name, const std::string& fallback
   return url;
 }
 
+std::string EnvReader::choice(const char* name, const std::string& fallback,
+                              std::initializer_list<const char*> allowed) {
+  const char* value = env_value(name);
+  if (value == nullptr) return fallback;
+  std::string names;
+  for (const char* option : allowed) {
+    if (option == std::string_view(value)) return value;
+    names += names.empty() ? "" : ", ";
+    names += option;
+  }
+  errors_.push_back(
+      fmt::format("{}={:?} is invalid: expected one of {}", name, std::string(value), names));
+  return fallback;
+}
+
+bool EnvReader::flag(const char* name, bool fallback) {
+  const char* value = env_value(name);
+  if (value == nullptr) return fallback;
+  std::string_view text(value);
+  if (text == "1" || text == "true" || text == "yes") return true;
+  if (text == "0" || text == "false" || text == "no") return false;
+  errors_.push_back(fmt::format("{}={:?} is invalid: expected 1 or 0 (true/false, yes/no)", name,
+                                std::string(value)));
+  return fallback;
+}
+
 void EnvReader::exit_if_invalid(const char* service) const {
   if (errors_.empty()) return;
   std::fprintf(stderr, "%s: configuration error: %s\n", service, errors_.front().c_str());

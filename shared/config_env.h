@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,15 @@ class EnvReader {
   std::string text(const char* name, const std::string& fallback);
   /// An http:// or https:// base URL (scheme, host, optional port; a trailing slash is dropped).
   std::string service_url(const char* name, const std::string& fallback);
+
+  /// One of `allowed` (compared exactly).
+  std::string choice(const char* name, const std::string& fallback,
+                     std::initializer_list<const char*> allowed);
+  /// A switch: 1/true/yes or 0/false/no.
+  bool flag(const char* name, bool fallback);
+  /// Records a reason to refuse the configuration as a whole (a combination of valid settings that
+  /// cannot work together), reported like a bad value.
+  void refuse(std::string reason) { errors_.push_back(std::move(reason)); }
 
   const std::vector<std::string>& errors() const { return errors_; }
 

@@ -2,6 +2,7 @@
 // variables used are unique to this file, so setenv does not leak into other tests.
 
 #include "shared/config_env.h"
+#include "shared/exposure.h"
 
 #include <cstdlib>
 
@@ -61,6 +62,67 @@ TEST_CASE("config_env: service URLs") {
     CHECK(read(bad) == "http://fallback");
     CHECK(env.errors().size() == before + 1);
   }
+}
+
+TEST_CASE("config_env: choices and flags") {
+  EnvReader env;
+  ::setenv("RELAY_TEST_CHOICE", "b", 1);
+  CHECK(env.choice("RELAY_TEST_CHOICE", "a", {"a", "b"}) == "b");
+  ::unsetenv("RELAY_TEST_CHOICE");
+  CHECK(env.choice("RELAY_TEST_CHOICE", "a", {"a", "b"}) == "a");
+  for (const char* yes : {"1", "true", "yes"}) {
+    ::setenv("RELAY_TEST_FLAG", yes, 1);
+    CHECK(env.flag("RELAY_TEST_FLAG", false));
+  }
+  for (const char* no : {"0", "false", "no"}) {
+    ::setenv("RELAY_TEST_FLAG", no, 1);
+    CHECK_FALSE(env.flag("RELAY_TEST_FLAG", true));
+  }
+  CHECK(env.errors().empty());
+  ::setenv("RELAY_TEST_CHOICE", "B", 1);
+  CHECK(env.choice("RELAY_TEST_CHOICE", "a", {"a", "b"}) == "a");
+  ::setenv("RELAY_TEST_FLAG", "on", 1);
+  CHECK(env.flag("RELAY_TEST_FLAG", false) == false);
+  REQUIRE(env.errors().size() == 2);
+  CHECK(env.errors()[0].find("expected one of a, b") != std::string::npos);
+  CHECK(env.errors()[1].find("RELAY_TEST_FLAG") != std::string::npos);
+}
+
+TEST_CASE("exposure: loopback addresses, and an open service off loopback is refused") {
+  for (const char* loopback : {"127.0.0.1", "127.1.2.3", "::1", "localhost"}) {
+    CHECK(is_loopback_bind_address(loopback));
+  }
+  for (const char* network : {"0.0.0.0", "::", "10.0.0.1", "::ffff:127.0.0.1", "128.0.0.1", ""}) {
+    CHECK_FALSE(is_loopback_bind_address(network));
+  }
+  ::unsetenv("AUTH_MODE");
+  ::unsetenv("ALLOW_OPEN_NETWORK");
+  ::unsetenv("BIND_ADDRESS");
+  {
+    EnvReader env;
+    Exposure exposure = read_exposure(env);
+    CHECK(exposure.bind_address == "127.0.0.1");
+    CHECK(exposure.auth_mode == Exposure::AuthMode::kOpen);
+    CHECK_FALSE(exposure.allow_open_network);
+    CHECK(env.errors().empty());
+  }
+  ::setenv("BIND_ADDRESS", "0.0.0.0", 1);
+  {
+    EnvReader env;
+    read_exposure(env);
+    REQUIRE(env.errors().size() == 1);
+    CHECK(env.errors()[0].find("ALLOW_OPEN_NETWORK=1") != std::string::npos);
+  }
+  ::setenv("ALLOW_OPEN_NETWORK", "1", 1);
+  {
+    EnvReader env;
+    Exposure exposure = read_exposure(env);
+    CHECK(exposure.bind_address == "0.0.0.0");
+    CHECK(exposure.allow_open_network);
+    CHECK(env.errors().empty());
+  }
+  ::unsetenv("BIND_ADDRESS");  // the services' own names: leave nothing for a later case
+  ::unsetenv("ALLOW_OPEN_NETWORK");
 }
 
 TEST_SUITE_END();

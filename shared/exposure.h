@@ -1,0 +1,29 @@
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "shared/config_env.h"
+
+namespace relay {
+
+/// Who a service lets in, decided once at startup: how identity is established (AUTH_MODE) and
+/// where the service listens (BIND_ADDRESS, defaulting to loopback). In `open` mode a user is
+/// whatever a client types, so such a service stays on loopback unless the operator says, with
+/// ALLOW_OPEN_NETWORK=1, that they mean to expose it.
+struct Exposure {
+  enum class AuthMode { kOpen };
+  AuthMode auth_mode = AuthMode::kOpen;
+  std::string bind_address = "127.0.0.1";
+  bool allow_open_network = false;
+};
+
+/// True for an address that only this host can reach: 127.0.0.0/8, ::1, `localhost`.
+bool is_loopback_bind_address(const std::string& address);
+
+/// Reads AUTH_MODE, BIND_ADDRESS and ALLOW_OPEN_NETWORK into an Exposure. A bad value, or an open
+/// service on a non-loopback address without ALLOW_OPEN_NETWORK=1, is recorded in `env` as the
+/// one line the service prints before it exits with code 2.
+Exposure read_exposure(EnvReader& env);
+
+}  // namespace relay
