@@ -6,65 +6,12 @@
 
 #include <sqlite3.h>
 
+#include "message-service/sqlite_statement.h"
 #include "shared/time_format.h"
 
 namespace relay {
 
 namespace {
-
-// Owns one prepared statement; binds by 1-based index.
-class Statement {
- public:
-  Statement(sqlite3* db, const std::string& sql) {
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt_, nullptr) != SQLITE_OK) stmt_ = nullptr;
-  }
-  ~Statement() { sqlite3_finalize(stmt_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-
-  bool ok() const { return stmt_ != nullptr; }
-  /// Makes the statement ready to run again (and ends its read); bindings stay until replaced.
-  void reset() { sqlite3_reset(stmt_); }
-  void bind(int index, int64_t value) { sqlite3_bind_int64(stmt_, index, value); }
-  /// Binds a copy of `value`.
-  void bind(int index, const std::string& value) {
-    sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
-  }
-  /// Binds `value` without copying: it must stay unchanged until the statement is reset.
-  void bind_borrowed(int index, const std::string& value) {
-    sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_STATIC);
-  }
-  void bind_null(int index) { sqlite3_bind_null(stmt_, index); }
-  /// SQLITE_ROW, SQLITE_DONE or an error code (SQLITE_MISUSE when the statement did not prepare).
-  int step() { return stmt_ ? sqlite3_step(stmt_) : SQLITE_MISUSE; }
-  int64_t int64_at(int column) { return sqlite3_column_int64(stmt_, column); }
-  std::string text_at(int column) {
-    const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
-    return text == nullptr ? std::string() : std::string(text, sqlite3_column_bytes(stmt_, column));
-  }
-
- private:
-  sqlite3_stmt* stmt_ = nullptr;
-};
-
-// Resets a statement when the scope using it ends, so no cached statement is left mid-read
-// (holding a read transaction open) whichever way the scope is left.
-class ResetOnExit {
- public:
-  explicit ResetOnExit(Statement& statement) : statement_(statement) {}
-  ~ResetOnExit() { statement_.reset(); }
-  ResetOnExit(const ResetOnExit&) = delete;
-  ResetOnExit& operator=(const ResetOnExit&) = delete;
-
- private:
-  Statement& statement_;
-};
-
-// Runs a statement that returns no rows; true when it completed.
-bool run(Statement& statement) {
-  ResetOnExit reset(statement);
-  return statement.step() == SQLITE_DONE;
-}
 
 #define RELAY_MESSAGE_COLUMNS "id, content, user, channel, recipient, created_ms"
 
@@ -88,10 +35,6 @@ Message read_message(Statement& statement) {
 bool same_draft(const Message& stored, const MessageDraft& draft) {
   return stored.content == draft.content && stored.user == draft.user &&
          stored.channel == draft.channel && stored.to == draft.to;
-}
-
-bool exec(sqlite3* db, const char* sql) {
-  return sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK;
 }
 
 constexpr const char* kSchema = R"sql(
@@ -302,31 +245,9 @@ struct MessageStore::Statements {
 };
 
 std::unique_ptr<MessageStore> MessageStore::open(const std::string& data_dir, std::string* error) {
-  std::error_code ec;
-  std::filesystem::create_directories(data_dir, ec);
-  if (ec) {
-    *error = "cannot create data directory " + data_dir + ": " + ec.message();
-    return nullptr;
-  }
-  std::string path = (std::filesystem::path(data_dir) / "messages.db").string();
-  sqlite3* db = nullptr;
-  // NOMUTEX: SQLite's own per-call locking is redundant, every use of the handle holds mutex_.
-  if (sqlite3_open_v2(path.c_str(), &db,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                      nullptr) != SQLITE_OK) {
-    *error = "cannot open " + path + ": " + (db ? sqlite3_errmsg(db) : "out of memory");
-    sqlite3_close(db);
-    return nullptr;
-  }
-  sqlite3_busy_timeout(db, 5000);
-  // WAL + synchronous=FULL: every commit is fsynced before it returns, so a 201 survives a crash
-  // of the process and of the machine.
-  if (!exec(db, "PRAGMA journal_mode=WAL;") || !exec(db, "PRAGMA synchronous=FULL;") ||
-      !exec(db, kSchema)) {
-    *error = "cannot initialise " + path + ": " + sqlite3_errmsg(db);
-    sqlite3_close(db);
-    return nullptr;
-  }
+  std::string path;
+  sqlite3* db = open_database(data_dir, "messages.db", kSchema, &path, error);
+  if (db == nullptr) return nullptr;
   auto statements = std::make_unique<Statements>(db);
   if (!statements->ok()) {
     *error = "cannot prepare the statements of " + path + ": " + sqlite3_errmsg(db);

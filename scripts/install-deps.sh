@@ -12,7 +12,7 @@ with_tests=0
 [ "${1:-}" = "--tests" ] && with_tests=1
 
 packages=(g++ cmake make pkg-config libcpp-httplib-dev nlohmann-json3-dev libfmt-dev doctest-dev
-          libsqlite3-dev curl ca-certificates)
+          libsqlite3-dev libjwt-dev libargon2-dev curl ca-certificates)
 if [ "$with_tests" -eq 1 ]; then
   packages+=(clang-14 libclang-rt-14-dev llvm-14)
   # The browser tests drive Debian's /usr/bin/chromium (no browser download).

@@ -111,13 +111,18 @@ bool is_json_content_type(std::string_view content_type) {
   return equals_ignoring_case(type, "application/json");
 }
 
-bool bearer_token_matches(std::string_view authorization, std::string_view token) {
+std::string_view bearer_token(std::string_view authorization) {
   constexpr std::string_view kScheme = "bearer ";
-  if (token.empty() || authorization.size() < kScheme.size() ||
+  if (authorization.size() < kScheme.size() ||
       !equals_ignoring_case(authorization.substr(0, kScheme.size()), kScheme)) {
-    return false;
+    return {};
   }
-  std::string_view given = authorization.substr(kScheme.size());
+  return authorization.substr(kScheme.size());
+}
+
+bool bearer_token_matches(std::string_view authorization, std::string_view token) {
+  std::string_view given = bearer_token(authorization);
+  if (token.empty() || given.empty()) return false;
   // Every byte of the longer value is visited and the differences are OR-ed together, so the time
   // depends on the lengths only, not on where the first difference is.
   size_t length = std::max(given.size(), token.size());

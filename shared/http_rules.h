@@ -44,6 +44,9 @@ ApiError payload_too_large_error(size_t max_body_bytes);
 /// charset allowed).
 bool is_json_content_type(std::string_view content_type);
 
+/// The credential of an `Authorization: Bearer <token>` value (scheme in any case), or "" when
+/// the value has another form.
+std::string_view bearer_token(std::string_view authorization);
 /// True when an Authorization header value is `Bearer <token>` (scheme in any case) for exactly
 /// `token`. The comparison takes the same time wherever the values differ (the token is a secret);
 /// an empty `token` never matches.

@@ -1,0 +1,30 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace relay {
+
+/// What an access token says: who (`sub`), from which session (`sid`), issued and expiring when
+/// (`iat`, `exp`, Unix seconds).
+struct AccessClaims {
+  std::string user;
+  std::string session_id;
+  int64_t issued_at_s = 0;
+  int64_t expires_at_s = 0;
+};
+
+/// Signs `claims` as a JWT with HMAC-SHA256 (libjwt) under `key`. Returns nullopt only when the
+/// library fails (out of memory). Thread-safe.
+std::optional<std::string> sign_access_token(std::string_view key, const AccessClaims& claims);
+
+/// Checks a token signed by sign_access_token: the signature under `key`, the algorithm (exactly
+/// HS256: an `alg: none` or other-algorithm token is refused), that `sub` is a valid user name and
+/// `sid` present, and that it has not expired at `now_s`. Returns the claims, or nullopt for any
+/// token that fails a check. Never throws; safe on hostile input. Thread-safe.
+std::optional<AccessClaims> verify_access_token(std::string_view key, std::string_view token,
+                                                int64_t now_s);
+
+}  // namespace relay

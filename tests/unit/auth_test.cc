@@ -1,0 +1,260 @@
+// Unit tests for the parts accounts are made of: access tokens (libjwt), the signing key and its
+// file, password hashes (libargon2) and the account store (a real SQLite file).
+#include <doctest/doctest.h>
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "message-service/account_store.h"
+#include "message-service/password_hash.h"
+#include "shared/auth/access_token.h"
+#include "shared/auth/auth_key.h"
+#include "tests/support/child_process.h"
+
+namespace relay {
+namespace {
+
+const std::string kKey(32, 'k');
+constexpr int64_t kNow = 1'800'000'000;
+
+AccessClaims claims_for(std::string user, int64_t expires_at_s = kNow + 900) {
+  return AccessClaims{std::move(user), "session-1", kNow, expires_at_s};
+}
+
+// base64url without padding, as JWTs spell their parts.
+std::string base64url(std::string_view bytes) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < bytes.size(); i += 3) {
+    uint32_t n = (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8) | uint8_t(bytes[i + 2]);
+    for (int shift : {18, 12, 6, 0}) out.push_back(kAlphabet[(n >> shift) & 63]);
+  }
+  if (i + 1 == bytes.size()) {
+    uint32_t n = uint8_t(bytes[i]) << 16;
+    for (int shift : {18, 12}) out.push_back(kAlphabet[(n >> shift) & 63]);
+  } else if (i + 2 == bytes.size()) {
+    uint32_t n = (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8);
+    for (int shift : {18, 12, 6}) out.push_back(kAlphabet[(n >> shift) & 63]);
+  }
+  return out;
+}
+
+std::vector<std::string> split_dots(const std::string& token) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (size_t dot; (dot = token.find('.', start)) != std::string::npos; start = dot + 1) {
+    parts.push_back(token.substr(start, dot - start));
+  }
+  parts.push_back(token.substr(start));
+  return parts;
+}
+
+std::string payload_json(std::string_view user, int64_t exp) {
+  return "{\"exp\":" + std::to_string(exp) + ",\"iat\":" + std::to_string(kNow) +
+         ",\"sid\":\"session-1\",\"sub\":\"" + std::string(user) + "\"}";
+}
+
+TEST_CASE("an access token signed with the key verifies and gives back its claims") {
+  auto token = sign_access_token(kKey, claims_for("alice"));
+  REQUIRE(token);
+  CHECK(split_dots(*token).size() == 3);
+  auto claims = verify_access_token(kKey, *token, kNow);
+  REQUIRE(claims);
+  CHECK(claims->user == "alice");
+  CHECK(claims->session_id == "session-1");
+  CHECK(claims->issued_at_s == kNow);
+  CHECK(claims->expires_at_s == kNow + 900);
+}
+
+TEST_CASE("an access token is refused when expired, under another key, altered or unsigned") {
+  auto token = sign_access_token(kKey, claims_for("alice"));
+  REQUIRE(token);
+  SUBCASE("expired: exp is now or earlier") {
+    CHECK_FALSE(verify_access_token(kKey, *token, kNow + 900));
+    CHECK_FALSE(verify_access_token(kKey, *token, kNow + 5000));
+    CHECK(verify_access_token(kKey, *token, kNow + 899));
+  }
+  SUBCASE("another key") {
+    CHECK_FALSE(verify_access_token(std::string(32, 'x'), *token, kNow));
+    CHECK_FALSE(verify_access_token("", *token, kNow));
+  }
+  SUBCASE("the payload altered (another user), the signature kept") {
+    auto parts = split_dots(*token);
+    std::string forged =
+        parts[0] + "." + base64url(payload_json("mallory", kNow + 900)) + "." + parts[2];
+    CHECK_FALSE(verify_access_token(kKey, forged, kNow));
+  }
+  SUBCASE("alg none, with and without a signature part") {
+    std::string header = base64url("{\"alg\":\"none\",\"typ\":\"JWT\"}");
+    std::string body = base64url(payload_json("alice", kNow + 900));
+    CHECK_FALSE(verify_access_token(kKey, header + "." + body + ".", kNow));
+    CHECK_FALSE(verify_access_token(kKey, header + "." + body + "." + split_dots(*token)[2], kNow));
+  }
+  SUBCASE("another algorithm named in the header") {
+    auto parts = split_dots(*token);
+    std::string header = base64url("{\"alg\":\"HS512\",\"typ\":\"JWT\"}");
+    CHECK_FALSE(verify_access_token(kKey, header + "." + parts[1] + "." + parts[2], kNow));
+  }
+  SUBCASE("garbage, truncation, padding, oversize") {
+    for (std::string bad :
+         {std::string(), std::string("."), std::string(".."), std::string("a.b.c"),
+          token->substr(0, token->size() - 1), *token + "=", *token + ".x", " " + *token,
+          std::string(4096, 'a'), std::string("\0\0", 2) + *token}) {
+      CAPTURE(bad);
+      CHECK_FALSE(verify_access_token(kKey, bad, kNow));
+    }
+  }
+}
+
+TEST_CASE("an access token whose subject is not a valid user name is refused") {
+  // Signed with our key, so only the claim check stands between it and a caller named "\n".
+  for (std::string user : {std::string(""), std::string("a\nb"), std::string(200, 'a')}) {
+    auto token = sign_access_token(kKey, claims_for(user));
+    REQUIRE(token);
+    CHECK_FALSE(verify_access_token(kKey, *token, kNow));
+  }
+  auto no_session = sign_access_token(kKey, AccessClaims{"alice", "", kNow, kNow + 900});
+  REQUIRE(no_session);
+  CHECK_FALSE(verify_access_token(kKey, *no_session, kNow));
+}
+
+TEST_CASE("the signing key: AUTH_SECRET needs 32 bytes, the key file is created 0600 and reused") {
+  CHECK_FALSE(auth_key_from_secret(std::string(31, 's')).error.empty());
+  CHECK(auth_key_from_secret(std::string(32, 's')).key == std::string(32, 's'));
+
+  testing::TempDir dir;
+  std::string path = dir.path() + "/auth.key";
+  CHECK_FALSE(read_key_file(path).error.empty());  // not there yet
+  AuthKey created = load_or_create_key_file(path);
+  REQUIRE_MESSAGE(created.error.empty(), created.error);
+  CHECK(created.key.size() == 32);
+  struct stat info {};
+  REQUIRE(::stat(path.c_str(), &info) == 0);
+  CHECK((info.st_mode & 0777) == 0600);
+  CHECK(load_or_create_key_file(path).key == created.key);  // the second start reads it
+  CHECK(read_key_file(path).key == created.key);
+  AuthKey other = load_or_create_key_file(dir.path() + "/other.key");
+  CHECK(other.key != created.key);
+
+  SUBCASE("a key file others may read is refused") {
+    REQUIRE(::chmod(path.c_str(), 0644) == 0);
+    CHECK_FALSE(read_key_file(path).error.empty());
+    CHECK_FALSE(load_or_create_key_file(path).error.empty());
+  }
+  SUBCASE("a short key file is refused") {
+    std::string short_path = dir.path() + "/short.key";
+    std::ofstream(short_path) << "too short";
+    REQUIRE(::chmod(short_path.c_str(), 0600) == 0);
+    CHECK_FALSE(read_key_file(short_path).error.empty());
+  }
+}
+
+TEST_CASE("random_hex gives distinct hex strings of twice the length") {
+  std::string a = random_hex(32);
+  std::string b = random_hex(32);
+  CHECK(a.size() == 64);
+  CHECK(a.find_first_not_of("0123456789abcdef") == std::string::npos);
+  CHECK(a != b);
+}
+
+TEST_CASE("password hashes: Argon2id, salted, checked, never the password") {
+  auto hash = hash_password("correct horse battery");
+  REQUIRE(hash);
+  CHECK(hash->rfind("$argon2id$", 0) == 0);
+  CHECK(hash->find("correct horse") == std::string::npos);
+  auto again = hash_password("correct horse battery");
+  REQUIRE(again);
+  CHECK(*again != *hash);  // a salt of its own
+  CHECK(verify_password("correct horse battery", *hash));
+  CHECK(verify_password("correct horse battery", *again));
+  CHECK_FALSE(verify_password("correct horse batterY", *hash));
+  CHECK_FALSE(verify_password("", *hash));
+  CHECK_FALSE(verify_password("correct horse battery", ""));  // no such user
+  CHECK_FALSE(verify_password("correct horse battery", "$argon2id$garbage"));
+}
+
+TEST_CASE("the account store: users, taken names, sessions, logout, removal") {
+  testing::TempDir dir;
+  std::string error;
+  auto accounts = AccountStore::open(dir.path(), &error);
+  REQUIRE_MESSAGE(accounts, error);
+  CHECK(accounts->create_user("alice", "hash-a", 1000, &error) ==
+        AccountStore::CreateOutcome::kCreated);
+  CHECK(accounts->create_user("alice", "hash-b", 1001, &error) ==
+        AccountStore::CreateOutcome::kTaken);
+  CHECK(accounts->create_user("Alice", "hash-c", 1002, &error) ==
+        AccountStore::CreateOutcome::kCreated);  // names compare exactly
+  auto hash = accounts->password_hash("alice");
+  REQUIRE(hash.ok());
+  CHECK(**hash == "hash-a");
+  auto missing = accounts->password_hash("bob");
+  REQUIRE(missing.ok());
+  CHECK_FALSE(missing->has_value());
+
+  auto session = accounts->create_session("alice", 2000, 10'000);
+  REQUIRE(session.ok());
+  CHECK(session->id.size() == 64);
+  CHECK(session->expires_ms == 12'000);
+  auto live = accounts->live_session(session->id, 2500);
+  REQUIRE(live.ok());
+  REQUIRE(live->has_value());
+  CHECK((*live)->user == "alice");
+  auto expired = accounts->live_session(session->id, 12'000);
+  REQUIRE(expired.ok());
+  CHECK_FALSE(expired->has_value());
+  auto unknown = accounts->live_session("no-such-session", 2500);
+  REQUIRE(unknown.ok());
+  CHECK_FALSE(unknown->has_value());
+
+  SUBCASE("logout ends the session once and lists it as ended") {
+    auto ended = accounts->end_session(session->id, 3000);
+    REQUIRE(ended.ok());
+    CHECK(*ended);
+    auto twice = accounts->end_session(session->id, 3001);
+    REQUIRE(twice.ok());
+    CHECK_FALSE(*twice);
+    auto after = accounts->live_session(session->id, 3002);
+    REQUIRE(after.ok());
+    CHECK_FALSE(after->has_value());
+    auto list = accounts->ended_since(2999);
+    REQUIRE(list.ok());
+    CHECK(*list == std::vector<std::string>{session->id});
+    auto none = accounts->ended_since(3001);
+    REQUIRE(none.ok());
+    CHECK(none->empty());
+  }
+  SUBCASE("removing a user ends their sessions and frees the name") {
+    auto removed = accounts->remove_user("alice", 4000);
+    REQUIRE(removed.ok());
+    CHECK(*removed);
+    auto after = accounts->live_session(session->id, 4001);
+    REQUIRE(after.ok());
+    CHECK_FALSE(after->has_value());
+    auto list = accounts->ended_since(4000);
+    REQUIRE(list.ok());
+    CHECK(list->size() == 1);
+    auto again = accounts->remove_user("alice", 4002);
+    REQUIRE(again.ok());
+    CHECK_FALSE(*again);
+    CHECK(accounts->create_user("alice", "hash-d", 4003, &error) ==
+          AccountStore::CreateOutcome::kCreated);
+  }
+  SUBCASE("the accounts survive a reopen") {
+    accounts.reset();
+    accounts = AccountStore::open(dir.path(), &error);
+    REQUIRE_MESSAGE(accounts, error);
+    auto reread = accounts->password_hash("alice");
+    REQUIRE(reread.ok());
+    CHECK(**reread == "hash-a");
+    auto still = accounts->live_session(session->id, 2500);
+    REQUIRE(still.ok());
+    CHECK(still->has_value());
+  }
+}
+
+}  // namespace
+}  // namespace relay
