@@ -127,6 +127,15 @@ class HttpServer::Loop {
     Clock::time_point started;
   };
 
+  // A head parsed and admitted, while its body arrives. Apart from Connection so that a stream,
+  // which outlives its request, does not carry the request's room (thousands of idle streams).
+  struct PendingRequest {
+    HttpRequest head;
+    const Route* route = nullptr;
+    InFlight info;
+    Clock::time_point body_started;
+  };
+
   struct Connection {
     uint64_t id = 0;
     int fd = -1;
@@ -144,18 +153,15 @@ class HttpServer::Loop {
     Clock::time_point last_progress;  // last byte read or written
     std::optional<Clock::time_point> head_started;  // first look at the head being read
     size_t head_scanned = 0;  // bytes of `in` the parser saw without finding a complete head
-    // Set once a head was parsed and admitted, while its body arrives.
-    std::optional<HttpRequest> head;
-    const Route* route = nullptr;
-    InFlight head_info;
-    Clock::time_point body_started;
+    std::unique_ptr<PendingRequest> pending;  // set from an admitted head until its body is read
     uint64_t next_serial = 0;
-    std::optional<InFlight> waiting;  // an answer from another thread is awaited
+    std::unique_ptr<InFlight> waiting;  // an answer from another thread is awaited
     std::shared_ptr<StreamSource> source;
     bool replaying = false;       // the source is blocking: pulled on the pool
     bool pull_in_flight = false;  // a pool task is pulling from the source
     bool idle() const {
-      return mode == Mode::kRequests && in.empty() && !head && !waiting && out_sent == out.size();
+      return mode == Mode::kRequests && in.empty() && !pending && !waiting &&
+             out_sent == out.size();
     }
   };
 
@@ -184,7 +190,7 @@ class HttpServer::Loop {
   void advance(Connection& conn);
   Stop process_buffered(Connection& conn);
   void begin_request(Connection& conn, HttpRequest request);
-  void dispatch(Connection& conn, HttpRequest request);
+  void dispatch(Connection& conn, HttpRequest request, const Route& route, const InFlight& info);
   HttpReply call_handler(const Route& route, HttpRequest& request);
   void finish(Connection& conn, const InFlight& info, HttpReply reply);
   void refuse(Connection& conn, const InFlight* info, const ApiError& error, bool keep_alive,
@@ -485,7 +491,7 @@ void HttpServer::Loop::on_event(Connection& conn, uint32_t events) {
 size_t HttpServer::Loop::input_cap(const Connection& conn) const {
   // The head limit, or a body the route admitted, plus room for what is pipelined behind it.
   size_t head = options_.limits.request.max_head_bytes;
-  size_t body = conn.head ? conn.head->content_length : 0;
+  size_t body = conn.pending ? conn.pending->head.content_length : 0;
   return std::max<size_t>(body + head, 2 * head);
 }
 
@@ -584,7 +590,7 @@ HttpServer::Loop::Stop HttpServer::Loop::process_buffered(Connection& conn) {
       stop = Stop::kUnsentCap;
       break;
     }
-    if (!conn.head) {
+    if (!conn.pending) {
       if (conn.in.empty()) break;
       // A head is only complete (or newly wrong) once a line ends or the size limit is passed:
       // bytes dripping in without a line end are not parsed again, so a slow head costs
@@ -614,20 +620,19 @@ HttpServer::Loop::Stop HttpServer::Loop::process_buffered(Connection& conn) {
       begin_request(conn, std::move(request));
       continue;
     }
-    size_t need = conn.head->content_length;
+    size_t need = conn.pending->head.content_length;
     if (conn.in.size() < need) {
-      if (conn.head->expects_continue && !conn.sent_continue) {
+      if (conn.pending->head.expects_continue && !conn.sent_continue) {
         conn.out.append("HTTP/1.1 100 Continue\r\n\r\n");
         conn.sent_continue = true;
       }
       break;
     }
-    HttpRequest request = std::move(*conn.head);
-    conn.head.reset();
+    std::unique_ptr<PendingRequest> pending = std::move(conn.pending);
     conn.sent_continue = false;
-    request.body.assign(conn.in, 0, need);
+    pending->head.body.assign(conn.in, 0, need);
     conn.in.erase(0, need);
-    dispatch(conn, std::move(request));
+    dispatch(conn, std::move(pending->head), *pending->route, pending->info);
   }
   if (conn.in.empty() && conn.in.capacity() > kKeptBufferCapacity) std::string().swap(conn.in);
   return stop;
@@ -736,10 +741,8 @@ void HttpServer::Loop::begin_request(Connection& conn, HttpRequest request) {
     }
   }
   request.path_params = std::move(match.path_params);
-  conn.head = std::move(request);
-  conn.route = &route;
-  conn.head_info = std::move(info);
-  conn.body_started = Clock::now();
+  conn.pending = std::make_unique<PendingRequest>(
+      PendingRequest{std::move(request), &route, std::move(info), Clock::now()});
 }
 
 HttpReply HttpServer::Loop::call_handler(const Route& route, HttpRequest& request) {
@@ -755,11 +758,10 @@ HttpReply HttpServer::Loop::call_handler(const Route& route, HttpRequest& reques
   return HttpReply::error({500, "internal_error", "the server failed to handle this request"});
 }
 
-void HttpServer::Loop::dispatch(Connection& conn, HttpRequest request) {
-  const Route& route = *conn.route;
-  InFlight info = conn.head_info;
+void HttpServer::Loop::dispatch(Connection& conn, HttpRequest request, const Route& route,
+                                const InFlight& info) {
   if (route.async_handler) {
-    conn.waiting = info;
+    conn.waiting = std::make_unique<InFlight>(info);
     Responder responder(mailbox_, conn.id, info.serial);
     try {
       route.async_handler(request, responder);
@@ -771,7 +773,7 @@ void HttpServer::Loop::dispatch(Connection& conn, HttpRequest request) {
     return;  // the answer arrives through the mailbox, perhaps already posted
   }
   if (route.blocking) {
-    conn.waiting = info;
+    conn.waiting = std::make_unique<InFlight>(info);
     Responder responder(mailbox_, conn.id, info.serial);
     bool queued =
         shared_.pool->submit([this, &route, request = std::move(request), responder]() mutable {
@@ -887,7 +889,7 @@ void HttpServer::Loop::start_stream(Connection& conn, const InFlight& info,
   append_headers(info, reply.headers, &out);
   out.append(conn.chunked ? "Transfer-Encoding: chunked\r\n\r\n" : "Connection: close\r\n\r\n");
   std::string().swap(conn.in);
-  conn.head.reset();
+  conn.pending.reset();
   conn.replaying = conn.source->blocking();
 }
 
@@ -1084,9 +1086,9 @@ void HttpServer::Loop::tick(Clock::time_point now) {
           if (quiet > limits.stalled_write_timeout) close_connection(conn);
         } else if (conn.waiting) {
           // The route answers; a Responder always does, at worst with a 500.
-        } else if (conn.head) {
-          if (now - conn.body_started > limits.body_timeout) {
-            InFlight info = conn.head_info;
+        } else if (conn.pending) {
+          if (now - conn.pending->body_started > limits.body_timeout) {
+            InFlight info = conn.pending->info;
             refuse(conn, &info,
                    {408, "request_timeout",
                     "the request body did not arrive within the request body timeout"},
