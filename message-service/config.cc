@@ -38,6 +38,9 @@ MessageServiceConfig load_message_service_config() {
   config.forward_retry_max_ms = static_cast<int>(
       env.integer("FORWARD_RETRY_MAX_MS", config.forward_retry_max_ms, 10, 600000));
   config.http = read_http_settings(env);
+  config.auth = read_auth_settings(env);
+  config.session_ttl_s = env.integer("SESSION_TTL", config.session_ttl_s, 300, 366LL * 24 * 3600);
+  config.registration_open = env.choice("REGISTRATION", "open", {"open", "closed"}) == "open";
   env.exit_if_invalid("message-service");
   return config;
 }

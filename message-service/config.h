@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "shared/auth/auth_settings.h"
 #include "shared/exposure.h"
 #include "shared/http/http_settings.h"
 
@@ -25,6 +26,11 @@ struct MessageServiceConfig {
   int forward_batch_size = 256;
   int forward_retry_max_ms = 5000;
   HttpSettings http;
+  /// AUTH_MODE=accounts: the token settings, how long a session lasts (SESSION_TTL, seconds) and
+  /// whether anyone may create an account (REGISTRATION=open) or only the operator (closed).
+  AuthSettings auth;
+  int64_t session_ttl_s = 30 * 24 * 3600;
+  bool registration_open = true;
 
   /// The largest request body read at all: content may be JSON-escaped up to 6 bytes per byte.
   size_t max_body_bytes() const { return max_message_bytes * 6 + 4096; }

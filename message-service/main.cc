@@ -2,10 +2,13 @@
 // notify-service. Configuration comes from the environment (see README.md).
 #include <sys/resource.h>
 
+#include "message-service/auth_routes.h"
 #include "message-service/message_service.h"
 #include "shared/shutdown_signal.h"
 
-int main() {
+int main(int argc, char** argv) {
+  // `message-service user add|remove NAME`: the operator's account commands (REGISTRATION=closed).
+  if (argc > 1) return relay::run_user_command(relay::load_message_service_config(), argc, argv);
   // Every connection is a descriptor: use all the hard limit allows (MAX_CONNECTIONS defaults to
   // it, less a margin).
   rlimit limit{};

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "message-service/notify_client.h"
+#include "shared/http/head_checks.h"
 #include "shared/json_writer.h"
 #include "shared/time_format.h"
 
@@ -56,16 +57,6 @@ nlohmann::json receipt_reply(const Message& event, bool changed) {
           {"changed", changed}};
 }
 
-// The head check of a route whose body is JSON: 415 before the body is read.
-HeadCheck require_json(const char* what) {
-  return [what](const HttpRequest& head) -> std::optional<HttpReply> {
-    if (is_json_content_type(head.header("content-type"))) return std::nullopt;
-    return HttpReply::error(
-        {415, "unsupported_media_type",
-         std::string("send ") + what + " as JSON with Content-Type: application/json"});
-  };
-}
-
 // Reads ?limit= (default kDefaultHistoryLimit).
 std::variant<int, ApiError> read_limit(const HttpRequest& req) {
   if (!req.has_param("limit")) return kDefaultHistoryLimit;
@@ -99,12 +90,14 @@ HttpReply store_unavailable(const Logger& logger, const char* what, const std::s
 }  // namespace
 
 MessageRoutes::MessageRoutes(const MessageServiceConfig& config, MessageStore& store,
-                             Forwarder& forwarder, MetricsRegistry& metrics, const Logger& logger)
+                             Forwarder& forwarder, MetricsRegistry& metrics, const Logger& logger,
+                             const RequestAuthenticator* authenticator)
     : config_(config),
       store_(store),
       forwarder_(forwarder),
       metrics_(metrics),
       logger_(logger),
+      authenticator_(authenticator),
       stored_(metrics.counter("relay_messages_stored_total", "Messages durably stored.")),
       idempotent_replays_(metrics.counter(
           "relay_idempotent_replays_total",
@@ -116,6 +109,16 @@ MessageRoutes::MessageRoutes(const MessageServiceConfig& config, MessageStore& s
       typing_limited_(metrics.counter("relay_typing_rate_limited_total",
                                       "Typing notices refused with 429 (too many per user).")) {}
 
+HeadCheck MessageRoutes::signed_in(HeadCheck next, bool allow_service) const {
+  if (authenticator_ == nullptr) return next;
+  return [authenticator = authenticator_, next = std::move(next),
+          allow_service](HttpRequest& head) -> std::optional<HttpReply> {
+    if (auto refusal = authenticator->admit(head, allow_service)) return refusal;
+    if (next) return next(head);
+    return std::nullopt;
+  };
+}
+
 void MessageRoutes::add_routes(Router& router) {
   auto sync = [this](HttpReply (MessageRoutes::*handler)(HttpRequest&)) {
     return [this, handler](HttpRequest& req) { return (this->*handler)(req); };
@@ -124,37 +127,41 @@ void MessageRoutes::add_routes(Router& router) {
   router.add({.method = "POST",
               .pattern = "/messages",
               .max_body_bytes = config_.max_body_bytes(),
-              .check_head = require_json("the message"),
+              .check_head = signed_in(require_json("the message")),
               .async_handler = [this](HttpRequest& req, Responder responder) {
                 post_message(req, responder);
               }});
   router.add({.method = "GET",
               .pattern = "/messages",
               .blocking = true,
+              .check_head = signed_in(),
               .handler = sync(&MessageRoutes::list_messages)});
   router.add({.method = "GET",
               .pattern = "/messages/{id}",
               .blocking = true,
+              .check_head = signed_in(),
               .handler = sync(&MessageRoutes::get_message)});
   router.add({.method = "POST",
               .pattern = "/messages/{id}/receipts",
               .max_body_bytes = small_body,
               .blocking = true,
-              .check_head = require_json("the receipt"),
+              .check_head = signed_in(require_json("the receipt")),
               .handler = sync(&MessageRoutes::post_receipt)});
   router.add({.method = "POST",
               .pattern = "/typing",
               .max_body_bytes = small_body,
               .blocking = true,
-              .check_head = require_json("the typing notice"),
+              .check_head = signed_in(require_json("the typing notice")),
               .handler = sync(&MessageRoutes::post_typing)});
   router.add({.method = "GET",
               .pattern = "/log",
               .blocking = true,
+              .check_head = signed_in({}, /*allow_service=*/true),
               .handler = sync(&MessageRoutes::read_log)});
   router.add({.method = "GET",
               .pattern = "/channels",
               .blocking = true,
+              .check_head = signed_in(),
               .handler = sync(&MessageRoutes::list_channels)});
   router.add({.method = "GET",
               .pattern = "/health",
@@ -175,7 +182,7 @@ void MessageRoutes::post_message(HttpRequest& req, Responder responder) {
                           "Idempotency-Key must be 1 to 200 printable ASCII characters"}));
     return;
   }
-  auto parsed = parse_message_request(req.body, config_.max_message_bytes);
+  auto parsed = parse_message_request(req.body, config_.max_message_bytes, req.caller);
   if (auto* error = std::get_if<ApiError>(&parsed)) {
     responder.send(HttpReply::error(*error));
     return;
@@ -219,7 +226,9 @@ void MessageRoutes::post_message(HttpRequest& req, Responder responder) {
 }
 
 HttpReply MessageRoutes::list_messages(HttpRequest& req) {
-  auto filter = parse_filter(req.param("channel"), req.param("user"));
+  auto reader = reading_user(req);
+  if (auto* error = std::get_if<ApiError>(&reader)) return HttpReply::error(*error);
+  auto filter = parse_filter(req.param("channel"), std::get<std::string>(reader));
   if (auto* error = std::get_if<ApiError>(&filter)) return HttpReply::error(*error);
   std::string with = req.param("with");
   if (req.has_param("with") &&
@@ -250,7 +259,9 @@ HttpReply MessageRoutes::list_messages(HttpRequest& req) {
 }
 
 HttpReply MessageRoutes::read_log(HttpRequest& req) {
-  auto filter = parse_filter(req.param("channel"), req.param("user"));
+  auto reader = reading_user(req);
+  if (auto* error = std::get_if<ApiError>(&reader)) return HttpReply::error(*error);
+  auto filter = parse_filter(req.param("channel"), std::get<std::string>(reader));
   if (auto* error = std::get_if<ApiError>(&filter)) return HttpReply::error(*error);
   auto after = read_after(req);
   if (auto* error = std::get_if<ApiError>(&after)) return HttpReply::error(*error);
@@ -266,7 +277,7 @@ HttpReply MessageRoutes::read_log(HttpRequest& req) {
 }
 
 HttpReply MessageRoutes::post_receipt(HttpRequest& req) {
-  auto parsed = parse_receipt_request(req.body);
+  auto parsed = parse_receipt_request(req.body, req.caller);
   if (auto* error = std::get_if<ApiError>(&parsed)) return HttpReply::error(*error);
   const auto& draft = std::get<ReceiptDraft>(parsed);
   const std::string& id_text = req.path_params.at(0);
@@ -299,7 +310,7 @@ HttpReply MessageRoutes::post_receipt(HttpRequest& req) {
 }
 
 HttpReply MessageRoutes::post_typing(HttpRequest& req) {
-  auto parsed = parse_typing_request(req.body);
+  auto parsed = parse_typing_request(req.body, req.caller);
   if (auto* error = std::get_if<ApiError>(&parsed)) return HttpReply::error(*error);
   const auto& draft = std::get<TypingDraft>(parsed);
   if (!typing_limiter_.allow(draft.user)) {
@@ -339,9 +350,11 @@ HttpReply MessageRoutes::get_message(HttpRequest& req) {
     if (!found.ok()) return store_unavailable(logger_, "message", found.error);
     message = std::move(*found);
   }
-  // A direct message is shown only to a party named by ?user= (auth comes later).
+  // A direct message is shown only to its two parties: the caller, or (open mode) ?user=.
+  auto reader = reading_user(req);
+  if (auto* error = std::get_if<ApiError>(&reader)) return HttpReply::error(*error);
   if (message && !message->to.empty()) {
-    auto user = req.param("user");
+    const auto& user = std::get<std::string>(reader);
     if (user != message->to && user != message->user) message.reset();
   }
   if (!message) {
@@ -392,7 +405,9 @@ HttpReply MessageRoutes::client_config(HttpRequest&) {
       {"notify_url", config_.public_notify_url.empty() ? nlohmann::json(nullptr)
                                                        : nlohmann::json(config_.public_notify_url)},
       {"notify_port", notify_port},
-      {"max_message_bytes", config_.max_message_bytes}};
+      {"max_message_bytes", config_.max_message_bytes},
+      {"auth_mode", config_.exposure.accounts() ? "accounts" : "open"},
+      {"registration", config_.registration_open ? "open" : "closed"}};
   HttpReply reply = HttpReply::json(200, body);
   reply.headers.emplace_back("Cache-Control", "no-store");
   return reply;

@@ -4,6 +4,7 @@
 #include "message-service/forwarder.h"
 #include "message-service/rate_limiter.h"
 #include "message-service/store.h"
+#include "shared/auth/request_auth.h"
 #include "shared/http/router.h"
 #include "shared/logfmt.h"
 #include "shared/metrics.h"
@@ -14,12 +15,15 @@ namespace relay {
 /// calls the store and wakes the forwarder; passes typing notices (rate-limited per user) straight
 /// to notify-service. POST /messages answers later, when the store's group commit holding the
 /// message completed; store reads and outbound calls run as blocking routes (on the server's
-/// worker pool); the rest answer on the loop. Holds references only; everything it points to must
+/// worker pool); the rest answer on the loop. With an `authenticator` (AUTH_MODE=accounts) every
+/// route but /health, /metrics and /config.json needs an access token, checked from the head, and
+/// everything is done and read as its caller. Holds references only; everything it points to must
 /// outlive the server. Thread-safe (loops, workers and the store's commit thread call it).
 class MessageRoutes {
  public:
   MessageRoutes(const MessageServiceConfig& config, MessageStore& store, Forwarder& forwarder,
-                MetricsRegistry& metrics, const Logger& logger);
+                MetricsRegistry& metrics, const Logger& logger,
+                const RequestAuthenticator* authenticator = nullptr);
 
   /// Adds the service's routes to `router`.
   void add_routes(Router& router);
@@ -34,12 +38,15 @@ class MessageRoutes {
   HttpReply list_channels(HttpRequest& req);
   HttpReply health(HttpRequest& req);
   HttpReply client_config(HttpRequest& req);
+  /// `next` behind the credential check in AUTH_MODE=accounts (`next` alone in open mode).
+  HeadCheck signed_in(HeadCheck next = {}, bool allow_service = false) const;
 
   const MessageServiceConfig& config_;
   MessageStore& store_;
   Forwarder& forwarder_;
   MetricsRegistry& metrics_;
   const Logger& logger_;
+  const RequestAuthenticator* authenticator_;
   Counter& stored_;
   Counter& idempotent_replays_;
   Counter& receipts_stored_;

@@ -1,12 +1,17 @@
 #include "message-service/message_service.h"
 
+#include "message-service/account_store.h"
+#include "message-service/auth_routes.h"
 #include "message-service/forwarder.h"
 #include "message-service/message_routes.h"
 #include "message-service/notify_client.h"
+#include "message-service/revoked_sessions.h"
 #include "message-service/store.h"
+#include "shared/auth/request_auth.h"
 #include "shared/http/http_server.h"
 #include "shared/http/router.h"
 #include "shared/http/static_files.h"
+#include "shared/time_format.h"
 
 namespace relay {
 
@@ -16,6 +21,11 @@ struct MessageService::Parts {
   std::unique_ptr<NotifyClient> notify_client;
   std::unique_ptr<Forwarder> forwarder;
   std::unique_ptr<MessageRoutes> routes;
+  // AUTH_MODE=accounts only.
+  std::unique_ptr<AccountStore> accounts;
+  RevokedSessions revoked;
+  std::unique_ptr<RequestAuthenticator> authenticator;
+  std::unique_ptr<AuthRoutes> auth_routes;
   Router router;
   std::unique_ptr<StaticFiles> www;
   std::unique_ptr<HttpServer> server;
@@ -48,8 +58,11 @@ bool MessageService::start() {
         return client->send(batch, why);
       },
       options, logger_, p.metrics);
-  p.routes = std::make_unique<MessageRoutes>(config_, *p.store, *p.forwarder, p.metrics, logger_);
+  if (config_.exposure.accounts() && !start_accounts()) return false;
+  p.routes = std::make_unique<MessageRoutes>(config_, *p.store, *p.forwarder, p.metrics, logger_,
+                                             p.authenticator.get());
 
+  if (p.auth_routes) p.auth_routes->add_routes(p.router);
   p.routes->add_routes(p.router);
   p.www = std::make_unique<StaticFiles>(config_.www_dir);
   bool www_mounted = p.www->usable();
@@ -73,7 +86,8 @@ bool MessageService::start() {
                              {"version", RELAY_VERSION},
                              {"data_dir", config_.data_dir},
                              {"www_dir", config_.www_dir},
-                             {"notify_url", config_.notification_service_url}});
+                             {"notify_url", config_.notification_service_url},
+                             {"auth_mode", config_.exposure.accounts() ? "accounts" : "open"}});
   if (!www_mounted) {
     logger_.warn("www directory not found; the chat page is not served",
                  {{"www_dir", config_.www_dir}});
@@ -87,6 +101,41 @@ bool MessageService::start() {
     logger_.warn("forwarder started; the store cannot be read yet",
                  {{"error", forwarded_upto.ok() ? last_id.error : forwarded_upto.error}});
   }
+  return true;
+}
+
+bool MessageService::start_accounts() {
+  auto& p = *parts_;
+  std::string error;
+  p.accounts = AccountStore::open(config_.data_dir, &error);
+  if (!p.accounts) {
+    logger_.error("cannot open the account store", {{"error", error}});
+    return false;
+  }
+  AuthKey key = resolve_auth_key(config_.auth, config_.data_dir + "/auth.key", /*create=*/true);
+  if (!key.error.empty()) {
+    logger_.error("no token key", {{"error", key.error}});
+    return false;
+  }
+  // Sessions ended within one token lifetime may still have unexpired tokens: refuse those.
+  int64_t now_ms = now_unix_ms();
+  auto ended = p.accounts->ended_since(now_ms - config_.auth.access_token_ttl_s * 1000);
+  if (!ended.ok()) {
+    logger_.error("cannot read ended sessions", {{"error", ended.error}});
+    return false;
+  }
+  for (const auto& id : *ended) {
+    p.revoked.add(id, now_ms / 1000 + config_.auth.access_token_ttl_s, now_ms / 1000);
+  }
+  RequestAuthenticator::Options options;
+  options.key = std::move(key.key);
+  options.allowed_origins = config_.auth.allowed_origins;
+  options.session_ended = [&revoked = p.revoked](const std::string& id) {
+    return revoked.contains(id);
+  };
+  p.authenticator = std::make_unique<RequestAuthenticator>(std::move(options));
+  p.auth_routes = std::make_unique<AuthRoutes>(config_, *p.accounts, p.revoked, *p.authenticator,
+                                               p.metrics, logger_);
   return true;
 }
 

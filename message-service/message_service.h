@@ -23,6 +23,10 @@ class MessageService {
   void stop();
 
  private:
+  /// AUTH_MODE=accounts: the account store, the token key (created in DATA_DIR on first start),
+  /// the sessions already ended, the authenticator and the /auth routes.
+  bool start_accounts();
+
   struct Parts;
   MessageServiceConfig config_;
   Logger logger_{"message"};

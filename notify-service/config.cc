@@ -32,6 +32,12 @@ NotifyServiceConfig load_notify_service_config() {
   config.presence_grace_ms =
       static_cast<int>(env.integer("PRESENCE_GRACE_MS", config.presence_grace_ms, 0, 600000));
   config.http = read_http_settings(env);
+  config.auth = read_auth_settings(env);
+  if (config.exposure.accounts() && config.auth.secret.empty() && config.auth.key_file.empty()) {
+    env.refuse(
+        "AUTH_MODE=accounts needs the key message-service signs tokens with: AUTH_SECRET, or "
+        "AUTH_KEY_FILE naming message-service's DATA_DIR/auth.key");
+  }
   env.exit_if_invalid("notify-service");
   return config;
 }

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <string>
 
+#include "shared/auth/auth_settings.h"
 #include "shared/exposure.h"
 #include "shared/http/http_settings.h"
 
@@ -23,6 +24,9 @@ struct NotifyServiceConfig {
   size_t max_notify_body_bytes = 64 << 20;
   int presence_grace_ms = 5000;
   HttpSettings http;
+  /// AUTH_MODE=accounts: the key that checks access tokens (AUTH_SECRET or AUTH_KEY_FILE, the same
+  /// as message-service's) and ALLOWED_ORIGINS.
+  AuthSettings auth;
 };
 
 /// Reads NotifyServiceConfig from the environment; on an invalid value prints one line to stderr

@@ -23,8 +23,14 @@ std::optional<int64_t> read_last_id(const nlohmann::json& body) {
   return std::nullopt;
 }
 
-std::optional<HistoryPage> fetch_page(const std::string& base_url, const MessageFilter& filter,
-                                      int64_t after, int limit) {
+httplib::Headers credential_headers(const ServiceCredential& credential) {
+  if (!credential) return {};
+  return {{"Authorization", credential()}};
+}
+
+std::optional<HistoryPage> fetch_page(const std::string& base_url,
+                                      const ServiceCredential& credential,
+                                      const MessageFilter& filter, int64_t after, int limit) {
   httplib::Params params{{"after", std::to_string(after)}, {"limit", std::to_string(limit)}};
   std::string channels;
   for (const auto& channel : filter.channels) channels += (channels.empty() ? "" : ",") + channel;
@@ -35,7 +41,7 @@ std::optional<HistoryPage> fetch_page(const std::string& base_url, const Message
   client.set_tcp_nodelay(true);
   client.set_connection_timeout(2, 0);
   client.set_read_timeout(10, 0);
-  auto result = client.Get("/log", params, httplib::Headers{});
+  auto result = client.Get("/log", params, credential_headers(credential));
   if (!result || result->status != 200) return std::nullopt;
   return parse_log_answer(result->body);
 }
@@ -58,28 +64,32 @@ std::optional<HistoryPage> parse_log_answer(std::string_view text) {
   return page;
 }
 
-HistoryFetch make_history_fetch(std::string base_url) {
-  return [base_url = std::move(base_url)](const MessageFilter& filter, int64_t after, int limit) {
-    return fetch_page(base_url, filter, after, limit);
+HistoryFetch make_history_fetch(std::string base_url, ServiceCredential credential) {
+  return [base_url = std::move(base_url), credential = std::move(credential)](
+             const MessageFilter& filter, int64_t after, int limit) {
+    return fetch_page(base_url, credential, filter, after, limit);
   };
 }
 
-std::optional<int64_t> fetch_store_last_id(const std::string& base_url) {
+std::optional<int64_t> fetch_store_last_id(const std::string& base_url,
+                                           const ServiceCredential& credential) {
   httplib::Client client(base_url);
   client.set_tcp_nodelay(true);
   // Short: POST /notify waits for this answer, and the forwarder retries a 503 anyway.
   client.set_connection_timeout(0, 500 * 1000);
   client.set_read_timeout(1, 0);
-  auto result =
-      client.Get("/log", httplib::Params{{"after", "0"}, {"limit", "1"}}, httplib::Headers{});
+  auto result = client.Get("/log", httplib::Params{{"after", "0"}, {"limit", "1"}},
+                           credential_headers(credential));
   if (!result || result->status != 200) return std::nullopt;
   auto page = parse_log_answer(result->body);
   if (!page) return std::nullopt;
   return page->store_last_id;
 }
 
-StoreLastIdFetch make_store_last_id_fetch(std::string base_url) {
-  return [base_url = std::move(base_url)] { return fetch_store_last_id(base_url); };
+StoreLastIdFetch make_store_last_id_fetch(std::string base_url, ServiceCredential credential) {
+  return [base_url = std::move(base_url), credential = std::move(credential)] {
+    return fetch_store_last_id(base_url, credential);
+  };
 }
 
 }  // namespace relay

@@ -33,7 +33,8 @@ std::optional<HttpReply> check_notify_head(const HttpRequest& head,
 NotifyRoutes::NotifyRoutes(const NotifyServiceConfig& config, Hub& hub, PresenceTracker& presence,
                            HistoryFetch fetch_history, std::function<void(uint64_t)> wake_stream,
                            MetricsRegistry& metrics, const Logger& logger,
-                           StoreLastIdFetch store_last_id)
+                           StoreLastIdFetch store_last_id,
+                           const RequestAuthenticator* authenticator)
     : config_(config),
       hub_(hub),
       presence_(presence),
@@ -41,6 +42,7 @@ NotifyRoutes::NotifyRoutes(const NotifyServiceConfig& config, Hub& hub, Presence
       wake_stream_(std::move(wake_stream)),
       metrics_(metrics),
       logger_(logger),
+      authenticator_(authenticator),
       stream_counters_{
           metrics.counter("relay_events_sent_total", "Message events written to streams."),
           metrics.counter("relay_heartbeats_sent_total", "Heartbeat comments written to streams."),
@@ -72,7 +74,16 @@ void NotifyRoutes::add_routes(Router& router) {
   auto bind = [this](HttpReply (NotifyRoutes::*handler)(const HttpRequest&)) {
     return [this, handler](HttpRequest& req) { return (this->*handler)(req); };
   };
-  router.add({.method = "GET", .pattern = "/events", .handler = bind(&NotifyRoutes::open_stream)});
+  HeadCheck signed_in;
+  if (authenticator_ != nullptr) {
+    signed_in = [authenticator = authenticator_](HttpRequest& head) {
+      return authenticator->admit(head);
+    };
+  }
+  router.add({.method = "GET",
+              .pattern = "/events",
+              .check_head = signed_in,
+              .handler = bind(&NotifyRoutes::open_stream)});
   // Not for browsers (no CORS, OPTIONS refused), checked from the head before any body byte is
   // read, and blocking: IdGuard may ask message-service for the store's newest id.
   router.add({.method = "POST",
@@ -80,9 +91,12 @@ void NotifyRoutes::add_routes(Router& router) {
               .max_body_bytes = config_.max_notify_body_bytes,
               .blocking = true,
               .cors = false,
-              .check_head = [this](const HttpRequest& head) { return check_notify_head(head, config_); },
+              .check_head = [this](HttpRequest& head) { return check_notify_head(head, config_); },
               .handler = bind(&NotifyRoutes::notify)});
-  router.add({.method = "GET", .pattern = "/presence", .handler = bind(&NotifyRoutes::presence)});
+  router.add({.method = "GET",
+              .pattern = "/presence",
+              .check_head = signed_in,
+              .handler = bind(&NotifyRoutes::presence)});
   router.add({.method = "GET", .pattern = "/health", .handler = bind(&NotifyRoutes::health)});
   router.add({.method = "GET", .pattern = "/metrics", .handler = [this](HttpRequest&) {
                 return HttpReply::text(200, metrics_.render(), "text/plain; version=0.0.4");
@@ -99,7 +113,9 @@ HttpReply NotifyRoutes::health(const HttpRequest&) {
 }
 
 HttpReply NotifyRoutes::open_stream(const HttpRequest& req) {
-  auto filter = parse_filter(req.param("channels"), req.param("user"));
+  auto reader = reading_user(req);
+  if (auto* error = std::get_if<ApiError>(&reader)) return HttpReply::error(*error);
+  auto filter = parse_filter(req.param("channels"), std::get<std::string>(reader));
   if (auto* error = std::get_if<ApiError>(&filter)) return HttpReply::error(*error);
   std::string resume_text = req.header("Last-Event-ID");
   if (resume_text.empty()) resume_text = req.param("last_event_id");
@@ -139,7 +155,7 @@ HttpReply NotifyRoutes::open_stream(const HttpRequest& req) {
   options.heartbeat = std::chrono::seconds(config_.heartbeat_seconds);
   logger_.info("stream opened", {{"client_id", client_id},
                                  {"channels", req.param("channels")},
-                                 {"user", req.param("user")},
+                                 {"user", std::get<std::string>(reader)},
                                  {"last_event_id", resume_text},
                                  {"remote", req.remote_addr}});
   const auto& stream_filter = subscription.subscriber->filter();

@@ -11,6 +11,7 @@
 #include "notify-service/id_guard.h"
 #include "notify-service/presence.h"
 #include "notify-service/stream_session.h"
+#include "shared/auth/request_auth.h"
 #include "shared/http/router.h"
 #include "shared/logfmt.h"
 #include "shared/metrics.h"
@@ -37,9 +38,12 @@ class NotifyRoutes {
   /// `wake_stream(connection_id)` tells the server a stream has events to write.
   /// `store_last_id` reads message-service's newest id for POST /notify ids far above the hub's
   /// (see IdGuard); empty: such ids are answered 503 `store_unreachable`.
+  /// With `authenticator` (AUTH_MODE=accounts) GET /events and /presence need an access token
+  /// and a stream is its caller's.
   NotifyRoutes(const NotifyServiceConfig& config, Hub& hub, PresenceTracker& presence,
                HistoryFetch fetch_history, std::function<void(uint64_t)> wake_stream,
-               MetricsRegistry& metrics, const Logger& logger, StoreLastIdFetch store_last_id = {});
+               MetricsRegistry& metrics, const Logger& logger, StoreLastIdFetch store_last_id = {},
+               const RequestAuthenticator* authenticator = nullptr);
 
   /// Adds the service's routes to `router` (the server answers 404 / 405 / OPTIONS from it). The
   /// routes call this object: it must outlive the server.
@@ -60,6 +64,7 @@ class NotifyRoutes {
   std::function<void(uint64_t)> wake_stream_;
   MetricsRegistry& metrics_;
   const Logger& logger_;
+  const RequestAuthenticator* authenticator_;
   StreamCounters stream_counters_;
   Counter& notified_;
   Counter& duplicates_;

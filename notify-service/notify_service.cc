@@ -7,6 +7,7 @@
 #include "notify-service/hub.h"
 #include "notify-service/notify_routes.h"
 #include "notify-service/presence.h"
+#include "shared/auth/request_auth.h"
 #include "shared/http/http_server.h"
 #include "shared/http/router.h"
 
@@ -17,6 +18,7 @@ struct NotifyService::Parts {
   std::unique_ptr<Hub> hub;
   std::unique_ptr<PresenceTracker> presence;
   std::unique_ptr<NotifyRoutes> routes;
+  std::unique_ptr<RequestAuthenticator> authenticator;  // AUTH_MODE=accounts only
   Router router;
   std::unique_ptr<HttpServer> server;
   bool running = false;
@@ -45,10 +47,29 @@ bool NotifyService::start() {
   p.presence = std::make_unique<PresenceTracker>(
       std::chrono::milliseconds(config_.presence_grace_ms),
       [hub = p.hub.get()](const Message& presence) { hub->publish_transient(presence); });
+  ServiceCredential credential;
+  if (config_.exposure.accounts()) {
+    AuthKey key = resolve_auth_key(config_.auth, "", /*create=*/false);
+    if (!key.error.empty()) {
+      logger_.error("no token key", {{"error", key.error}});
+      return false;
+    }
+    RequestAuthenticator::Options options;
+    options.key = key.key;
+    options.allowed_origins = config_.auth.allowed_origins;
+    p.authenticator = std::make_unique<RequestAuthenticator>(std::move(options));
+    // message-service's log answers notify-service (history for the streams it authenticated,
+    // the store's newest id) with a service token of a minute, made per request.
+    credential = [authenticator = p.authenticator.get()] {
+      int64_t now_s = authenticator->now_s();
+      AccessClaims claims{"", kNotifyServiceName, now_s, now_s + 60, kNotifyServiceName};
+      return "Bearer " + sign_access_token(authenticator->key(), claims).value_or("");
+    };
+  }
   p.routes = std::make_unique<NotifyRoutes>(
-      config_, *p.hub, *p.presence, make_history_fetch(config_.message_service_url),
+      config_, *p.hub, *p.presence, make_history_fetch(config_.message_service_url, credential),
       [&p](uint64_t connection_id) { p.server->wake(connection_id); }, p.metrics, logger_,
-      make_store_last_id_fetch(config_.message_service_url));
+      make_store_last_id_fetch(config_.message_service_url, credential), p.authenticator.get());
 
   p.routes->add_routes(p.router);
 
@@ -71,7 +92,8 @@ bool NotifyService::start() {
                              {"message_service_url", config_.message_service_url},
                              {"max_subscribers", config_.max_subscribers},
                              {"event_threads", http.loop_threads},
-                             {"auth", config_.notify_token.empty() ? "loopback" : "token"}});
+                             {"auth", config_.notify_token.empty() ? "loopback" : "token"},
+                             {"auth_mode", config_.exposure.accounts() ? "accounts" : "open"}});
   return true;
 }
 

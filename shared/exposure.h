@@ -10,12 +10,15 @@ namespace relay {
 /// Who a service lets in, decided once at startup: how identity is established (AUTH_MODE) and
 /// where the service listens (BIND_ADDRESS, defaulting to loopback). In `open` mode a user is
 /// whatever a client types, so such a service stays on loopback unless the operator says, with
-/// ALLOW_OPEN_NETWORK=1, that they mean to expose it.
+/// ALLOW_OPEN_NETWORK=1, that they mean to expose it. In `accounts` mode identity comes from a
+/// signed access token only, so any address may be bound.
 struct Exposure {
-  enum class AuthMode { kOpen };
+  enum class AuthMode { kOpen, kAccounts };
   AuthMode auth_mode = AuthMode::kOpen;
   std::string bind_address = "127.0.0.1";
   bool allow_open_network = false;
+
+  bool accounts() const { return auth_mode == AuthMode::kAccounts; }
 };
 
 /// True for an address that only this host can reach: 127.0.0.0/8, ::1, `localhost`.

@@ -149,22 +149,41 @@ std::variant<nlohmann::json, ApiError> parse_object_body(std::string_view body) 
   return parsed;
 }
 
-// Reads the required "user" of a typing notice or a receipt.
-std::optional<ApiError> required_user(const nlohmann::json& body, std::string* user) {
+// Reads the "user" a body is from. Signed in (`caller` set): absent means the caller, anything
+// else must be the caller. Otherwise it is required, or `fallback` when there is one.
+std::optional<ApiError> author(const nlohmann::json& body, const std::string& caller,
+                               std::optional<std::string_view> fallback, std::string* user) {
   bool present = false;
   if (auto error = optional_user_name(body, "user", user, &present)) return error;
-  if (!present) return bad_request("missing_user", "\"user\" is required: who this is from");
+  if (auto error = check_claimed_user(*user, present, caller)) return error;
+  if (present) return std::nullopt;
+  if (!caller.empty()) {
+    *user = caller;
+  } else if (fallback) {
+    *user = std::string(*fallback);
+  } else {
+    return bad_request("missing_user", "\"user\" is required: who this is from");
+  }
   return std::nullopt;
 }
 
 }  // namespace
 
-std::variant<TypingDraft, ApiError> parse_typing_request(std::string_view body) {
+std::optional<ApiError> check_claimed_user(std::string_view claimed, bool present,
+                                           const std::string& caller) {
+  if (caller.empty() || !present || claimed == caller) return std::nullopt;
+  return ApiError{403, "forbidden",
+                  "\"user\" must be left out or be your own name (" + caller +
+                      "): nobody acts or reads in another's name"};
+}
+
+std::variant<TypingDraft, ApiError> parse_typing_request(std::string_view body,
+                                                         const std::string& caller) {
   auto object = parse_object_body(body);
   if (auto* error = std::get_if<ApiError>(&object)) return *error;
   const auto& parsed = std::get<nlohmann::json>(object);
   TypingDraft draft;
-  if (auto error = required_user(parsed, &draft.user)) return *error;
+  if (auto error = author(parsed, caller, std::nullopt, &draft.user)) return *error;
   bool has_to = false;
   bool has_channel = false;
   if (auto error = optional_user_name(parsed, "to", &draft.to, &has_to)) return *error;
@@ -177,12 +196,13 @@ std::variant<TypingDraft, ApiError> parse_typing_request(std::string_view body) 
   return draft;
 }
 
-std::variant<ReceiptDraft, ApiError> parse_receipt_request(std::string_view body) {
+std::variant<ReceiptDraft, ApiError> parse_receipt_request(std::string_view body,
+                                                           const std::string& caller) {
   auto object = parse_object_body(body);
   if (auto* error = std::get_if<ApiError>(&object)) return *error;
   const auto& parsed = std::get<nlohmann::json>(object);
   ReceiptDraft draft;
-  if (auto error = required_user(parsed, &draft.user)) return *error;
+  if (auto error = author(parsed, caller, std::nullopt, &draft.user)) return *error;
   bool present = false;
   auto status_error = optional_string(parsed, "status", &draft.status, &present);
   if (status_error || !present || (draft.status != "delivered" && draft.status != "read")) {
@@ -192,7 +212,8 @@ std::variant<ReceiptDraft, ApiError> parse_receipt_request(std::string_view body
 }
 
 std::variant<MessageDraft, ApiError> parse_message_request(std::string_view body,
-                                                           size_t max_content_bytes) {
+                                                           size_t max_content_bytes,
+                                                           const std::string& caller) {
   auto object = parse_object_body(body);
   if (auto* error = std::get_if<ApiError>(&object)) return *error;
   const auto& parsed = std::get<nlohmann::json>(object);
@@ -215,8 +236,7 @@ std::variant<MessageDraft, ApiError> parse_message_request(std::string_view body
   }
 
   bool present = false;
-  if (auto error = optional_user_name(parsed, "user", &draft.user, &present)) return *error;
-  if (!present) draft.user = kDefaultUser;
+  if (auto error = author(parsed, caller, kDefaultUser, &draft.user)) return *error;
   if (auto error = optional_channel(parsed, &draft.channel, &present)) return *error;
   if (!present) draft.channel = kDefaultChannel;
   if (auto error = optional_user_name(parsed, "to", &draft.to, &present)) return *error;

@@ -49,8 +49,11 @@ struct MessageDraft {
 
 /// Validates the body of POST /messages. `content` must be a non-empty string of at most
 /// `max_content_bytes` bytes (413 past that); `user`, `channel` and `to` are optional.
+/// `caller`: the signed-in user (AUTH_MODE=accounts), empty when identity is self-declared; see
+/// check_claimed_user() for what that changes about "user".
 std::variant<MessageDraft, ApiError> parse_message_request(std::string_view body,
-                                                           size_t max_content_bytes);
+                                                           size_t max_content_bytes,
+                                                           const std::string& caller = {});
 
 /// A validated POST /typing: `user` types in `channel`, or (with `to`) in a direct conversation.
 struct TypingDraft {
@@ -59,8 +62,10 @@ struct TypingDraft {
   std::string to;
 };
 
-/// Validates the body of POST /typing: `user` is required; `channel` (default general) or `to`.
-std::variant<TypingDraft, ApiError> parse_typing_request(std::string_view body);
+/// Validates the body of POST /typing: `user` is required (unless `caller` is set, see
+/// check_claimed_user()); `channel` (default general) or `to`.
+std::variant<TypingDraft, ApiError> parse_typing_request(std::string_view body,
+                                                         const std::string& caller = {});
 
 /// A validated POST /messages/{id}/receipts body.
 struct ReceiptDraft {
@@ -68,8 +73,16 @@ struct ReceiptDraft {
   std::string status;  // "delivered" | "read"
 };
 
-/// Validates the body of POST /messages/{id}/receipts: `user` and `status` are required.
-std::variant<ReceiptDraft, ApiError> parse_receipt_request(std::string_view body);
+/// Validates the body of POST /messages/{id}/receipts: `user` (unless `caller` is set, see
+/// check_claimed_user()) and `status` are required.
+std::variant<ReceiptDraft, ApiError> parse_receipt_request(std::string_view body,
+                                                           const std::string& caller = {});
+
+/// The rule for a "user" a signed-in client sends (in a body or a query): with `caller` set, the
+/// claimed name must be absent (`present` false) or exactly the caller's, else 403 `forbidden`;
+/// nobody acts or reads in another's name. With `caller` empty (AUTH_MODE=open) any name goes.
+std::optional<ApiError> check_claimed_user(std::string_view claimed, bool present,
+                                           const std::string& caller);
 
 /// Builds a reader's filter from the query values `channels` (comma-separated, empty = every
 /// channel) and `user` (empty = no direct messages).

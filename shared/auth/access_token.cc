@@ -26,7 +26,9 @@ std::optional<std::string> sign_access_token(std::string_view key, const AccessC
   jwt_t* raw = nullptr;
   if (jwt_new(&raw) != 0) return std::nullopt;
   JwtPtr jwt(raw);
-  if (jwt_add_grant(jwt.get(), "sub", claims.user.c_str()) != 0 ||
+  const std::string& subject = claims.service.empty() ? claims.user : claims.service;
+  if ((!claims.service.empty() && jwt_add_grant(jwt.get(), "svc", claims.service.c_str()) != 0) ||
+      jwt_add_grant(jwt.get(), "sub", subject.c_str()) != 0 ||
       jwt_add_grant(jwt.get(), "sid", claims.session_id.c_str()) != 0 ||
       jwt_add_grant_int(jwt.get(), "iat", static_cast<long>(claims.issued_at_s)) != 0 ||
       jwt_add_grant_int(jwt.get(), "exp", static_cast<long>(claims.expires_at_s)) != 0 ||
@@ -68,14 +70,22 @@ std::optional<AccessClaims> verify_access_token(std::string_view key, std::strin
   const char* session = jwt_get_grant(jwt.get(), "sid");
   if (user == nullptr || session == nullptr || *session == '\0') return std::nullopt;
   AccessClaims claims;
-  claims.user = user;
   claims.session_id = session;
+  if (const char* service = jwt_get_grant(jwt.get(), "svc"); service != nullptr) {
+    if (std::string_view(service) != kNotifyServiceName || std::string_view(user) != service) {
+      return std::nullopt;
+    }
+    claims.service = service;
+  } else {
+    claims.user = user;
+    if (!is_valid_user_name(claims.user)) return std::nullopt;
+  }
   errno = 0;
   claims.issued_at_s = jwt_get_grant_int(jwt.get(), "iat");
   if (errno != 0) return std::nullopt;
   claims.expires_at_s = jwt_get_grant_int(jwt.get(), "exp");
   if (errno != 0) return std::nullopt;
-  if (!is_valid_user_name(claims.user) || claims.expires_at_s <= now_s) return std::nullopt;
+  if (claims.expires_at_s <= now_s) return std::nullopt;
   return claims;
 }
 

@@ -28,6 +28,11 @@ struct HttpRequest {
   bool expects_continue = false;  // `Expect: 100-continue` on an HTTP/1.1 request with a body
   std::string remote_addr;
   uint64_t connection_id = 0;  // the server's id for the connection that sent it
+  /// Who sent it, when a route's head check established that from a credential (AUTH_MODE=
+  /// accounts): a user name, or for a service token the service's name in `caller_service`.
+  /// Both empty when identity is self-declared.
+  std::string caller;
+  std::string caller_service;
 
   /// The value of a header (name in any case), or "" when absent. Repeated headers other than
   /// those refused by the parser keep their first value here.

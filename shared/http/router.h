@@ -19,8 +19,9 @@ using SyncHandler = std::function<HttpReply(HttpRequest& request)>;
 using AsyncHandler = std::function<void(HttpRequest& request, Responder responder)>;
 /// Looks at a request head before its body is read (credentials, media type, Origin). Returns a
 /// reply to refuse the request (it is answered and the connection closed without reading the
-/// body), or nullopt to go on. Runs on the loop thread; must not block.
-using HeadCheck = std::function<std::optional<HttpReply>(const HttpRequest& head)>;
+/// body), or nullopt to go on; may record who sent it (`caller`) for the handler. Runs on the
+/// loop thread; must not block.
+using HeadCheck = std::function<std::optional<HttpReply>(HttpRequest& head)>;
 
 /// One route: a method on a path pattern. A pattern is a path whose segments are literal or
 /// `{name}` (matches one non-empty segment; the matched text goes to request.path_params in order),
@@ -37,7 +38,7 @@ struct Route {
   /// (403) and answers carry no Access-Control-* headers.
   bool cors = true;
   HeadCheck check_head{};  // optional
-  SyncHandler handler{};  // exactly one of handler / async_handler
+  SyncHandler handler{};   // exactly one of handler / async_handler
   AsyncHandler async_handler{};
 };
 

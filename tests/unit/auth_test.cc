@@ -20,7 +20,7 @@ const std::string kKey(32, 'k');
 constexpr int64_t kNow = 1'800'000'000;
 
 AccessClaims claims_for(std::string user, int64_t expires_at_s = kNow + 900) {
-  return AccessClaims{std::move(user), "session-1", kNow, expires_at_s};
+  return AccessClaims{std::move(user), "session-1", kNow, expires_at_s, {}};
 }
 
 // base64url without padding, as JWTs spell their parts.
@@ -117,7 +117,7 @@ TEST_CASE("an access token whose subject is not a valid user name is refused") {
     REQUIRE(token);
     CHECK_FALSE(verify_access_token(kKey, *token, kNow));
   }
-  auto no_session = sign_access_token(kKey, AccessClaims{"alice", "", kNow, kNow + 900});
+  auto no_session = sign_access_token(kKey, AccessClaims{"alice", "", kNow, kNow + 900, {}});
   REQUIRE(no_session);
   CHECK_FALSE(verify_access_token(kKey, *no_session, kNow));
 }
