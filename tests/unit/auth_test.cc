@@ -309,7 +309,7 @@ TEST_CASE(
   CHECK(revoked.contains("late99"));
 }
 
-TEST_CASE("cookies: values found by exact name, quoted or not; set-cookie attributes") {
+TEST_CASE("cookies: values found by exact name, quoted or not, and set-cookie attributes") {
   CHECK(cookie_value("relay_access=abc", "relay_access") == "abc");
   CHECK(cookie_value("a=1; relay_access=abc; b=2", "relay_access") == "abc");
   CHECK(cookie_value("a=1;relay_access=\"abc\"", "relay_access") == "abc");
