@@ -41,6 +41,10 @@ MessageServiceConfig load_message_service_config() {
   config.auth = read_auth_settings(env);
   config.session_ttl_s = env.integer("SESSION_TTL", config.session_ttl_s, 300, 366LL * 24 * 3600);
   config.registration_open = env.choice("REGISTRATION", "open", {"open", "closed"}) == "open";
+  config.rate_messages_burst =
+      static_cast<int>(env.integer("RATE_MESSAGES_BURST", config.rate_messages_burst, 1, 1000000));
+  config.rate_messages_per_sec = static_cast<int>(
+      env.integer("RATE_MESSAGES_PER_SEC", config.rate_messages_per_sec, 1, 1000000));
   env.exit_if_invalid("message-service");
   return config;
 }

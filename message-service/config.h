@@ -31,6 +31,10 @@ struct MessageServiceConfig {
   AuthSettings auth;
   int64_t session_ttl_s = 30 * 24 * 3600;
   bool registration_open = true;
+  /// AUTH_MODE=accounts: POST /messages per user, a token bucket (RATE_MESSAGES_BURST at once,
+  /// then RATE_MESSAGES_PER_SEC).
+  int rate_messages_burst = 30;
+  int rate_messages_per_sec = 10;
 
   /// The largest request body read at all: content may be JSON-escaped up to 6 bytes per byte.
   size_t max_body_bytes() const { return max_message_bytes * 6 + 4096; }

@@ -87,7 +87,49 @@ HttpReply store_unavailable(const Logger& logger, const char* what, const std::s
   return reply;
 }
 
+// notify-service's port as a browser reaches it: the one in NOTIFICATION_SERVICE_URL, else the
+// scheme's default.
+std::string notify_port_of(const MessageServiceConfig& config) {
+  static const std::regex kPort(R"(:([0-9]+)$)");
+  std::smatch port_match;
+  const auto& url = config.notification_service_url;
+  return std::regex_search(url, port_match, kPort) ? port_match[1].str()
+         : url.rfind("https", 0) == 0              ? "443"
+                                                   : "80";
+}
+
+// The host part of a Host header when it is a plain name, IPv4 or bracketed IPv6 literal (so it
+// can go into a policy), else "".
+std::string safe_host_of(const std::string& host_header) {
+  std::string host = host_header;
+  size_t colon = host.rfind(':');
+  if (colon != std::string::npos && host.find(']', colon) == std::string::npos) host.resize(colon);
+  if (host.empty() || host.size() > 255) return "";
+  for (char c : host) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '-' || c == '[' || c == ']' || c == ':';
+    if (!ok) return "";
+  }
+  return host;
+}
+
 }  // namespace
+
+HeaderList page_security_headers(const MessageServiceConfig& config, const HttpRequest& request) {
+  std::string connect = "'self'";
+  if (!config.public_notify_url.empty()) {
+    connect += " " + config.public_notify_url;
+  } else if (std::string host = safe_host_of(request.header("host")); !host.empty()) {
+    std::string port = notify_port_of(config);
+    connect += " http://" + host + ":" + port + " https://" + host + ":" + port;
+  }
+  return {{"Content-Security-Policy",
+           "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+           "connect-src " +
+               connect + "; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"},
+          {"Referrer-Policy", "no-referrer"},
+          {"X-Frame-Options", "DENY"}};
+}
 
 MessageRoutes::MessageRoutes(const MessageServiceConfig& config, MessageStore& store,
                              Forwarder& forwarder, MetricsRegistry& metrics, const Logger& logger,
@@ -107,7 +149,11 @@ MessageRoutes::MessageRoutes(const MessageServiceConfig& config, MessageStore& s
       typing_sent_(
           metrics.counter("relay_typing_sent_total", "Typing notices passed to notify-service.")),
       typing_limited_(metrics.counter("relay_typing_rate_limited_total",
-                                      "Typing notices refused with 429 (too many per user).")) {}
+                                      "Typing notices refused with 429 (too many per user).")),
+      posts_limited_(
+          metrics.counter("relay_messages_rate_limited_total",
+                          "POST /messages refused with 429 (RATE_MESSAGES_* per user).")),
+      post_limiter_(config.rate_messages_burst, config.rate_messages_per_sec) {}
 
 HeadCheck MessageRoutes::signed_in(HeadCheck next, bool allow_service) const {
   if (authenticator_ == nullptr) return next;
@@ -175,6 +221,17 @@ void MessageRoutes::add_routes(Router& router) {
 }
 
 void MessageRoutes::post_message(HttpRequest& req, Responder responder) {
+  if (authenticator_ != nullptr && !post_limiter_.allow(req.caller)) {
+    posts_limited_.add();
+    HttpReply reply = HttpReply::error(
+        {429, "rate_limited",
+         "at most " + std::to_string(config_.rate_messages_burst) + " messages at once, then " +
+             std::to_string(config_.rate_messages_per_sec) +
+             " a second per user (RATE_MESSAGES_BURST, RATE_MESSAGES_PER_SEC)"});
+    reply.headers.emplace_back("Retry-After", "1");
+    responder.send(std::move(reply));
+    return;
+  }
   std::string key = req.header("idempotency-key");
   if (req.has_header("idempotency-key") && !is_valid_idempotency_key(key)) {
     responder.send(
@@ -395,12 +452,7 @@ HttpReply MessageRoutes::health(HttpRequest&) {
 }
 
 HttpReply MessageRoutes::client_config(HttpRequest&) {
-  static const std::regex kPort(R"(:([0-9]+)$)");
-  std::smatch port_match;
-  const auto& url = config_.notification_service_url;
-  std::string notify_port = std::regex_search(url, port_match, kPort) ? port_match[1].str()
-                            : url.rfind("https", 0) == 0              ? "443"
-                                                                      : "80";
+  std::string notify_port = notify_port_of(config_);
   nlohmann::json body = {
       {"notify_url", config_.public_notify_url.empty() ? nlohmann::json(nullptr)
                                                        : nlohmann::json(config_.public_notify_url)},

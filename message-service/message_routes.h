@@ -11,6 +11,11 @@
 
 namespace relay {
 
+/// The security headers of every chat-page response: a Content-Security-Policy allowing scripts
+/// and connections only from the page's own origin and notify-service's (PUBLIC_NOTIFY_URL, else
+/// the page's host on notify-service's port; never inline scripts), no framing, no referrer.
+HeaderList page_security_headers(const MessageServiceConfig& config, const HttpRequest& request);
+
 /// message-service's HTTP API, independent of the server that carries it: validates requests,
 /// calls the store and wakes the forwarder; passes typing notices (rate-limited per user) straight
 /// to notify-service. POST /messages answers later, when the store's group commit holding the
@@ -52,6 +57,9 @@ class MessageRoutes {
   Counter& receipts_stored_;
   Counter& typing_sent_;
   Counter& typing_limited_;
+  Counter& posts_limited_;
+  /// Posts per signed-in user (AUTH_MODE=accounts only: in open mode a name is anyone's).
+  RateLimiter post_limiter_;
   /// Typing notices per user: a burst of 5, then 5 a second.
   RateLimiter typing_limiter_{5, 5};
 };

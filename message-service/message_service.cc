@@ -64,7 +64,9 @@ bool MessageService::start() {
 
   if (p.auth_routes) p.auth_routes->add_routes(p.router);
   p.routes->add_routes(p.router);
-  p.www = std::make_unique<StaticFiles>(config_.www_dir);
+  p.www = std::make_unique<StaticFiles>(
+      config_.www_dir, 8 << 20,
+      [this](const HttpRequest& request) { return page_security_headers(config_, request); });
   bool www_mounted = p.www->usable();
 
   HttpServer::Options http;

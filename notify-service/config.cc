@@ -33,6 +33,10 @@ NotifyServiceConfig load_notify_service_config() {
       static_cast<int>(env.integer("PRESENCE_GRACE_MS", config.presence_grace_ms, 0, 600000));
   config.http = read_http_settings(env);
   config.auth = read_auth_settings(env);
+  config.max_streams_per_user = static_cast<size_t>(env.integer(
+      "MAX_STREAMS_PER_USER", static_cast<int64_t>(config.max_streams_per_user), 1, 1000000));
+  config.max_streams_per_address = static_cast<size_t>(env.integer(
+      "MAX_STREAMS_PER_ADDRESS", static_cast<int64_t>(config.max_streams_per_address), 1, 1000000));
   if (config.exposure.accounts() && config.auth.secret.empty() && config.auth.key_file.empty()) {
     env.refuse(
         "AUTH_MODE=accounts needs the key message-service signs tokens with: AUTH_SECRET, or "

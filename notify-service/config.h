@@ -27,6 +27,9 @@ struct NotifyServiceConfig {
   /// AUTH_MODE=accounts: the key that checks access tokens (AUTH_SECRET or AUTH_KEY_FILE, the same
   /// as message-service's) and ALLOWED_ORIGINS.
   AuthSettings auth;
+  /// AUTH_MODE=accounts: open streams per signed-in user and per client address.
+  size_t max_streams_per_user = 20;
+  size_t max_streams_per_address = 1000;
 };
 
 /// Reads NotifyServiceConfig from the environment; on an invalid value prints one line to stderr

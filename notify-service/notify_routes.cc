@@ -65,7 +65,11 @@ NotifyRoutes::NotifyRoutes(const NotifyServiceConfig& config, Hub& hub, Presence
       implausible_(
           metrics.counter("relay_notify_implausible_ids_total",
                           "POST /notify batches refused for ids above the store's newest.")),
-      id_guard_(std::move(store_last_id)) {
+      streams_limited_(metrics.counter(
+          "relay_streams_limited_total",
+          "Streams refused with 429 for MAX_STREAMS_PER_USER or MAX_STREAMS_PER_ADDRESS.")),
+      id_guard_(std::move(store_last_id)),
+      quota_(config.max_streams_per_user, config.max_streams_per_address) {
   metrics.gauge("relay_subscribers", "Open event streams.",
                 [this] { return static_cast<double>(hub_.subscriber_count()); });
 }
@@ -137,11 +141,29 @@ HttpReply NotifyRoutes::open_stream(const HttpRequest& req) {
          "client_id must be 1 to 64 printable ASCII characters without spaces"});
   }
 
+  // Signed in: streams count against the caller's and the address's quota until they close.
+  const bool counted = authenticator_ != nullptr;
+  if (counted) {
+    auto verdict = quota_.acquire(req.caller, req.remote_addr);
+    if (verdict != StreamQuota::Verdict::kGranted) {
+      streams_limited_.add();
+      bool user_full = verdict == StreamQuota::Verdict::kUserFull;
+      HttpReply reply =
+          HttpReply::error({429, "too_many_streams",
+                            user_full ? "you have " + std::to_string(quota_.per_user()) +
+                                            " streams open (MAX_STREAMS_PER_USER); close one first"
+                                      : "this address has " + std::to_string(quota_.per_address()) +
+                                            " streams open (MAX_STREAMS_PER_ADDRESS)"});
+      reply.headers.emplace_back("Retry-After", "5");
+      return reply;
+    }
+  }
   uint64_t connection_id = req.connection_id;
   auto subscription =
       hub_.subscribe(std::get<MessageFilter>(filter), last_event_id,
                      [wake = &wake_stream_, connection_id] { (*wake)(connection_id); });
   if (!subscription.subscriber) {
+    if (counted) quota_.release(req.caller, req.remote_addr);
     rejected_.add();
     HttpReply reply = HttpReply::error({503, "too_many_subscribers",
                                         "the service holds its limit of " +
@@ -165,7 +187,11 @@ HttpReply NotifyRoutes::open_stream(const HttpRequest& req) {
   reply.headers = {{"Cache-Control", "no-store"}, {"X-Accel-Buffering", "no"}};
   auto session = std::make_shared<StreamSession>(hub_, subscription, last_event_id, client_id,
                                                  options, fetch_history_, stream_counters_);
-  session->set_on_closed([this](const StreamSession& closed) { stream_ended(closed); });
+  session->set_on_closed(
+      [this, counted, user = req.caller, address = req.remote_addr](const StreamSession& closed) {
+        stream_ended(closed);
+        if (counted) quota_.release(user, address);
+      });
   reply.stream = std::move(session);
   return reply;
 }

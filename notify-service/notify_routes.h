@@ -10,6 +10,7 @@
 #include "notify-service/hub.h"
 #include "notify-service/id_guard.h"
 #include "notify-service/presence.h"
+#include "notify-service/stream_quota.h"
 #include "notify-service/stream_session.h"
 #include "shared/auth/request_auth.h"
 #include "shared/http/router.h"
@@ -38,8 +39,8 @@ class NotifyRoutes {
   /// `wake_stream(connection_id)` tells the server a stream has events to write.
   /// `store_last_id` reads message-service's newest id for POST /notify ids far above the hub's
   /// (see IdGuard); empty: such ids are answered 503 `store_unreachable`.
-  /// With `authenticator` (AUTH_MODE=accounts) GET /events and /presence need an access token
-  /// and a stream is its caller's.
+  /// With `authenticator` (AUTH_MODE=accounts) GET /events and /presence need an access token,
+  /// a stream is its caller's, and streams are limited per user and per address (429).
   NotifyRoutes(const NotifyServiceConfig& config, Hub& hub, PresenceTracker& presence,
                HistoryFetch fetch_history, std::function<void(uint64_t)> wake_stream,
                MetricsRegistry& metrics, const Logger& logger, StoreLastIdFetch store_last_id = {},
@@ -71,7 +72,9 @@ class NotifyRoutes {
   Counter& typing_;
   Counter& rejected_;
   Counter& implausible_;
+  Counter& streams_limited_;
   IdGuard id_guard_;
+  StreamQuota quota_;
   std::atomic<uint64_t> next_client_number_{1};
 };
 

@@ -135,8 +135,10 @@ bool none_match_hits(std::string_view if_none_match, std::string_view etag) {
 
 }  // namespace
 
-StaticFiles::StaticFiles(std::string root, size_t max_file_bytes)
-    : root_(std::move(root)), max_file_bytes_(max_file_bytes) {}
+StaticFiles::StaticFiles(std::string root, size_t max_file_bytes, PageHeaders page_headers)
+    : root_(std::move(root)),
+      max_file_bytes_(max_file_bytes),
+      page_headers_(std::move(page_headers)) {}
 
 bool StaticFiles::usable() const {
   std::error_code error;
@@ -175,6 +177,9 @@ std::optional<HttpReply> StaticFiles::serve(const HttpRequest& request) const {
                    {"Last-Modified", imf_fixdate(info.st_mtim.tv_sec)},
                    {"Cache-Control", "no-cache"},
                    {"X-Content-Type-Options", "nosniff"}};
+  if (page_headers_) {
+    for (auto& header : page_headers_(request)) reply.headers.push_back(std::move(header));
+  }
   if (request.has_header("if-none-match") &&
       none_match_hits(request.header("if-none-match"), etag)) {
     reply.status = 304;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -16,7 +17,11 @@ namespace relay {
 /// `max_file_bytes` are not served (404). Reads the file on the calling thread. Thread-safe.
 class StaticFiles {
  public:
-  explicit StaticFiles(std::string root, size_t max_file_bytes = 8 << 20);
+  /// `page_headers(request)`, when set, gives headers every file answer also carries (the
+  /// page's Content-Security-Policy and other security headers).
+  using PageHeaders = std::function<HeaderList(const HttpRequest& request)>;
+  explicit StaticFiles(std::string root, size_t max_file_bytes = 8 << 20,
+                       PageHeaders page_headers = {});
 
   /// True when the root is a readable directory.
   bool usable() const;
@@ -30,6 +35,7 @@ class StaticFiles {
  private:
   std::string root_;
   size_t max_file_bytes_;
+  PageHeaders page_headers_;
 };
 
 }  // namespace relay

@@ -169,6 +169,8 @@ test('history appears on reload, each message once, in order', { timeout: TEST_T
     }
     await bob.send('fourth, from bob');
     texts.push('fourth, from bob');
+    // Stored (it has an id) before carol posts: the expected order is the order of the ids.
+    await bob.waitMessage('fourth, from bob', (m) => m.id !== null);
     // Posted by someone without a page.
     await relay.postMessage({ user: 'carol', content: 'fifth, from carol' });
     texts.push('fifth, from carol');

@@ -20,11 +20,12 @@ namespace {
 const std::string kSecret = "accounts-test-secret-of-at-least-32-bytes!";
 const std::string kPassword = "correct horse battery";
 
-RelayOptions accounts_options(Environment extra_message = {}) {
+RelayOptions accounts_options(Environment extra_message = {}, Environment extra_notify = {}) {
   RelayOptions options;
   options.message_env = {{"AUTH_MODE", "accounts"}, {"AUTH_SECRET", kSecret}};
   for (auto& [name, value] : extra_message) options.message_env[name] = value;
   options.notify_env = {{"AUTH_MODE", "accounts"}, {"AUTH_SECRET", kSecret}};
+  for (auto& [name, value] : extra_notify) options.notify_env[name] = value;
   return options;
 }
 
@@ -336,7 +337,8 @@ TEST_CASE(
   CHECK(http.get("/messages/" + std::to_string(dm_id), bearer(alice.token)).status == 200);
   auto carol_log = http.get("/log", bearer(carol.token));
   REQUIRE(carol_log.status == 200);
-  for (const auto& event : carol_log.json()["events"]) {
+  Json carol_events = carol_log.json()["events"];  // held: the loop must not outlive a temporary
+  for (const auto& event : carol_events) {
     CHECK(event.value("to", "") != "bob");
   }
   auto carol_receipt = http.post_json("/messages/" + std::to_string(dm_id) + "/receipts",
@@ -439,6 +441,78 @@ TEST_CASE(
   auto renew = http.post("/auth/token", "", "application/json",
                          {{"Cookie", "relay_session=" + dave.session}});
   CHECK(renew.status == 401);
+}
+
+TEST_CASE("accounts: posts and streams are limited per user (429 with Retry-After)") {
+  Relay relay(accounts_options({{"RATE_MESSAGES_BURST", "3"}, {"RATE_MESSAGES_PER_SEC", "1"}},
+                               {{"MAX_STREAMS_PER_USER", "2"}}));
+  auto http = relay.message_http();
+  Account alice = register_account(http, "alice");
+  Account bob = register_account(http, "bob");
+
+  // A burst of 3, then one a second: of 8 posts sent back to back at most 3 + the seconds they
+  // took (plus one) pass, and the rest are refused before anything is stored.
+  auto started = std::chrono::steady_clock::now();
+  int created = 0;
+  int limited = 0;
+  for (int i = 0; i < 8; ++i) {
+    auto response = http.post_json("/messages", {{"content", "burst"}}, bearer(alice.token));
+    if (response.status == 201) ++created;
+    if (response.status == 429) {
+      ++limited;
+      CHECK(response.json()["error"] == "rate_limited");
+      CHECK_FALSE(response.header("Retry-After").empty());
+    }
+  }
+  auto took_s =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started)
+          .count();
+  CHECK(created + limited == 8);
+  CHECK(created >= 3);
+  CHECK(created <= 3 + took_s + 1);
+  CHECK(limited >= 1);
+  CHECK(http.post_json("/messages", {{"content", "bob's own bucket"}}, bearer(bob.token)).status ==
+        201);
+  auto listed = http.get("/messages", bearer(alice.token));
+  REQUIRE(listed.status == 200);
+  CHECK(listed.json()["messages"].size() == static_cast<size_t>(created + 1));
+  CHECK(metric_value(http.get("/metrics").body, "relay_messages_rate_limited_total").value_or(0) ==
+        limited);
+
+  auto first = std::make_unique<SseStream>(relay.notify_port(), "/events", bearer(alice.token));
+  SseStream second(relay.notify_port(), "/events", bearer(alice.token));
+  REQUIRE(first->wait_connected());
+  REQUIRE(second.wait_connected());
+  auto third = relay.notify_http().get("/events", bearer(alice.token));
+  CHECK_MESSAGE(third.status == 429, third.describe());
+  CHECK(third.json()["error"] == "too_many_streams");
+  CHECK(third.header("Retry-After") == "5");
+  SseStream bobs(relay.notify_port(), "/events", bearer(bob.token));
+  CHECK(bobs.wait_connected());
+  // A closed stream gives its place back.
+  first->stop();
+  first.reset();
+  std::unique_ptr<SseStream> again;
+  CHECK(eventually([&] {
+    again = std::make_unique<SseStream>(relay.notify_port(), "/events", bearer(alice.token));
+    return again->wait_connected(2s);
+  }));
+}
+
+TEST_CASE("the chat page carries a Content-Security-Policy without inline scripts and no framing") {
+  Relay relay;
+  auto page = relay.message_http().get("/");
+  REQUIRE_MESSAGE(page.status == 200, page.describe());
+  std::string policy = page.header("Content-Security-Policy");
+  CHECK(policy.find("script-src 'self';") != std::string::npos);
+  CHECK(policy.find("unsafe-inline") == std::string::npos);
+  CHECK(policy.find("frame-ancestors 'none'") != std::string::npos);
+  CHECK(policy.find("connect-src 'self' http://127.0.0.1:" + std::to_string(relay.notify_port())) !=
+        std::string::npos);
+  CHECK(page.header("X-Content-Type-Options") == "nosniff");
+  CHECK(page.header("Referrer-Policy") == "no-referrer");
+  auto script = relay.message_http().get("/app.js");
+  CHECK_FALSE(script.header("Content-Security-Policy").empty());
 }
 
 TEST_CASE("accounts: notify-service needs the key, and accounts mode may listen beyond loopback") {
