@@ -4,11 +4,16 @@
 #include <cstdio>
 #include <iostream>
 #include <iterator>
+#include <memory>
 #include <random>
 #include <thread>
 
+#include <termios.h>
+#include <unistd.h>
+
 #include <fmt/format.h>
 
+#include "cli/credentials.h"
 #include "cli/failure.h"
 #include "cli/format.h"
 #include "cli/listener.h"
@@ -18,6 +23,14 @@
 namespace relay::cli {
 
 namespace {
+
+// The credentials of `relay login`, when they are for this message-service: every client sends
+// them (set once in run_command, before any request).
+std::shared_ptr<CredentialKeeper> signed_in;
+
+void authorize(ServiceClient& client) {
+  if (signed_in) client.set_authorization([keeper = signed_in] { return keeper->authorization(); });
+}
 
 // Attempts of one POST /messages: a network error or 5xx is retried with the same key.
 constexpr int kSendAttempts = 4;
@@ -61,6 +74,7 @@ ExitCode send(const Options& options) {
   if (!options.channel.empty()) body["channel"] = options.channel;
   if (!options.to.empty()) body["to"] = options.to;
   ServiceClient client(options.message_url);
+  authorize(client);
   const HeaderList headers = {{"Idempotency-Key", new_idempotency_key()}};
   CallResult result;
   auto delay = kFirstSendRetry;
@@ -89,6 +103,7 @@ ExitCode history(const Options& options) {
   if (!options.with.empty()) query.emplace_back("with", options.with);
   if (options.limit) query.emplace_back("limit", std::to_string(*options.limit));
   ServiceClient client(options.message_url);
+  authorize(client);
   CallResult result = client.get("/messages", query);
   if (!is_success(result) || !result.json.is_object() || !result.json["messages"].is_array()) {
     return report_failure(client, "GET /messages", result);
@@ -105,6 +120,7 @@ ExitCode typing(const Options& options) {
   if (!options.channel.empty()) body["channel"] = options.channel;
   if (!options.to.empty()) body["to"] = options.to;
   ServiceClient client(options.message_url);
+  authorize(client);
   CallResult result = client.post_json("/typing", body);
   if (!is_success(result)) return report_failure(client, "POST /typing", result);
   return ExitCode::kOk;
@@ -114,6 +130,7 @@ ExitCode receipt(const Options& options, const std::string& status) {
   const std::string& id = options.words.at(0);
   std::string path = "/messages/" + id + "/receipts";
   ServiceClient client(options.message_url);
+  authorize(client);
   CallResult result = client.post_json(path, {{"user", options.user}, {"status", status}});
   if (!is_success(result) || !result.json.is_object()) {
     return report_failure(client, "POST " + path, result);
@@ -127,6 +144,7 @@ ExitCode receipt(const Options& options, const std::string& status) {
 
 ExitCode channels(const Options& options) {
   ServiceClient client(options.message_url);
+  authorize(client);
   CallResult result = client.get("/channels");
   if (!is_success(result) || !result.json.is_object() || !result.json["channels"].is_array()) {
     return report_failure(client, "GET /channels", result);
@@ -140,6 +158,8 @@ ExitCode channels(const Options& options) {
 ExitCode listen(const Options& options) {
   ServiceClient notify(options.notify_url);
   ServiceClient history(options.message_url);
+  authorize(notify);
+  authorize(history);
   ListenSettings settings;
   settings.channels = options.channel;
   settings.user = options.user;
@@ -175,10 +195,86 @@ ExitCode listen(const Options& options) {
   return ExitCode::kOk;
 }
 
+// The password for `login`: asked for without echo on a terminal, else stdin's first line.
+std::string read_password(const std::string& user) {
+  std::string password;
+  if (::isatty(STDIN_FILENO)) {
+    std::fprintf(stderr, "password for %s: ", user.c_str());
+    std::fflush(stderr);
+    termios saved{};
+    bool quiet = ::tcgetattr(STDIN_FILENO, &saved) == 0;
+    if (quiet) {
+      termios silent = saved;
+      silent.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+      ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &silent);
+    }
+    std::getline(std::cin, password);
+    if (quiet) ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+    std::fprintf(stderr, "\n");
+  } else {
+    std::getline(std::cin, password);
+  }
+  if (!password.empty() && password.back() == '\r') password.pop_back();
+  return password;
+}
+
+ExitCode login(const Options& options) {
+  std::string password = read_password(options.user);
+  ServiceClient client(options.message_url);
+  CallResult result =
+      client.post_json("/auth/login", {{"username", options.user}, {"password", password}});
+  if (result.status != 200 || !result.json.is_object()) {
+    return report_failure(client, "POST /auth/login", result);
+  }
+  Credentials credentials;
+  credentials.message_url = options.message_url;
+  credentials.user = result.json.value("user", options.user);
+  credentials.access_token = result.json.value("access_token", "");
+  credentials.session = cookie_from_set_cookies(result.set_cookies, "relay_session");
+  credentials.expires_at_s = std::chrono::duration_cast<std::chrono::seconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count() +
+                             result.json.value("expires_in", int64_t{60});
+  std::string error;
+  if (!save_credentials(credentials_path(), credentials, &error)) {
+    std::fprintf(stderr, "relay: signed in, but %s\n", error.c_str());
+    return ExitCode::kUnavailable;
+  }
+  print(fmt::format("signed in as {} (credentials in {})\n", credentials.user, credentials_path()));
+  return ExitCode::kOk;
+}
+
+ExitCode logout(const Options& options) {
+  ServiceClient client(options.message_url);
+  authorize(client);
+  CallResult result;
+  if (signed_in) result = client.post_json("/auth/logout", nlohmann::json::object());
+  bool removed = remove_credentials(credentials_path());
+  if (!removed) {
+    print("not signed in\n");
+    return ExitCode::kOk;
+  }
+  if (result.status != 200 && result.status != 401) {
+    report_failure(client, "POST /auth/logout", result);  // the local credentials are gone anyway
+  }
+  print("signed out\n");
+  return ExitCode::kOk;
+}
+
 }  // namespace
 
-ExitCode run_command(const Options& options) {
+ExitCode run_command(const Options& given) {
+  Options options = given;
+  if (auto kept = load_credentials(credentials_path());
+      kept && kept->message_url == options.message_url && options.command != Command::kLogin) {
+    options.user = kept->user;  // the services know you as who you signed in as
+    signed_in = std::make_shared<CredentialKeeper>(credentials_path(), std::move(*kept));
+  }
   switch (options.command) {
+    case Command::kLogin:
+      return login(options);
+    case Command::kLogout:
+      return logout(options);
     case Command::kSend:
       return send(options);
     case Command::kListen:

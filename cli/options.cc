@@ -20,7 +20,7 @@ struct CommandName {
   const char* name;
 };
 
-constexpr std::array<CommandName, 7> kCommands = {{
+constexpr std::array<CommandName, 9> kCommands = {{
     {Command::kSend, "send"},
     {Command::kListen, "listen"},
     {Command::kHistory, "history"},
@@ -28,6 +28,8 @@ constexpr std::array<CommandName, 7> kCommands = {{
     {Command::kRead, "read"},
     {Command::kDelivered, "delivered"},
     {Command::kChannels, "channels"},
+    {Command::kLogin, "login"},
+    {Command::kLogout, "logout"},
 }};
 
 // One long option: whether it takes a value and which commands accept it (empty: every command).
@@ -124,6 +126,8 @@ std::string check_command(const Options& options) {
     case Command::kListen:
     case Command::kHistory:
     case Command::kChannels:
+    case Command::kLogin:
+    case Command::kLogout:
       if (!options.words.empty()) return "unexpected argument '" + options.words[0] + "'";
       return {};
   }

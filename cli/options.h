@@ -10,7 +10,17 @@
 namespace relay::cli {
 
 /// The subcommands of `relay`.
-enum class Command { kSend, kListen, kHistory, kTyping, kRead, kDelivered, kChannels };
+enum class Command {
+  kSend,
+  kListen,
+  kHistory,
+  kTyping,
+  kRead,
+  kDelivered,
+  kChannels,
+  kLogin,
+  kLogout
+};
 
 /// Everything one invocation asked for, after defaults from the environment were applied.
 struct Options {

@@ -65,6 +65,8 @@ CallResult to_result(const httplib::Result& result) {
   out.body = result->body;
   out.json = nlohmann::json::parse(out.body, nullptr, false);
   out.retry_after_seconds = retry_after(result->headers);
+  auto [first, last] = result->headers.equal_range("Set-Cookie");
+  for (auto it = first; it != last; ++it) out.set_cookies.push_back(it->second);
   return out;
 }
 
@@ -100,14 +102,26 @@ ServiceClient::ServiceClient(std::string base_url) : base_url_(std::move(base_ur
 
 ServiceClient::~ServiceClient() = default;
 
-CallResult ServiceClient::get(const std::string& path, const QueryParams& query) const {
-  return to_result(make_client(base_url_, kReadTimeout)->Get(with_query(path, query)));
+HeaderList ServiceClient::with_authorization(const HeaderList& headers) const {
+  HeaderList all = headers;
+  if (authorization_) {
+    std::string value = authorization_();
+    if (!value.empty()) all.emplace_back("Authorization", std::move(value));
+  }
+  return all;
+}
+
+CallResult ServiceClient::get(const std::string& path, const QueryParams& query,
+                              const HeaderList& headers) const {
+  return to_result(make_client(base_url_, kReadTimeout)
+                       ->Get(with_query(path, query), to_headers(with_authorization(headers))));
 }
 
 CallResult ServiceClient::post_json(const std::string& path, const nlohmann::json& body,
                                     const HeaderList& headers) const {
   return to_result(make_client(base_url_, kReadTimeout)
-                       ->Post(path, to_headers(headers), dump_json(body), "application/json"));
+                       ->Post(path, to_headers(with_authorization(headers)), dump_json(body),
+                              "application/json"));
 }
 
 CallResult ServiceClient::stream(const std::string& path, const QueryParams& query,
@@ -126,7 +140,7 @@ CallResult ServiceClient::stream(const std::string& path, const QueryParams& que
   int status = 0;
   std::string error_body;
   httplib::Result result = client->Get(
-      with_query(path, query), to_headers(headers),
+      with_query(path, query), to_headers(with_authorization(headers)),
       [&](const httplib::Response& response) {
         status = response.status;
         on_start(status);

@@ -35,6 +35,8 @@ struct CallResult {
   nlohmann::json json;
   /// The Retry-After header in seconds, or -1 when absent.
   int retry_after_seconds = -1;
+  /// The Set-Cookie headers, as sent.
+  std::vector<std::string> set_cookies;
 
   bool answered() const { return status != 0; }
 };
@@ -55,9 +57,15 @@ class ServiceClient {
   ServiceClient& operator=(const ServiceClient&) = delete;
 
   const std::string& base_url() const { return base_url_; }
+  /// Gives the Authorization value every later request carries ("" for none); called per
+  /// request, from the thread making it. Set before requests are made.
+  void set_authorization(std::function<std::string()> authorization) {
+    authorization_ = std::move(authorization);
+  }
 
   /// GET path?query. Waits at most 10 s to connect and 30 s for each read.
-  CallResult get(const std::string& path, const QueryParams& query = {}) const;
+  CallResult get(const std::string& path, const QueryParams& query = {},
+                 const HeaderList& headers = {}) const;
   /// POST path with a JSON body (Content-Type: application/json).
   CallResult post_json(const std::string& path, const nlohmann::json& body,
                        const HeaderList& headers = {}) const;
@@ -73,7 +81,10 @@ class ServiceClient {
   void stop();
 
  private:
+  HeaderList with_authorization(const HeaderList& headers) const;
+
   std::string base_url_;
+  std::function<std::string()> authorization_;
   std::atomic<bool> stopped_{false};
   std::mutex stream_mutex_;
   httplib::Client* streaming_client_ = nullptr;  // guarded by stream_mutex_

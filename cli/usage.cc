@@ -16,6 +16,7 @@ commands:
   typing [--channel C | --to U]        say that you are typing
   read ID, delivered ID                acknowledge a message
   channels                             list the channels that have messages
+  login, logout                        sign in (AUTH_MODE=accounts) as --user, or sign out
 
 Run 'relay COMMAND --help' for a command's options.
 )";
@@ -83,6 +84,19 @@ Marks message ID as delivered to --user and prints the receipt's status.
       return R"(usage: relay channels [--json]
 
 Lists the channels that have messages, most recently active first.
+)";
+    case Command::kLogin:
+      return R"(usage: relay login [--user U]
+
+Signs in to message-service (AUTH_MODE=accounts) as --user. The password is asked for without
+echo on a terminal, else read as the first line of stdin. The access token and the session that
+renews it are kept in $XDG_CONFIG_HOME/relay/credentials.json (else ~/.config/relay/), mode 0600;
+every later command against the same message-service uses them, as that user.
+)";
+    case Command::kLogout:
+      return R"(usage: relay logout
+
+Ends the session on message-service and removes the kept credentials.
 )";
   }
   return "";

@@ -131,7 +131,8 @@ HttpReply AuthRoutes::with_access_token(int status, const std::string& user,
   HttpReply reply =
       HttpReply::json(status, {{"user", user},
                                {"access_token", *token},
-                               {"expires_at", format_rfc3339_ms(claims.expires_at_s * 1000)}});
+                               {"expires_at", format_rfc3339_ms(claims.expires_at_s * 1000)},
+                               {"expires_in", config_.auth.access_token_ttl_s}});
   reply.headers = std::move(cookies);
   reply.headers.emplace_back(
       "Set-Cookie", set_cookie_value(kAccessCookie, *token, config_.auth.access_token_ttl_s));

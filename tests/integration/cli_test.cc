@@ -5,6 +5,9 @@
 #include <signal.h>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include <doctest/doctest.h>
@@ -398,6 +401,66 @@ TEST_CASE(
   REQUIRE_MESSAGE(history.status.clean(), history.describe());
   REQUIRE(!history.out_lines.empty());
   CHECK(Json::parse(history.out_lines[0])["status"] == "read");
+}
+
+}  // namespace relay::itest
+
+namespace relay::itest {
+
+TEST_CASE(
+    "cli: login keeps 0600 credentials, every command then acts as that user, logout ends them") {
+  RelayOptions options;
+  const std::string secret = "cli-test-secret-of-at-least-32-bytes-long";
+  options.message_env = {{"AUTH_MODE", "accounts"}, {"AUTH_SECRET", secret}};
+  options.notify_env = {{"AUTH_MODE", "accounts"}, {"AUTH_SECRET", secret}};
+  Relay relay(options);
+  auto http = relay.message_http();
+  REQUIRE(http.post_json("/auth/register",
+                         {{"username", "alice"}, {"password", "correct horse battery"}})
+              .status == 201);
+  TempDir config;
+  Environment env = cli_env(relay, "alice");
+  env["XDG_CONFIG_HOME"] = config.path();
+  const std::string file = config.path() + "/relay/credentials.json";
+
+  // Not signed in: the service refuses, exit code 1.
+  CliRun refused = run_cli({"send", "before login"}, env);
+  CHECK_MESSAGE(refused.status.code == 1, refused.describe());
+  CHECK(refused.err.find("unauthenticated") != std::string::npos);
+
+  CliRun wrong = run_cli({"login"}, env, std::string("not the password\n"));
+  CHECK_MESSAGE(wrong.status.code == 1, wrong.describe());
+  CHECK_FALSE(std::filesystem::exists(file));
+
+  CliRun login = run_cli({"login"}, env, std::string("correct horse battery\n"));
+  REQUIRE_MESSAGE(login.status.clean(), login.describe());
+  CHECK(login.out.find("signed in as alice") != std::string::npos);
+  CHECK(login.out.find("correct horse") == std::string::npos);
+  REQUIRE(std::filesystem::exists(file));
+  auto mode = std::filesystem::status(file).permissions();
+  CHECK((mode & (std::filesystem::perms::group_all | std::filesystem::perms::others_all)) ==
+        std::filesystem::perms::none);
+
+  // RELAY_USER says bob, but the services know this client as alice.
+  env["RELAY_USER"] = "bob";
+  int64_t id = sent_id(run_cli({"send", "signed in"}, env));
+  std::ifstream kept(file);
+  Json credentials =
+      Json::parse(std::string(std::istreambuf_iterator<char>(kept), {}), nullptr, false);
+  REQUIRE(credentials.is_object());
+  auto stored = http.get("/messages/" + std::to_string(id),
+                         {{"Authorization", "Bearer " + credentials.value("access_token", "")}});
+  REQUIRE_MESSAGE(stored.status == 200, stored.describe());
+  CHECK(stored.json()["user"] == "alice");
+  CliRun history = run_cli({"history"}, env);
+  REQUIRE_MESSAGE(history.status.clean(), history.describe());
+  CHECK(history.out.find("signed in") != std::string::npos);
+
+  CliRun out = run_cli({"logout"}, env);
+  REQUIRE_MESSAGE(out.status.clean(), out.describe());
+  CHECK_FALSE(std::filesystem::exists(file));
+  CliRun after = run_cli({"send", "after logout"}, env);
+  CHECK_MESSAGE(after.status.code == 1, after.describe());
 }
 
 }  // namespace relay::itest
