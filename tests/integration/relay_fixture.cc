@@ -39,9 +39,12 @@ std::string notify_service_binary() {
 
 Relay::Relay(RelayOptions options)
     : data_dir_(dir_.subdir("data")),
-      notify_port_(reserve_free_port()),
       message_("message-service", message_service_binary(), {}),
       notify_("notify-service", notify_service_binary(), {}) {
+  // message-service must know notify-service's port before either runs; the port stays bound
+  // until notify-service is started, so message-service's own PORT=0 cannot be given it.
+  HeldPort notify_hold;
+  notify_port_ = notify_hold.port();
   message_.env() = merged(
       {
           {"PORT", "0"},
@@ -63,6 +66,7 @@ Relay::Relay(RelayOptions options)
           {"MESSAGE_SERVICE_URL", "http://127.0.0.1:" + std::to_string(message_port_)},
       },
       options.notify_env);
+  notify_hold.release();
   if (options.start_notify) start_notify();
 }
 

@@ -39,6 +39,23 @@ class TempDir {
 /// A TCP port on 127.0.0.1 that was free a moment ago: binds port 0, reads the port, closes.
 int reserve_free_port();
 
+/// A TCP port on 127.0.0.1 kept bound (not listening, no SO_REUSEADDR) until release() or
+/// destruction, so that no other bind, a port-0 one of a service started meanwhile included, can
+/// take it before the process meant to listen there starts.
+class HeldPort {
+ public:
+  HeldPort();
+  ~HeldPort() { release(); }
+  HeldPort(const HeldPort&) = delete;
+  HeldPort& operator=(const HeldPort&) = delete;
+  int port() const { return port_; }
+  void release();
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
 /// How a child process ended.
 struct ExitStatus {
   bool exited = false;  // true: normal exit with `code`; false: killed by `signal`
