@@ -19,6 +19,7 @@
 #include "cli/listener.h"
 #include "cli/service_client.h"
 #include "cli/termination_watch.h"
+#include "shared/time_format.h"
 
 namespace relay::cli {
 
@@ -231,10 +232,7 @@ ExitCode login(const Options& options) {
   credentials.user = result.json.value("user", options.user);
   credentials.access_token = result.json.value("access_token", "");
   credentials.session = cookie_from_set_cookies(result.set_cookies, "relay_session");
-  credentials.expires_at_s = std::chrono::duration_cast<std::chrono::seconds>(
-                                 std::chrono::system_clock::now().time_since_epoch())
-                                 .count() +
-                             result.json.value("expires_in", int64_t{60});
+  credentials.expires_at_s = now_unix_ms() / 1000 + result.json.value("expires_in", int64_t{60});
   std::string error;
   if (!save_credentials(credentials_path(), credentials, &error)) {
     std::fprintf(stderr, "relay: signed in, but %s\n", error.c_str());

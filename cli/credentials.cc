@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -15,15 +14,15 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/service_client.h"
+#include "shared/auth/request_auth.h"
+#include "shared/time_format.h"
 
 namespace relay::cli {
 
 namespace {
 
 int64_t now_s() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return now_unix_ms() / 1000;
 }
 
 }  // namespace
@@ -96,8 +95,10 @@ bool remove_credentials(const std::string& path) {
 std::string cookie_from_set_cookies(const std::vector<std::string>& set_cookies,
                                     const std::string& name) {
   for (const auto& cookie : set_cookies) {
-    if (cookie.rfind(name + "=", 0) != 0) continue;
-    return cookie.substr(name.size() + 1, cookie.find(';') - name.size() - 1);
+    // "name=value; Path=/; ...": the pair comes first, and the attributes never hold our names.
+    if (auto value = cookie_value(cookie, name); value && cookie.rfind(name + "=", 0) == 0) {
+      return *value;
+    }
   }
   return "";
 }

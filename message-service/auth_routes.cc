@@ -91,7 +91,7 @@ void AuthRoutes::add_routes(Router& router) {
   auto sync = [this](HttpReply (AuthRoutes::*handler)(HttpRequest&)) {
     return [this, handler](HttpRequest& req) { return (this->*handler)(req); };
   };
-  auto signed_in_only = [this](HttpRequest& head) { return authenticator_.admit(head); };
+  HeadCheck signed_in_only = signed_in_check(&authenticator_);
   const size_t small_body = 4096;
   router.add({.method = "POST",
               .pattern = "/auth/register",

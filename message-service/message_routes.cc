@@ -155,17 +155,10 @@ MessageRoutes::MessageRoutes(const MessageServiceConfig& config, MessageStore& s
                           "POST /messages refused with 429 (RATE_MESSAGES_* per user).")),
       post_limiter_(config.rate_messages_burst, config.rate_messages_per_sec) {}
 
-HeadCheck MessageRoutes::signed_in(HeadCheck next, bool allow_service) const {
-  if (authenticator_ == nullptr) return next;
-  return [authenticator = authenticator_, next = std::move(next),
-          allow_service](HttpRequest& head) -> std::optional<HttpReply> {
-    if (auto refusal = authenticator->admit(head, allow_service)) return refusal;
-    if (next) return next(head);
-    return std::nullopt;
-  };
-}
-
 void MessageRoutes::add_routes(Router& router) {
+  auto signed_in = [this](HeadCheck next = {}, bool allow_service = false) {
+    return signed_in_check(authenticator_, std::move(next), allow_service);
+  };
   auto sync = [this](HttpReply (MessageRoutes::*handler)(HttpRequest&)) {
     return [this, handler](HttpRequest& req) { return (this->*handler)(req); };
   };
@@ -458,7 +451,7 @@ HttpReply MessageRoutes::client_config(HttpRequest&) {
                                                        : nlohmann::json(config_.public_notify_url)},
       {"notify_port", notify_port},
       {"max_message_bytes", config_.max_message_bytes},
-      {"auth_mode", config_.exposure.accounts() ? "accounts" : "open"},
+      {"auth_mode", auth_mode_name(config_.exposure)},
       {"registration", config_.registration_open ? "open" : "closed"}};
   HttpReply reply = HttpReply::json(200, body);
   reply.headers.emplace_back("Cache-Control", "no-store");

@@ -43,8 +43,6 @@ class MessageRoutes {
   HttpReply list_channels(HttpRequest& req);
   HttpReply health(HttpRequest& req);
   HttpReply client_config(HttpRequest& req);
-  /// `next` behind the credential check in AUTH_MODE=accounts (`next` alone in open mode).
-  HeadCheck signed_in(HeadCheck next = {}, bool allow_service = false) const;
 
   const MessageServiceConfig& config_;
   MessageStore& store_;

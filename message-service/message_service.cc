@@ -89,7 +89,7 @@ bool MessageService::start() {
                              {"data_dir", config_.data_dir},
                              {"www_dir", config_.www_dir},
                              {"notify_url", config_.notification_service_url},
-                             {"auth_mode", config_.exposure.accounts() ? "accounts" : "open"}});
+                             {"auth_mode", auth_mode_name(config_.exposure)}});
   if (!www_mounted) {
     logger_.warn("www directory not found; the chat page is not served",
                  {{"www_dir", config_.www_dir}});

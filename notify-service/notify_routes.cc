@@ -78,12 +78,7 @@ void NotifyRoutes::add_routes(Router& router) {
   auto bind = [this](HttpReply (NotifyRoutes::*handler)(const HttpRequest&)) {
     return [this, handler](HttpRequest& req) { return (this->*handler)(req); };
   };
-  HeadCheck signed_in;
-  if (authenticator_ != nullptr) {
-    signed_in = [authenticator = authenticator_](HttpRequest& head) {
-      return authenticator->admit(head);
-    };
-  }
+  HeadCheck signed_in = signed_in_check(authenticator_);
   router.add({.method = "GET",
               .pattern = "/events",
               .check_head = signed_in,

@@ -93,7 +93,7 @@ bool NotifyService::start() {
                              {"max_subscribers", config_.max_subscribers},
                              {"event_threads", http.loop_threads},
                              {"auth", config_.notify_token.empty() ? "loopback" : "token"},
-                             {"auth_mode", config_.exposure.accounts() ? "accounts" : "open"}});
+                             {"auth_mode", auth_mode_name(config_.exposure)}});
   return true;
 }
 

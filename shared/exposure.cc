@@ -4,6 +4,10 @@
 
 namespace relay {
 
+const char* auth_mode_name(const Exposure& exposure) {
+  return exposure.accounts() ? "accounts" : "open";
+}
+
 bool is_loopback_bind_address(const std::string& address) {
   return address == "localhost" || address == "::1" || address.rfind("127.", 0) == 0;
 }

@@ -21,6 +21,9 @@ struct Exposure {
   bool accounts() const { return auth_mode == AuthMode::kAccounts; }
 };
 
+/// "open" or "accounts", as AUTH_MODE spells it (for /config.json and logs).
+const char* auth_mode_name(const Exposure& exposure);
+
 /// True for an address that only this host can reach: 127.0.0.0/8, ::1, `localhost`.
 bool is_loopback_bind_address(const std::string& address);
 

@@ -1,9 +1,9 @@
 #include "shared/auth/request_auth.h"
 
 #include <algorithm>
-#include <chrono>
 
 #include "shared/http_rules.h"
+#include "shared/time_format.h"
 
 namespace relay {
 
@@ -41,6 +41,17 @@ std::string set_cookie_value(std::string_view name, std::string_view value, int6
   return cookie;
 }
 
+HeadCheck signed_in_check(const RequestAuthenticator* authenticator, HeadCheck next,
+                          bool allow_service) {
+  if (authenticator == nullptr) return next;
+  return [authenticator, next = std::move(next),
+          allow_service](HttpRequest& head) -> std::optional<HttpReply> {
+    if (auto refusal = authenticator->admit(head, allow_service)) return refusal;
+    if (next) return next(head);
+    return std::nullopt;
+  };
+}
+
 std::variant<std::string, ApiError> reading_user(const HttpRequest& req) {
   if (!req.caller_service.empty()) return req.param("user");
   if (auto error = check_claimed_user(req.param("user"), req.has_param("user"), req.caller)) {
@@ -59,9 +70,7 @@ RequestAuthenticator::RequestAuthenticator(Options options) : options_(std::move
 
 int64_t RequestAuthenticator::now_s() const {
   if (options_.now_s) return options_.now_s();
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return now_unix_ms() / 1000;
 }
 
 bool RequestAuthenticator::origin_allowed(std::string_view origin) const {

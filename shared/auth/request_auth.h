@@ -11,6 +11,7 @@
 #include "shared/auth/access_token.h"
 #include "shared/http/http_reply.h"
 #include "shared/http/http_request.h"
+#include "shared/http/router.h"
 
 namespace relay {
 
@@ -73,6 +74,12 @@ class RequestAuthenticator {
  private:
   Options options_;
 };
+
+/// The head check of a route that needs a signed-in caller: `authenticator->admit()` (a service
+/// token only with `allow_service`), then `next`. Without an authenticator (AUTH_MODE=open) it is
+/// `next` itself, so open mode pays nothing. `authenticator` must outlive the route.
+HeadCheck signed_in_check(const RequestAuthenticator* authenticator, HeadCheck next = {},
+                          bool allow_service = false);
 
 /// Whose view a read (`?user=`) is for. Signed in (`req.caller` set): absent or the caller's own
 /// name, else 403 `forbidden`, and the read is the caller's. A service caller (notify-service
