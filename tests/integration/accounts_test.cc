@@ -443,6 +443,49 @@ TEST_CASE(
   CHECK(renew.status == 401);
 }
 
+TEST_CASE("accounts: hostile bodies and cookies on /auth/* are refused and create nothing") {
+  Relay relay(accounts_options());
+  auto http = relay.message_http();
+  for (const std::string path : {"/auth/register", "/auth/login"}) {
+    CAPTURE(path);
+    std::vector<std::pair<std::string, int>> bodies = {
+        {"{not json", 400},
+        {"[\"alice\", \"correct horse battery\"]", 400},
+        {"{\"username\": 7, \"password\": \"correct horse battery\"}", 400},
+        {"{\"username\": \"alice\"}", 400},
+        {"{\"username\": \"al\xff\", \"password\": \"correct horse battery\"}", 400},
+        {"{\"username\": \"alice\", \"password\": \"" + std::string(5000, 'p') + "\"}", 413},
+    };
+    for (const auto& [body, status] : bodies) {
+      CAPTURE(body.substr(0, 60));
+      auto response = http.post(path, body, "application/json");
+      CHECK_MESSAGE(response.status == status, response.describe());
+    }
+    auto form = http.post(path, "username=alice&password=correct+horse+battery",
+                          "application/x-www-form-urlencoded");
+    CHECK_MESSAGE(form.status == 415, form.describe());
+  }
+  // None of that made an account: the name is still free, and nobody could sign in as it.
+  CHECK(http.post_json("/auth/login", {{"username", "alice"}, {"password", kPassword}}).status ==
+        401);
+  Account alice = register_account(http, "alice");
+
+  // The renewal cookie: missing, empty, oversized, forged or repeated.
+  for (const std::string& cookie :
+       {std::string(), std::string("relay_session="), "relay_session=" + std::string(200, 'a'),
+        std::string("relay_session=0000"), std::string("relay_session=x; relay_session=y"),
+        "relay_access=" + alice.token}) {
+    CAPTURE(cookie);
+    auto renewed = http.post("/auth/token", "", "application/json", {{"Cookie", cookie}});
+    CHECK_MESSAGE(renewed.status == 401, renewed.describe());
+  }
+  // A head of cookies past the server's 16 KiB is refused before any route sees it.
+  auto huge = http.post("/auth/token", "", "application/json",
+                        {{"Cookie", "relay_session=" + std::string(20000, 'a')}});
+  CHECK_MESSAGE(huge.status == 431, huge.describe());
+  CHECK(relay.message().running());
+}
+
 TEST_CASE("accounts: posts and streams are limited per user (429 with Retry-After)") {
   Relay relay(accounts_options({{"RATE_MESSAGES_BURST", "3"}, {"RATE_MESSAGES_PER_SEC", "1"}},
                                {{"MAX_STREAMS_PER_USER", "2"}}));
