@@ -73,10 +73,12 @@ HttpReply accounts_unavailable(const Logger& logger, const std::string& error) {
 }  // namespace
 
 AuthRoutes::AuthRoutes(const MessageServiceConfig& config, AccountStore& accounts,
-                       RevokedSessions& revoked, const RequestAuthenticator& authenticator,
-                       MetricsRegistry& metrics, const Logger& logger)
+                       ChannelDirectory& channels, RevokedSessions& revoked,
+                       const RequestAuthenticator& authenticator, MetricsRegistry& metrics,
+                       const Logger& logger)
     : config_(config),
       accounts_(accounts),
+      channels_(channels),
       revoked_(revoked),
       authenticator_(authenticator),
       logger_(logger),
@@ -171,6 +173,11 @@ HttpReply AuthRoutes::register_user(HttpRequest& req) {
       return accounts_unavailable(logger_, error);
     case AccountStore::CreateOutcome::kCreated:
       break;
+  }
+  // A removed account's name registered again starts with no channels of the old one's.
+  if (!channels_.forget_user(username, &error)) {
+    accounts_.remove_user(username, now_unix_ms());
+    return accounts_unavailable(logger_, error);
   }
   registered_.add();
   logger_.info("account created", {{"user", username}, {"remote", req.remote_addr}});
@@ -284,9 +291,16 @@ int run_user_command(const MessageServiceConfig& config, int argc, char** argv) 
       case AccountStore::CreateOutcome::kFailed:
         std::cerr << "message-service: " << error << "\n";
         return 1;
-      case AccountStore::CreateOutcome::kCreated:
+      case AccountStore::CreateOutcome::kCreated: {
+        auto channels = ChannelDirectory::open(config.data_dir, &error);
+        if (!channels || !channels->forget_user(name, &error)) {
+          accounts->remove_user(name, now_unix_ms());
+          std::cerr << "message-service: the channel directory failed: " << error << "\n";
+          return 1;
+        }
         std::cout << "created user " << name << "\n";
         return 0;
+      }
     }
   }
   if (action == "remove") {
@@ -297,6 +311,12 @@ int run_user_command(const MessageServiceConfig& config, int argc, char** argv) 
     }
     if (!*removed) {
       std::cerr << "message-service: no user " << name << "\n";
+      return 1;
+    }
+    auto channels = ChannelDirectory::open(config.data_dir, &error);
+    if (!channels || !channels->forget_user(name, &error)) {
+      std::cerr << "message-service: removed user " << name
+                << " but not from their channels: " << error << "\n";
       return 1;
     }
     std::cout << "removed user " << name << " and ended their sessions\n";

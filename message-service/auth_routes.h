@@ -1,6 +1,7 @@
 #pragma once
 
 #include "message-service/account_store.h"
+#include "message-service/channel_directory.h"
 #include "message-service/config.h"
 #include "message-service/login_throttle.h"
 #include "message-service/rate_limiter.h"
@@ -22,9 +23,9 @@ namespace relay {
 /// Thread-safe (loops and workers call it).
 class AuthRoutes {
  public:
-  AuthRoutes(const MessageServiceConfig& config, AccountStore& accounts, RevokedSessions& revoked,
-             const RequestAuthenticator& authenticator, MetricsRegistry& metrics,
-             const Logger& logger);
+  AuthRoutes(const MessageServiceConfig& config, AccountStore& accounts, ChannelDirectory& channels,
+             RevokedSessions& revoked, const RequestAuthenticator& authenticator,
+             MetricsRegistry& metrics, const Logger& logger);
 
   void add_routes(Router& router);
 
@@ -42,6 +43,7 @@ class AuthRoutes {
 
   const MessageServiceConfig& config_;
   AccountStore& accounts_;
+  ChannelDirectory& channels_;
   RevokedSessions& revoked_;
   const RequestAuthenticator& authenticator_;
   const Logger& logger_;

@@ -76,15 +76,9 @@ std::variant<std::optional<int64_t>, ApiError> read_after(const HttpRequest& req
   return after;
 }
 
-// 503 store_unavailable for a request whose store read failed; logs SQLite's reason (the client
-// only learns that it may retry).
-HttpReply store_unavailable(const Logger& logger, const char* what, const std::string& error) {
-  logger.error("store read failed", {{"what", what}, {"error", error}});
-  HttpReply reply = HttpReply::error({503, "store_unavailable",
-                                      std::string("the store could not be read (") + what +
-                                          "); nothing was changed, retry later"});
-  reply.headers.emplace_back("Retry-After", "1");
-  return reply;
+HttpReply channel_not_found(const std::string& channel) {
+  return HttpReply::error(
+      {404, "channel_not_found", "no channel named " + channel + " is visible to you"});
 }
 
 // notify-service's port as a browser reaches it: the one in NOTIFICATION_SERVICE_URL, else the
@@ -115,6 +109,15 @@ std::string safe_host_of(const std::string& host_header) {
 
 }  // namespace
 
+HttpReply store_unavailable(const Logger& logger, const char* what, const std::string& error) {
+  logger.error("store read failed", {{"what", what}, {"error", error}});
+  HttpReply reply = HttpReply::error({503, "store_unavailable",
+                                      std::string("the store could not be read (") + what +
+                                          "); nothing was changed, retry later"});
+  reply.headers.emplace_back("Retry-After", "1");
+  return reply;
+}
+
 HeaderList page_security_headers(const MessageServiceConfig& config, const HttpRequest& request) {
   std::string connect = "'self'";
   if (!config.public_notify_url.empty()) {
@@ -132,11 +135,13 @@ HeaderList page_security_headers(const MessageServiceConfig& config, const HttpR
 }
 
 MessageRoutes::MessageRoutes(const MessageServiceConfig& config, MessageStore& store,
-                             Forwarder& forwarder, MetricsRegistry& metrics, const Logger& logger,
+                             Forwarder& forwarder, const ChannelDirectory& channels,
+                             MetricsRegistry& metrics, const Logger& logger,
                              const RequestAuthenticator* authenticator)
     : config_(config),
       store_(store),
       forwarder_(forwarder),
+      channels_(channels),
       metrics_(metrics),
       logger_(logger),
       authenticator_(authenticator),
@@ -198,11 +203,6 @@ void MessageRoutes::add_routes(Router& router) {
               .check_head = signed_in({}, /*allow_service=*/true),
               .handler = sync(&MessageRoutes::read_log)});
   router.add({.method = "GET",
-              .pattern = "/channels",
-              .blocking = true,
-              .check_head = signed_in(),
-              .handler = sync(&MessageRoutes::list_channels)});
-  router.add({.method = "GET",
               .pattern = "/health",
               .blocking = true,
               .handler = sync(&MessageRoutes::health)});
@@ -235,6 +235,11 @@ void MessageRoutes::post_message(HttpRequest& req, Responder responder) {
   auto parsed = parse_message_request(req.body, config_.max_message_bytes, req.caller);
   if (auto* error = std::get_if<ApiError>(&parsed)) {
     responder.send(HttpReply::error(*error));
+    return;
+  }
+  if (const auto& draft = std::get<MessageDraft>(parsed);
+      draft.to.empty() && !channels_.private_channels()->may_see(draft.channel, draft.user)) {
+    responder.send(channel_not_found(draft.channel));
     return;
   }
   // Answered on the store's commit thread once the group holding the message is on disk.
@@ -280,6 +285,7 @@ HttpReply MessageRoutes::list_messages(HttpRequest& req) {
   if (auto* error = std::get_if<ApiError>(&reader)) return HttpReply::error(*error);
   auto filter = parse_filter(req.param("channel"), std::get<std::string>(reader));
   if (auto* error = std::get_if<ApiError>(&filter)) return HttpReply::error(*error);
+  if (auto refused = hide_private(&std::get<MessageFilter>(filter))) return std::move(*refused);
   std::string with = req.param("with");
   if (req.has_param("with") &&
       (!is_valid_user_name(with) || std::get<MessageFilter>(filter).user.empty())) {
@@ -313,6 +319,7 @@ HttpReply MessageRoutes::read_log(HttpRequest& req) {
   if (auto* error = std::get_if<ApiError>(&reader)) return HttpReply::error(*error);
   auto filter = parse_filter(req.param("channel"), std::get<std::string>(reader));
   if (auto* error = std::get_if<ApiError>(&filter)) return HttpReply::error(*error);
+  if (auto refused = hide_private(&std::get<MessageFilter>(filter))) return std::move(*refused);
   auto after = read_after(req);
   if (auto* error = std::get_if<ApiError>(&after)) return HttpReply::error(*error);
   auto limit = read_limit(req);
@@ -332,6 +339,15 @@ HttpReply MessageRoutes::post_receipt(HttpRequest& req) {
   const auto& draft = std::get<ReceiptDraft>(parsed);
   const std::string& id_text = req.path_params.at(0);
   auto id = parse_non_negative(id_text);
+  if (id && !channels_.private_channels()->members.empty()) {
+    // A receipt for a message of a private channel is the members' only.
+    auto found = store_.get(*id);
+    if (!found.ok()) return store_unavailable(logger_, "message", found.error);
+    if (*found && (*found)->to.empty() &&
+        !channels_.private_channels()->may_see((*found)->channel, draft.user)) {
+      id.reset();
+    }
+  }
   auto result = id ? store_.record_receipt(*id, draft.user, draft.status)
                    : MessageStore::ReceiptResult{MessageStore::ReceiptOutcome::kNotFound, {}, {}};
   HttpReply reply;
@@ -363,6 +379,9 @@ HttpReply MessageRoutes::post_typing(HttpRequest& req) {
   auto parsed = parse_typing_request(req.body, req.caller);
   if (auto* error = std::get_if<ApiError>(&parsed)) return HttpReply::error(*error);
   const auto& draft = std::get<TypingDraft>(parsed);
+  if (draft.to.empty() && !channels_.private_channels()->may_see(draft.channel, draft.user)) {
+    return channel_not_found(draft.channel);
+  }
   if (!typing_limiter_.allow(draft.user)) {
     typing_limited_.add();
     HttpReply reply =
@@ -378,7 +397,8 @@ HttpReply MessageRoutes::post_typing(HttpRequest& req) {
   typing.to = draft.to;
   typing.timestamp_ms = now_unix_ms();
   // Transient, so not worth the forwarder's durable queue: one direct call, answered at once.
-  NotifyClient client(config_.notification_service_url, config_.notify_token);
+  NotifyClient client(config_.notification_service_url, config_.notify_token,
+                      [this] { return channels_.private_channels(); });
   std::string error;
   if (!client.send({typing}, &error)) {
     HttpReply reply =
@@ -406,6 +426,9 @@ HttpReply MessageRoutes::get_message(HttpRequest& req) {
   if (message && !message->to.empty()) {
     const auto& user = std::get<std::string>(reader);
     if (user != message->to && user != message->user) message.reset();
+  } else if (message && !channels_.private_channels()->may_see(message->channel,
+                                                               std::get<std::string>(reader))) {
+    message.reset();
   }
   if (!message) {
     return HttpReply::error(
@@ -416,17 +439,14 @@ HttpReply MessageRoutes::get_message(HttpRequest& req) {
   return HttpReply::json(200, message_reply(*message, (*receipts)[message->id]));
 }
 
-HttpReply MessageRoutes::list_channels(HttpRequest&) {
-  auto listed = store_.channels();
-  if (!listed.ok()) return store_unavailable(logger_, "channels", listed.error);
-  nlohmann::json channels = nlohmann::json::array();
-  for (const auto& channel : *listed) {
-    channels.push_back({{"name", channel.name},
-                        {"messages", channel.messages},
-                        {"last_message_id", std::to_string(channel.last_message_id)},
-                        {"last_activity", format_rfc3339_ms(channel.last_activity_ms)}});
+std::optional<HttpReply> MessageRoutes::hide_private(MessageFilter* filter) const {
+  PrivateChannelsPtr table = channels_.private_channels();
+  if (table->members.empty()) return std::nullopt;
+  for (const auto& channel : filter->channels) {
+    if (!table->may_see(channel, filter->user)) return channel_not_found(channel);
   }
-  return HttpReply::json(200, {{"channels", channels}});
+  filter->hidden_channels = table->hidden_from(filter->user);
+  return std::nullopt;
 }
 
 HttpReply MessageRoutes::health(HttpRequest&) {

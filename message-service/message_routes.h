@@ -1,5 +1,6 @@
 #pragma once
 
+#include "message-service/channel_directory.h"
 #include "message-service/config.h"
 #include "message-service/forwarder.h"
 #include "message-service/rate_limiter.h"
@@ -16,18 +17,25 @@ namespace relay {
 /// the page's host on notify-service's port; never inline scripts), no framing, no referrer.
 HeaderList page_security_headers(const MessageServiceConfig& config, const HttpRequest& request);
 
+/// 503 store_unavailable for a request whose store read failed; logs the store's reason (the
+/// client only learns that it may retry).
+HttpReply store_unavailable(const Logger& logger, const char* what, const std::string& error);
+
 /// message-service's HTTP API, independent of the server that carries it: validates requests,
 /// calls the store and wakes the forwarder; passes typing notices (rate-limited per user) straight
 /// to notify-service. POST /messages answers later, when the store's group commit holding the
 /// message completed; store reads and outbound calls run as blocking routes (on the server's
 /// worker pool); the rest answer on the loop. With an `authenticator` (AUTH_MODE=accounts) every
 /// route but /health, /metrics and /config.json needs an access token, checked from the head, and
-/// everything is done and read as its caller. Holds references only; everything it points to must
-/// outlive the server. Thread-safe (loops, workers and the store's commit thread call it).
+/// everything is done and read as its caller. Private channels (ChannelDirectory) are invisible to
+/// non-members on every route here: posting, history, the log, one message, receipts, typing
+/// answer 404 as for a channel that does not exist, and reads over every channel leave them out.
+/// Holds references only; everything it points to must outlive the server. Thread-safe (loops,
+/// workers and the store's commit thread call it).
 class MessageRoutes {
  public:
   MessageRoutes(const MessageServiceConfig& config, MessageStore& store, Forwarder& forwarder,
-                MetricsRegistry& metrics, const Logger& logger,
+                const ChannelDirectory& channels, MetricsRegistry& metrics, const Logger& logger,
                 const RequestAuthenticator* authenticator = nullptr);
 
   /// Adds the service's routes to `router`.
@@ -40,13 +48,15 @@ class MessageRoutes {
   HttpReply get_message(HttpRequest& req);
   HttpReply post_receipt(HttpRequest& req);
   HttpReply post_typing(HttpRequest& req);
-  HttpReply list_channels(HttpRequest& req);
   HttpReply health(HttpRequest& req);
+  /// Makes `filter` leave out the private channels its reader is not in; a 404 when it names one.
+  std::optional<HttpReply> hide_private(MessageFilter* filter) const;
   HttpReply client_config(HttpRequest& req);
 
   const MessageServiceConfig& config_;
   MessageStore& store_;
   Forwarder& forwarder_;
+  const ChannelDirectory& channels_;
   MetricsRegistry& metrics_;
   const Logger& logger_;
   const RequestAuthenticator* authenticator_;

@@ -2,6 +2,8 @@
 
 #include "message-service/account_store.h"
 #include "message-service/auth_routes.h"
+#include "message-service/channel_directory.h"
+#include "message-service/channel_routes.h"
 #include "message-service/forwarder.h"
 #include "message-service/message_routes.h"
 #include "message-service/notify_client.h"
@@ -18,9 +20,11 @@ namespace relay {
 struct MessageService::Parts {
   MetricsRegistry metrics;
   std::unique_ptr<MessageStore> store;
+  std::unique_ptr<ChannelDirectory> channels;
   std::unique_ptr<NotifyClient> notify_client;
   std::unique_ptr<Forwarder> forwarder;
   std::unique_ptr<MessageRoutes> routes;
+  std::unique_ptr<ChannelRoutes> channel_routes;
   // AUTH_MODE=accounts only.
   std::unique_ptr<AccountStore> accounts;
   RevokedSessions revoked;
@@ -47,8 +51,14 @@ bool MessageService::start() {
     logger_.error("cannot open the message store", {{"error", error}});
     return false;
   }
-  p.notify_client =
-      std::make_unique<NotifyClient>(config_.notification_service_url, config_.notify_token);
+  p.channels = ChannelDirectory::open(config_.data_dir, &error);
+  if (!p.channels) {
+    logger_.error("cannot open the channel directory", {{"error", error}});
+    return false;
+  }
+  p.notify_client = std::make_unique<NotifyClient>(
+      config_.notification_service_url, config_.notify_token,
+      [channels = p.channels.get()] { return channels->private_channels(); });
   Forwarder::Options options;
   options.batch_size = static_cast<size_t>(config_.forward_batch_size);
   options.retry_max_ms = config_.forward_retry_max_ms;
@@ -59,11 +69,14 @@ bool MessageService::start() {
       },
       options, logger_, p.metrics);
   if (config_.exposure.accounts() && !start_accounts()) return false;
-  p.routes = std::make_unique<MessageRoutes>(config_, *p.store, *p.forwarder, p.metrics, logger_,
-                                             p.authenticator.get());
+  p.routes = std::make_unique<MessageRoutes>(config_, *p.store, *p.forwarder, *p.channels,
+                                             p.metrics, logger_, p.authenticator.get());
+  p.channel_routes = std::make_unique<ChannelRoutes>(
+      config_, *p.store, *p.channels, p.accounts.get(), logger_, p.authenticator.get());
 
   if (p.auth_routes) p.auth_routes->add_routes(p.router);
   p.routes->add_routes(p.router);
+  p.channel_routes->add_routes(p.router);
   p.www = std::make_unique<StaticFiles>(
       config_.www_dir, 8 << 20,
       [this](const HttpRequest& request) { return page_security_headers(config_, request); });
@@ -136,8 +149,8 @@ bool MessageService::start_accounts() {
     return revoked.contains(id);
   };
   p.authenticator = std::make_unique<RequestAuthenticator>(std::move(options));
-  p.auth_routes = std::make_unique<AuthRoutes>(config_, *p.accounts, p.revoked, *p.authenticator,
-                                               p.metrics, logger_);
+  p.auth_routes = std::make_unique<AuthRoutes>(config_, *p.accounts, *p.channels, p.revoked,
+                                               *p.authenticator, p.metrics, logger_);
   return true;
 }
 

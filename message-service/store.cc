@@ -128,6 +128,14 @@ void append_visible_sql(const MessageFilter& filter, int first_index,
     }
     sql->append(")");
   }
+  if (!filter.hidden_channels.empty()) {
+    sql->append(" AND ").append(columns.channel).append(" NOT IN (");
+    for (size_t i = 0; i < filter.hidden_channels.size(); ++i) {
+      if (i > 0) sql->append(", ");
+      append_parameter(filter.hidden_channels[i]);
+    }
+    sql->append(")");
+  }
   sql->append(")");
   if (!filter.user.empty()) {
     std::string user_index = std::to_string(first_index + static_cast<int>(values->size()));

@@ -86,6 +86,18 @@ std::optional<int64_t> fetch_store_last_id(const std::string& base_url,
   return page->store_last_id;
 }
 
+PrivateChannelsPtr fetch_private_channels(const std::string& base_url,
+                                          const ServiceCredential& credential) {
+  httplib::Client client(base_url);
+  client.set_connection_timeout(1, 0);
+  client.set_read_timeout(5, 0);
+  auto result = client.Get("/memberships", credential_headers(credential));
+  if (!result || result->status != 200) return nullptr;
+  auto body = nlohmann::json::parse(result->body, nullptr, false);
+  std::string error;
+  return body.is_discarded() ? nullptr : PrivateChannels::from_json(body, &error);
+}
+
 StoreLastIdFetch make_store_last_id_fetch(std::string base_url, ServiceCredential credential) {
   return [base_url = std::move(base_url), credential = std::move(credential)] {
     return fetch_store_last_id(base_url, credential);

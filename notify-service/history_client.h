@@ -8,6 +8,7 @@
 
 #include "notify-service/id_guard.h"
 #include "notify-service/stream_session.h"
+#include "shared/private_channels.h"
 
 namespace relay {
 
@@ -28,6 +29,12 @@ std::optional<int64_t> fetch_store_last_id(const std::string& base_url,
 
 /// fetch_store_last_id bound to `base_url`, for IdGuard.
 StoreLastIdFetch make_store_last_id_fetch(std::string base_url, ServiceCredential credential = {});
+
+/// Reads message-service's private channel table (GET /memberships, with `credential`), waiting
+/// at most a few seconds. nullptr when it cannot be reached or answers anything but a valid table.
+/// Blocks; any thread.
+PrivateChannelsPtr fetch_private_channels(const std::string& base_url,
+                                          const ServiceCredential& credential);
 
 /// Reads a /log answer's body: its events and its "last_id" (a string of digits, or an integer).
 /// nullopt when the body is not such an answer. Pure: exposed for tests.

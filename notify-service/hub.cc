@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <set>
 
 #include "shared/sse.h"
 
@@ -38,7 +39,8 @@ bool Subscriber::was_cut() const {
   return cut_;
 }
 
-bool Subscriber::push(const std::vector<EventPtr>& events, size_t max_backlog_bytes) {
+bool Subscriber::push(const std::vector<EventPtr>& events, size_t max_backlog_bytes,
+                      const PrivateChannels& private_channels) {
   bool alive;
   bool wake_writer;
   {
@@ -49,7 +51,7 @@ bool Subscriber::push(const std::vector<EventPtr>& events, size_t max_backlog_by
     bool writer_caught_up = pending_.empty();
     size_t queued_before = pending_.size();
     for (const auto& event : events) {
-      if (!filter_.matches(event->message)) continue;
+      if (!filter_.matches(event->message, &private_channels)) continue;
       pending_bytes_ += event->frame.size();
       pending_.push_back(event);
     }
@@ -101,13 +103,13 @@ Hub::Subscription Hub::subscribe(MessageFilter filter, std::optional<int64_t> la
       size_t missed_bytes = 0;
       for (const auto& event : ring_) {
         if (event->message.id > *last_event_id &&
-            subscription.subscriber->filter().matches(event->message)) {
+            subscription.subscriber->filter().matches(event->message, private_channels_.get())) {
           missed.push_back(event);
           missed_bytes += event->frame.size();
         }
       }
       if (missed_bytes <= options_.max_backlog_bytes) {
-        subscription.subscriber->push(missed, options_.max_backlog_bytes);
+        subscription.subscriber->push(missed, options_.max_backlog_bytes, *private_channels_);
         subscription.resume = Resume::kFromRing;
       }
     }
@@ -156,7 +158,7 @@ size_t Hub::publish(const std::vector<Message>& messages) {
 void Hub::push_to_all_locked(const std::vector<EventPtr>& events) {
   size_t cut = 0;
   for (size_t i = 0; i < subscribers_.size();) {
-    if (!subscribers_[i]->push(events, options_.max_backlog_bytes)) {
+    if (!subscribers_[i]->push(events, options_.max_backlog_bytes, *private_channels_)) {
       ++cut;
       remove_slot_locked(i);
       continue;
@@ -176,9 +178,61 @@ std::vector<EventPtr> Hub::ring_events_after(int64_t after_id, const MessageFilt
   std::lock_guard lock(mutex_);
   std::vector<EventPtr> events;
   for (const auto& event : ring_) {
-    if (event->message.id > after_id && filter.matches(event->message)) events.push_back(event);
+    if (event->message.id > after_id && filter.matches(event->message, private_channels_.get()))
+      events.push_back(event);
   }
   return events;
+}
+
+void Hub::set_private_channels(PrivateChannelsPtr table) {
+  std::lock_guard lock(mutex_);
+  // Who joined or left which channel: the union of both tables' channels, compared member by
+  // member.
+  std::vector<EventPtr> changes;
+  int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  auto announce = [&](const std::string& channel, const std::string& user, const char* state) {
+    Message change;
+    change.kind = EventKind::kMembership;
+    change.channel = channel;
+    change.user = user;
+    change.status = state;
+    change.timestamp_ms = now_ms;
+    changes.push_back(make_message_event(change));
+  };
+  static const std::set<std::string> kNobody;
+  auto members_of = [](const PrivateChannels& of,
+                       const std::string& channel) -> const std::set<std::string>& {
+    auto found = of.members.find(channel);
+    return found == of.members.end() ? kNobody : found->second;
+  };
+  std::set<std::string> channels;
+  for (const auto& [name, members] : private_channels_->members) channels.insert(name);
+  for (const auto& [name, members] : table->members) channels.insert(name);
+  for (const auto& channel : channels) {
+    const auto& before = members_of(*private_channels_, channel);
+    const auto& after = members_of(*table, channel);
+    for (const auto& user : after) {
+      if (before.count(user) == 0) announce(channel, user, "added");
+    }
+    for (const auto& user : before) {
+      if (after.count(user) == 0) announce(channel, user, "removed");
+    }
+  }
+  private_channels_ = std::move(table);
+  knows_private_channels_ = true;
+  if (!changes.empty()) push_to_all_locked(changes);
+}
+
+bool Hub::knows_private_channels() {
+  std::lock_guard lock(mutex_);
+  return knows_private_channels_;
+}
+
+PrivateChannelsPtr Hub::private_channels() {
+  std::lock_guard lock(mutex_);
+  return private_channels_;
 }
 
 void Hub::shutdown() {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "shared/message.h"
+#include "shared/private_channels.h"
 
 namespace relay {
 
@@ -54,8 +55,10 @@ class Subscriber {
   friend class Hub;
   /// Queues those of `events` its filter lets through, or cuts the subscriber when events were
   /// already waiting and the queue would pass `max_backlog_bytes` (so a stream holds at most the
-  /// cap plus one batch). Returns false when it was cut (now or before).
-  bool push(const std::vector<EventPtr>& events, size_t max_backlog_bytes);
+  /// cap plus one batch). `private_channels` decides who may see a private channel's events.
+  /// Returns false when it was cut (now or before).
+  bool push(const std::vector<EventPtr>& events, size_t max_backlog_bytes,
+            const PrivateChannels& private_channels);
   void close();
 
   const MessageFilter filter_;
@@ -75,7 +78,10 @@ class Subscriber {
 /// The fan-out hub: receives messages (in id order, at least once), drops ids it has already seen,
 /// keeps the most recent ones in a ring for resuming streams, and queues each new message for
 /// every subscriber whose filter matches it. Knows nothing of HTTP; any transport can drive it.
-/// Thread-safe.
+/// Private channels: the hub holds the current table of private channels and their members, and
+/// every event of a private channel (live, from the ring, transient) reaches members only; a new
+/// table applies to the open subscribers at once, and each member it adds or removes is told with
+/// a membership event. Thread-safe.
 class Hub {
  public:
   struct Options {
@@ -124,6 +130,15 @@ class Hub {
   /// The ring's events after `after_id` that `filter` matches (whatever the ring still holds).
   std::vector<EventPtr> ring_events_after(int64_t after_id, const MessageFilter& filter);
 
+  /// Replaces the table of private channels (any version: message-service's table is the truth)
+  /// and announces to the subscribers each member it added or removed ("membership" events, to
+  /// that user and to the channel's members).
+  void set_private_channels(PrivateChannelsPtr table);
+  /// The table in force (never null; empty at start).
+  PrivateChannelsPtr private_channels();
+  /// Whether any table was set since the hub started.
+  bool knows_private_channels();
+
   /// Closes every subscriber and refuses new ones.
   void shutdown();
 
@@ -145,9 +160,11 @@ class Hub {
   std::deque<EventPtr> ring_;                             // guarded by mutex_
   /// Every message with an id above ring_floor_ that reached this hub is in the ring; unset until
   /// the first message arrives (the hub cannot know what came before it started).
-  std::optional<int64_t> ring_floor_;  // guarded by mutex_
-  int64_t last_id_ = 0;                // guarded by mutex_
-  bool stopping_ = false;              // guarded by mutex_
+  std::optional<int64_t> ring_floor_;                                          // guarded by mutex_
+  int64_t last_id_ = 0;                                                        // guarded by mutex_
+  bool stopping_ = false;                                                      // guarded by mutex_
+  PrivateChannelsPtr private_channels_ = std::make_shared<PrivateChannels>();  // guarded by mutex_
+  bool knows_private_channels_ = false;                                        // guarded by mutex_
 };
 
 }  // namespace relay

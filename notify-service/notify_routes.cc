@@ -7,6 +7,25 @@
 
 namespace relay {
 
+namespace {
+
+// Accounts mode, before the first table of private channels arrived: serving a stream now could
+// show a private channel to outsiders.
+HttpReply not_ready() {
+  HttpReply reply = HttpReply::error(
+      {503, "starting",
+       "notify-service has not yet learnt the private channels from message-service; retry"});
+  reply.headers.emplace_back("Retry-After", "1");
+  return reply;
+}
+
+HttpReply channel_not_found(const std::string& channel) {
+  return HttpReply::error(
+      {404, "channel_not_found", "no channel named " + channel + " is visible to you"});
+}
+
+}  // namespace
+
 std::optional<HttpReply> check_notify_head(const HttpRequest& head,
                                            const NotifyServiceConfig& config) {
   if (head.has_header("Origin")) {
@@ -65,6 +84,9 @@ NotifyRoutes::NotifyRoutes(const NotifyServiceConfig& config, Hub& hub, Presence
       implausible_(
           metrics.counter("relay_notify_implausible_ids_total",
                           "POST /notify batches refused for ids above the store's newest.")),
+      stale_memberships_(metrics.counter(
+          "relay_notify_memberships_stale_total",
+          "POST /notify batches refused until message-service sent its private channel table.")),
       streams_limited_(metrics.counter(
           "relay_streams_limited_total",
           "Streams refused with 429 for MAX_STREAMS_PER_USER or MAX_STREAMS_PER_ADDRESS.")),
@@ -92,6 +114,14 @@ void NotifyRoutes::add_routes(Router& router) {
               .cors = false,
               .check_head = [this](HttpRequest& head) { return check_notify_head(head, config_); },
               .handler = bind(&NotifyRoutes::notify)});
+  // message-service's private channel table: the same service credential as POST /notify.
+  router.add({.method = "PUT",
+              .pattern = "/memberships",
+              .max_body_bytes = config_.max_notify_body_bytes,
+              .blocking = true,
+              .cors = false,
+              .check_head = [this](HttpRequest& head) { return check_notify_head(head, config_); },
+              .handler = bind(&NotifyRoutes::put_memberships)});
   router.add({.method = "GET",
               .pattern = "/presence",
               .check_head = signed_in,
@@ -108,14 +138,23 @@ HttpReply NotifyRoutes::health(const HttpRequest&) {
                                {"version", RELAY_VERSION},
                                {"subscribers", hub_.subscriber_count()},
                                {"max_subscribers", config_.max_subscribers},
-                               {"last_event_id", std::to_string(hub_.last_id())}});
+                               {"last_event_id", std::to_string(hub_.last_id())},
+                               {"private_channels", authenticator_ == nullptr       ? "not_used"
+                                                    : hub_.knows_private_channels() ? "loaded"
+                                                                                    : "waiting"}});
 }
 
 HttpReply NotifyRoutes::open_stream(const HttpRequest& req) {
+  if (authenticator_ != nullptr && !hub_.knows_private_channels()) return not_ready();
   auto reader = reading_user(req);
   if (auto* error = std::get_if<ApiError>(&reader)) return HttpReply::error(*error);
   auto filter = parse_filter(req.param("channels"), std::get<std::string>(reader));
   if (auto* error = std::get_if<ApiError>(&filter)) return HttpReply::error(*error);
+  PrivateChannelsPtr private_channels = hub_.private_channels();
+  for (const auto& channel : std::get<MessageFilter>(filter).channels) {
+    if (!private_channels->may_see(channel, std::get<std::string>(reader)))
+      return channel_not_found(channel);
+  }
   std::string resume_text = req.header("Last-Event-ID");
   if (resume_text.empty()) resume_text = req.param("last_event_id");
   std::optional<int64_t> last_event_id;
@@ -201,6 +240,23 @@ void NotifyRoutes::stream_ended(const StreamSession& session) {
 }
 
 HttpReply NotifyRoutes::notify(const HttpRequest& req) {
+  // The batch was made under message-service's private channel table of this version; fanning it
+  // out under another could show a private channel to outsiders. Refused until PUT /memberships
+  // brought that version (message-service then sends the batch again).
+  auto version = req.has_header("Memberships-Version")
+                     ? parse_non_negative(req.header("Memberships-Version"))
+                     : std::optional<int64_t>(0);
+  if (!version) {
+    return HttpReply::error(
+        {400, "invalid_memberships_version", "Memberships-Version must be a whole number"});
+  }
+  if (int64_t held = hub_.private_channels()->version; *version != held) {
+    stale_memberships_.add();
+    return HttpReply::error({409, "memberships_stale",
+                             "this batch was made under private channel table version " +
+                                 std::to_string(*version) + "; this service holds version " +
+                                 std::to_string(held) + ": PUT /memberships first"});
+  }
   auto parsed = parse_notify_batch(req.body);
   if (auto* error = std::get_if<ApiError>(&parsed)) return HttpReply::error(*error);
   auto& messages = std::get<std::vector<Message>>(parsed);
@@ -245,10 +301,32 @@ HttpReply NotifyRoutes::notify(const HttpRequest& req) {
   return HttpReply::json(200, {{"accepted", accepted},
                                {"duplicates", messages.size() - accepted},
                                {"typing", typing},
-                               {"last_event_id", std::to_string(hub_.last_id())}});
+                               {"last_event_id", std::to_string(hub_.last_id())},
+                               {"private_channels", authenticator_ == nullptr       ? "not_used"
+                                                    : hub_.knows_private_channels() ? "loaded"
+                                                                                    : "waiting"}});
+}
+
+HttpReply NotifyRoutes::put_memberships(const HttpRequest& req) {
+  if (!is_valid_utf8(req.body)) {
+    return HttpReply::error({400, "invalid_utf8", "the request body must be valid UTF-8"});
+  }
+  auto parsed = nlohmann::json::parse(req.body, nullptr, false);
+  if (parsed.is_discarded()) {
+    return HttpReply::error({400, "invalid_json", "the request body is not valid JSON"});
+  }
+  std::string error;
+  PrivateChannelsPtr table = PrivateChannels::from_json(parsed, &error);
+  if (!table) return HttpReply::error({400, "invalid_memberships", error});
+  int64_t version = table->version;
+  size_t channels = table->members.size();
+  hub_.set_private_channels(std::move(table));
+  logger_.info("private channels updated", {{"version", version}, {"channels", channels}});
+  return HttpReply::json(200, {{"version", std::to_string(version)}, {"channels", channels}});
 }
 
 HttpReply NotifyRoutes::presence(const HttpRequest& req) {
+  if (authenticator_ != nullptr && !hub_.knows_private_channels()) return not_ready();
   std::optional<std::string> channel;
   if (!req.param("channel").empty()) {
     channel = req.param("channel");
@@ -256,6 +334,9 @@ HttpReply NotifyRoutes::presence(const HttpRequest& req) {
       return HttpReply::error(
           {400, "invalid_channel", "\"channel\" must be 1 to 64 characters of [A-Za-z0-9_.-]"});
     }
+  }
+  if (channel && !hub_.private_channels()->may_see(*channel, req.caller)) {
+    return channel_not_found(*channel);
   }
   nlohmann::json body = {{"users", presence_.users(channel)}};
   body["channel"] = channel ? nlohmann::json(*channel) : nlohmann::json(nullptr);

@@ -1,6 +1,8 @@
 #include "notify-service/notify_service.h"
 
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "notify-service/history_client.h"
@@ -21,6 +23,11 @@ struct NotifyService::Parts {
   std::unique_ptr<RequestAuthenticator> authenticator;  // AUTH_MODE=accounts only
   Router router;
   std::unique_ptr<HttpServer> server;
+  // AUTH_MODE=accounts: fetches message-service's private channel table until the hub has one.
+  std::thread table_loader;
+  std::mutex loader_mutex;
+  std::condition_variable loader_wake;
+  bool stopping = false;  // guarded by loader_mutex
   bool running = false;
 };
 
@@ -86,6 +93,21 @@ bool NotifyService::start() {
     return false;
   }
   p.running = true;
+  if (config_.exposure.accounts()) {
+    p.table_loader = std::thread([&p, credential, this] {
+      std::unique_lock lock(p.loader_mutex);
+      while (!p.stopping && !p.hub->knows_private_channels()) {
+        lock.unlock();
+        PrivateChannelsPtr table = fetch_private_channels(config_.message_service_url, credential);
+        if (table && !p.hub->knows_private_channels()) {
+          p.hub->set_private_channels(std::move(table));
+          logger_.info("private channels loaded from message-service");
+        }
+        lock.lock();
+        p.loader_wake.wait_for(lock, std::chrono::milliseconds(500), [&p] { return p.stopping; });
+      }
+    });
+  }
   logger_.info("listening", {{"port", port},
                              {"address", config_.exposure.bind_address},
                              {"version", RELAY_VERSION},
@@ -101,6 +123,12 @@ void NotifyService::stop() {
   auto& p = *parts_;
   if (!p.running) return;
   p.running = false;
+  {
+    std::lock_guard lock(p.loader_mutex);
+    p.stopping = true;
+  }
+  p.loader_wake.notify_all();
+  if (p.table_loader.joinable()) p.table_loader.join();
   p.hub->shutdown();
   p.server->stop();
   p.presence->stop();

@@ -101,9 +101,11 @@ std::string StreamSession::next_history_page() {
   }
   std::vector<EventPtr> events;
   events.reserve(page->events.size());
+  PrivateChannelsPtr private_channels = hub_.private_channels();
   for (const auto& message : page->events) {
     history_cursor_ = std::max(history_cursor_, message.id);
-    if (filter.matches(message)) events.push_back(make_message_event(message));
+    if (filter.matches(message, private_channels.get()))
+      events.push_back(make_message_event(message));
   }
   std::string out;
   append_new(events, &out);

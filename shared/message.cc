@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "shared/json_writer.h"
+#include "shared/private_channels.h"
 #include "shared/time_format.h"
 
 namespace relay {
@@ -18,6 +19,8 @@ const char* kind_name(EventKind kind) {
       return "typing";
     case EventKind::kPresence:
       return "presence";
+    case EventKind::kMembership:
+      return "membership";
     case EventKind::kMessage:
       break;
   }
@@ -56,6 +59,12 @@ nlohmann::json message_to_json(const Message& message) {
              {"user", message.user},
              {"channel",
               message.channel.empty() ? nlohmann::json(nullptr) : nlohmann::json(message.channel)},
+             {"state", message.status}};
+      break;
+    case EventKind::kMembership:
+      out = {{"type", "membership"},
+             {"user", message.user},
+             {"channel", message.channel},
              {"state", message.status}};
       break;
   }
@@ -106,6 +115,10 @@ void append_message_json(const Message& message, bool with_type, FlatJsonObject*
       } else {
         object.add_string("channel", message.channel);
       }
+      object.add_string("state", message.status);
+      break;
+    case EventKind::kMembership:
+      object.add_string("channel", message.channel);
       object.add_string("state", message.status);
       break;
   }
@@ -336,13 +349,25 @@ std::string dump_json(const nlohmann::json& value) {
   return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-bool MessageFilter::matches(const Message& message) const {
+bool MessageFilter::matches(const Message& message, const PrivateChannels* private_channels) const {
   if (message.kind == EventKind::kPresence && message.channel.empty()) return true;
   if (!message.to.empty()) {
     return !user.empty() && (message.to == user || message.user == user);
   }
-  return channels.empty() ||
-         std::find(channels.begin(), channels.end(), message.channel) != channels.end();
+  if (!channels.empty() &&
+      std::find(channels.begin(), channels.end(), message.channel) == channels.end()) {
+    return false;
+  }
+  if (!hidden_channels.empty() && std::find(hidden_channels.begin(), hidden_channels.end(),
+                                            message.channel) != hidden_channels.end()) {
+    return false;
+  }
+  if (message.kind == EventKind::kMembership) {
+    return !user.empty() &&
+           (message.user == user ||
+            (private_channels != nullptr && private_channels->is_member(message.channel, user)));
+  }
+  return private_channels == nullptr || private_channels->may_see(message.channel, user);
 }
 
 }  // namespace relay

@@ -11,11 +11,15 @@
 
 namespace relay {
 
-/// What an event carries. Messages and receipts are stored and share one id sequence (so one
-/// Last-Event-ID covers both); typing and presence are transient: no id, never stored or replayed.
-enum class EventKind { kMessage, kReceipt, kTyping, kPresence };
+struct PrivateChannels;
 
-/// The wire name of a kind: "message", "receipt", "typing", "presence" (also the SSE event name).
+/// What an event carries. Messages and receipts are stored and share one id sequence (so one
+/// Last-Event-ID covers both); typing, presence and membership changes are transient: no id, never
+/// stored or replayed.
+enum class EventKind { kMessage, kReceipt, kTyping, kPresence, kMembership };
+
+/// The wire name of a kind: "message", "receipt", "typing", "presence", "membership" (also the SSE
+/// event name).
 const char* kind_name(EventKind kind);
 
 /// One chat event; most often a stored chat message. `id` is assigned by message-service's store
@@ -30,7 +34,8 @@ struct Message {
   int64_t timestamp_ms = 0;
   EventKind kind = EventKind::kMessage;
   int64_t message_id = 0;  // receipt: the message acknowledged
-  std::string status;      // receipt: "delivered" | "read"; presence: "join" | "leave"
+  std::string status;      // receipt: "delivered" | "read"; presence: "join" | "leave";
+                       // membership: "added" | "removed" (`user` joined or left private `channel`)
 };
 
 /// The wire form. A message: {"id": "<digits>", "content", "user", "channel", "to" (only for a
@@ -97,11 +102,16 @@ std::string dump_json(const nlohmann::json& value);
 /// Which events one reader may see. Channel events are visible when `channels` is empty (every
 /// channel) or names the event's channel. Direct ones are visible only when `user` is one of the
 /// two parties, whatever the channel list says. Presence for every channel is visible to all.
+/// Private channels: an event of a channel in `hidden_channels`, or of a private channel of
+/// `private_channels` that `user` is not a member of, is never visible; a membership change is
+/// visible to the user it concerns and to the channel's members (and, like every channel event,
+/// only on streams following that channel).
 struct MessageFilter {
   std::vector<std::string> channels;
   std::string user;
+  std::vector<std::string> hidden_channels;  // set by message-service's reads, usually empty
 
-  bool matches(const Message& message) const;
+  bool matches(const Message& message, const PrivateChannels* private_channels = nullptr) const;
 };
 
 }  // namespace relay

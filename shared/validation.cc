@@ -211,6 +211,39 @@ std::variant<ReceiptDraft, ApiError> parse_receipt_request(std::string_view body
   return draft;
 }
 
+std::variant<ChannelDraft, ApiError> parse_channel_request(std::string_view body) {
+  auto object = parse_object_body(body);
+  if (auto* error = std::get_if<ApiError>(&object)) return *error;
+  const auto& parsed = std::get<nlohmann::json>(object);
+  ChannelDraft draft;
+  auto name = parsed.find("name");
+  if (name == parsed.end() || !name->is_string() ||
+      !is_valid_channel(name->get_ref<const std::string&>())) {
+    return bad_request("invalid_channel",
+                       "\"name\" is required: 1 to 64 characters from A-Z a-z 0-9 _ . -");
+  }
+  draft.name = name->get<std::string>();
+  auto is_private = parsed.find("private");
+  if (is_private != parsed.end() && !is_private->is_null()) {
+    if (!is_private->is_boolean()) {
+      return bad_request("invalid_private", "\"private\" must be true or false");
+    }
+    draft.is_private = is_private->get<bool>();
+  }
+  return draft;
+}
+
+std::variant<std::string, ApiError> parse_member_request(std::string_view body) {
+  auto object = parse_object_body(body);
+  if (auto* error = std::get_if<ApiError>(&object)) return *error;
+  std::string user;
+  bool present = false;
+  if (auto error = optional_user_name(std::get<nlohmann::json>(object), "user", &user, &present))
+    return *error;
+  if (!present) return bad_request("missing_user", "\"user\" is required: who to add");
+  return user;
+}
+
 std::variant<MessageDraft, ApiError> parse_message_request(std::string_view body,
                                                            size_t max_content_bytes,
                                                            const std::string& caller) {

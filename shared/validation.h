@@ -78,6 +78,16 @@ struct ReceiptDraft {
 std::variant<ReceiptDraft, ApiError> parse_receipt_request(std::string_view body,
                                                            const std::string& caller = {});
 
+/// A validated POST /channels body: {"name", "private"?: bool (default false)}.
+struct ChannelDraft {
+  std::string name;
+  bool is_private = false;
+};
+std::variant<ChannelDraft, ApiError> parse_channel_request(std::string_view body);
+
+/// Validates the body of POST /channels/{name}/members: {"user"} (required, a user name).
+std::variant<std::string, ApiError> parse_member_request(std::string_view body);
+
 /// The rule for a "user" a signed-in client sends (in a body or a query): with `caller` set, the
 /// claimed name must be absent (`present` false) or exactly the caller's, else 403 `forbidden`;
 /// nobody acts or reads in another's name. With `caller` empty (AUTH_MODE=open) any name goes.

@@ -10,62 +10,12 @@
 #include <doctest/doctest.h>
 
 #include "shared/auth/access_token.h"
-#include "tests/integration/harness.h"
+#include "tests/integration/accounts_support.h"
 #include "tests/support/raw_socket.h"
 
 namespace relay::itest {
 
 namespace {
-
-const std::string kSecret = "accounts-test-secret-of-at-least-32-bytes!";
-const std::string kPassword = "correct horse battery";
-
-RelayOptions accounts_options(Environment extra_message = {}, Environment extra_notify = {}) {
-  RelayOptions options;
-  options.message_env = {{"AUTH_MODE", "accounts"}, {"AUTH_SECRET", kSecret}};
-  for (auto& [name, value] : extra_message) options.message_env[name] = value;
-  options.notify_env = {{"AUTH_MODE", "accounts"}, {"AUTH_SECRET", kSecret}};
-  for (auto& [name, value] : extra_notify) options.notify_env[name] = value;
-  return options;
-}
-
-struct Account {
-  std::string user;
-  std::string token;    // the access token
-  std::string session;  // the relay_session cookie's value
-};
-
-// The value of cookie `name` among a response's Set-Cookie headers, and its attributes.
-std::string set_cookie(const HttpResponse& response, const std::string& name,
-                       std::string* attributes = nullptr) {
-  auto [begin, end] = response.headers.equal_range("Set-Cookie");
-  for (auto it = begin; it != end; ++it) {
-    const std::string& cookie = it->second;
-    if (cookie.rfind(name + "=", 0) != 0) continue;
-    size_t end_of_value = cookie.find(';');
-    if (attributes != nullptr) *attributes = cookie.substr(end_of_value);
-    return cookie.substr(name.size() + 1, end_of_value - name.size() - 1);
-  }
-  return "";
-}
-
-Account signed_in_from(const HttpResponse& response) {
-  Json body = response.json();
-  REQUIRE_MESSAGE(body.is_object(), response.describe());
-  return {body.value("user", ""), body.value("access_token", ""),
-          set_cookie(response, "relay_session")};
-}
-
-Account register_account(const HttpClient& http, const std::string& name,
-                         const std::string& password = kPassword) {
-  auto response = http.post_json("/auth/register", {{"username", name}, {"password", password}});
-  REQUIRE_MESSAGE(response.status == 201, response.describe());
-  return signed_in_from(response);
-}
-
-httplib::Headers bearer(const std::string& token) {
-  return {{"Authorization", "Bearer " + token}};
-}
 
 // A token signed with `key` for `user` expiring at `expires_at_s`.
 std::string token_for(const std::string& key, const std::string& user, int64_t expires_at_s) {
@@ -219,7 +169,7 @@ TEST_CASE("accounts: every route but the open ones needs a valid credential") {
       {"not bearer", {{"Authorization", "Basic YWxpY2U6eA=="}}},
       {"garbage", bearer("garbage")},
       {"another key", bearer(token_for(other_key, "alice", now_s() + 600))},
-      {"expired", bearer(token_for(kSecret, "alice", now_s() - 1))},
+      {"expired", bearer(token_for(kAuthSecret, "alice", now_s() - 1))},
       {"alg none",
        bearer(base64url("{\"alg\":\"none\",\"typ\":\"JWT\"}") + "." + base64url(payload) + ".")},
       {"altered payload", bearer(real[0] + "." + base64url(payload) + "." + real[2])},

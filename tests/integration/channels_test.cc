@@ -35,8 +35,8 @@ TEST_CASE("channels: GET /channels lists channels with counts and last activity,
   CHECK(std::stoll(channels[1]["last_message_id"].get<std::string>()) >
         std::stoll(first["id"].get<std::string>()));
 
-  // Only GET is allowed.
-  HttpResponse refused = http.post_json("/channels", {{"name", "new"}});
+  // GET lists, POST creates (private_channels_test.cc); nothing else.
+  HttpResponse refused = http.del("/channels");
   CHECK(refused.status == 405);
   CHECK(refused.json()["error"] == "method_not_allowed");
 }

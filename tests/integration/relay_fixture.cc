@@ -99,6 +99,16 @@ void Relay::start_notify() {
   INFO(notify_.diagnostics());
   REQUIRE_MESSAGE(notify_.start(), "notify-service did not start");
   REQUIRE(notify_.port() == notify_port_);
+  // In accounts mode streams are refused (503) until notify-service has message-service's private
+  // channels; tests start from there.
+  auto mode = notify_.env().find("AUTH_MODE");
+  if (mode != notify_.env().end() && mode->second == "accounts" && message_.running()) {
+    bool loaded = eventually([&] {
+      HttpResponse health = notify_http().get("/health");
+      return health.status == 200 && health.json().value("private_channels", "") == "loaded";
+    });
+    REQUIRE_MESSAGE(loaded, "notify-service did not load the private channels");
+  }
 }
 
 std::string Relay::diagnostics() const {

@@ -82,8 +82,8 @@ HttpResponse HttpClient::post_json(const std::string& path, const Json& body,
   return post(path, body.dump(), "application/json", headers);
 }
 
-HttpResponse HttpClient::del(const std::string& path) const {
-  return to_response(make_client(port_, timeout_)->Delete(path));
+HttpResponse HttpClient::del(const std::string& path, const httplib::Headers& headers) const {
+  return to_response(make_client(port_, timeout_)->Delete(path, headers));
 }
 
 HttpResponse HttpClient::options(const std::string& path) const {

@@ -43,7 +43,7 @@ class HttpClient {
                     const std::string& content_type, const httplib::Headers& headers = {}) const;
   HttpResponse post_json(const std::string& path, const Json& body,
                          const httplib::Headers& headers = {}) const;
-  HttpResponse del(const std::string& path) const;
+  HttpResponse del(const std::string& path, const httplib::Headers& headers = {}) const;
   HttpResponse options(const std::string& path) const;
 
   int port() const { return port_; }

@@ -83,8 +83,8 @@ std::vector<int64_t> message_ids(const std::vector<SseEvent>& events) {
 TEST_CASE("hub fans out new messages to matching subscribers and drops duplicate ids") {
   Hub hub(small_hub(), {});
   auto all = hub.subscribe({}, std::nullopt).subscriber;
-  auto dev = hub.subscribe({{"dev"}, ""}, std::nullopt).subscriber;
-  auto bob = hub.subscribe({{"nothing"}, "bob"}, std::nullopt).subscriber;
+  auto dev = hub.subscribe({{"dev"}, "", {}}, std::nullopt).subscriber;
+  auto bob = hub.subscribe({{"nothing"}, "bob", {}}, std::nullopt).subscriber;
   CHECK(hub.publish({msg(1), msg(2, "dev"), msg(3, "dev", "alice", "bob")}) == 3);
   CHECK(hub.publish({msg(2), msg(3), msg(4)}) == 1);
   CHECK(ids_of(all->wait_for_events(0ms)) == std::vector<int64_t>{1, 2, 4});
@@ -196,7 +196,7 @@ TEST_CASE("hub delivers in order to concurrent subscribers while others come and
   std::atomic<bool> done{false};
   std::thread churn([&] {
     while (!done) {
-      auto sub = hub.subscribe({{"general"}, ""}, hub.last_id());
+      auto sub = hub.subscribe({{"general"}, "", {}}, hub.last_id());
       sub.subscriber->wait_for_events(1ms);
       hub.unsubscribe(sub.subscriber);
     }
@@ -257,7 +257,7 @@ TEST_CASE("stream session pages past history it may not show instead of asking a
   SessionCounters counters;
   StreamOptions options;
   options.history_page_size = 2;
-  MessageFilter mine{{"mine"}, ""};
+  MessageFilter mine{{"mine"}, "", {}};
   StreamSession session(hub, hub.subscribe(mine, 0), 0, "c", options, fetch, counters.counters);
   auto events = read_session(session, 1);
   CHECK(message_ids(events) == std::vector<int64_t>{9});

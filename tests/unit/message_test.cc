@@ -19,7 +19,7 @@ Message direct_message(std::string from, std::string to, std::string channel = "
 }
 
 MessageFilter filter(std::vector<std::string> channels, std::string user = "") {
-  return MessageFilter{std::move(channels), std::move(user)};
+  return MessageFilter{std::move(channels), std::move(user), {}};
 }
 
 // Parses `value`, failing the test when message_from_json refuses it.

@@ -162,10 +162,11 @@ TEST_CASE("store history honours channels, direct-message parties, after and lim
     return out;
   };
   CHECK(ids(value_of(store->list({}, std::nullopt, 50))) == std::vector<int64_t>{1, 2, 4});
-  CHECK(ids(value_of(store->list({{"a"}, ""}, std::nullopt, 50))) == std::vector<int64_t>{1, 4});
-  CHECK(ids(value_of(store->list({{"a"}, "bob"}, std::nullopt, 50))) ==
+  CHECK(ids(value_of(store->list({{"a"}, "", {}}, std::nullopt, 50))) ==
+        std::vector<int64_t>{1, 4});
+  CHECK(ids(value_of(store->list({{"a"}, "bob", {}}, std::nullopt, 50))) ==
         std::vector<int64_t>{1, 3, 4});
-  CHECK(ids(value_of(store->list({{}, "alice"}, std::nullopt, 50))) ==
+  CHECK(ids(value_of(store->list({{}, "alice", {}}, std::nullopt, 50))) ==
         std::vector<int64_t>{1, 2, 3, 4});
   CHECK(ids(value_of(store->list({}, 1, 50))) == std::vector<int64_t>{2, 4});
   CHECK(ids(value_of(store->list({}, 0, 2))) == std::vector<int64_t>{1, 2});
@@ -499,14 +500,14 @@ TEST_CASE("store: receipts move forward only and take ids from the message seque
   CHECK(ids_of(value_of(store->load_after(0, 100, 1 << 20))) ==
         std::vector<int64_t>{message.id, dm.id, read.event.id, dm_read.event.id, next.id});
   // carol sees no DM and no DM receipt; alice's DMs show whatever channels she follows.
-  CHECK(ids_of(value_of(store->log(MessageFilter{{}, "carol"}, 0, 100)).events) ==
+  CHECK(ids_of(value_of(store->log(MessageFilter{{}, "carol", {}}, 0, 100)).events) ==
         std::vector<int64_t>{message.id, read.event.id, next.id});
-  CHECK(ids_of(value_of(store->log(MessageFilter{{"other"}, "alice"}, 0, 100)).events) ==
+  CHECK(ids_of(value_of(store->log(MessageFilter{{"other"}, "alice", {}}, 0, 100)).events) ==
         std::vector<int64_t>{dm.id, dm_read.event.id});
   // Pages: a limit smaller than either part still returns the first ones in id order.
   CHECK(ids_of(value_of(store->log(MessageFilter{}, message.id, 2)).events) ==
         std::vector<int64_t>{read.event.id, next.id});
-  CHECK(ids_of(value_of(store->log(MessageFilter{{}, "bob"}, message.id, 2)).events) ==
+  CHECK(ids_of(value_of(store->log(MessageFilter{{}, "bob", {}}, message.id, 2)).events) ==
         std::vector<int64_t>{dm.id, read.event.id});
 
   auto receipts = value_of(store->receipts_for({message.id, dm.id, next.id}));
@@ -615,7 +616,7 @@ TEST_CASE("store log returns the newest id, read with the page") {
   auto dm = store->insert(draft("secret", "a", "alice", "bob"), "").message;
   auto receipt = store->record_receipt(first.id, "bob", "read").event;
   // carol sees only the first message, but the newest id is the store's (the receipt's).
-  auto page = value_of(store->log(MessageFilter{{}, "carol"}, 0, 10));
+  auto page = value_of(store->log(MessageFilter{{}, "carol", {}}, 0, 10));
   REQUIRE(page.events.size() == 2);  // the message and bob's receipt of it
   CHECK(page.last_id == receipt.id);
   CHECK(receipt.id == dm.id + 1);
@@ -649,12 +650,12 @@ TEST_CASE(
   failed(store->get(message.id));
   failed(store->list({}, std::nullopt, 50));
   failed(store->list({}, 0, 50));
-  failed(store->list({{}, "alice"}, std::nullopt, 50, "bob"));
+  failed(store->list({{}, "alice", {}}, std::nullopt, 50, "bob"));
   failed(store->receipts_for({message.id}));
   failed(store->channels());
   failed(store->load_after(0, 100, 1 << 20));
   failed(store->log(MessageFilter{}, 0, 100));
-  failed(store->log(MessageFilter{{"general"}, "bob"}, 0, 100));
+  failed(store->log(MessageFilter{{"general"}, "bob", {}}, 0, 100));
   failed(store->last_id());
   failed(store->forwarded_upto());
   CHECK_FALSE(store->healthy());
