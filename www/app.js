@@ -7,7 +7,8 @@
 //   receipts.js  the delivered / read receipts this user posts
 //   typing.js    telling others that this user types, and the words for who else does
 //   api.js       every network call;  util.js small helpers
-//   dom.js, sidebar_view.js, messages_view.js, compose.js, name_prompt.js: the DOM
+//   session.js   AUTH_MODE=accounts: renewing the access token in time, sign-in errors in words
+//   dom.js, sidebar_view.js, messages_view.js, compose.js, name_prompt.js, signin_view.js: the DOM
 
 import * as api from './api.js';
 import * as store from './store.js';
@@ -17,6 +18,8 @@ import { askForName, isAsking, confirmPromptedName } from './name_prompt.js';
 import { MessagesView, MAX_SHOWN_MESSAGES } from './messages_view.js';
 import { Receipts } from './receipts.js';
 import { Sends } from './sends.js';
+import { SessionKeeper } from './session.js';
+import { askToSignIn, showSignedIn } from './signin_view.js';
 import { SidebarView } from './sidebar_view.js';
 import { REOPEN_MAX_MS, REOPEN_MIN_MS, Stream, startCursor } from './stream.js';
 import { TypingSender } from './typing.js';
@@ -433,9 +436,9 @@ async function loadConfigWithRetry() {
   let delay = REOPEN_MIN_MS;
   for (;;) {
     try {
-      await api.loadConfig();
+      const config = await api.loadConfig();
       showNotice('');
-      return;
+      return config;
     } catch (err) {
       stream.setState('offline', err.detail);
       showNotice(`Cannot load the page settings: ${sentence(err.detail)} Retrying…`);
@@ -451,13 +454,85 @@ async function start() {
   store.ensureConversation(state, 'channel', store.DEFAULT_CHANNEL);
   for (const channel of storage.getList(KEYS.channels, isValidChannel)) store.ensureConversation(state, 'channel', channel);
   conversationsChanged();
-  const configured = loadConfigWithRetry();
+  const config = await loadConfigWithRetry();
+  if (config.auth_mode === 'accounts') {
+    startAccounts(config);
+    return;
+  }
   let name = storage.get(KEYS.user) || '';
   if (!isValidUserName(name)) name = await askForName();
   ui.user.value = name;
-  await configured;
   updateByteCount();
   switchUser(name);
+}
+
+// ------------------------------------------------------------ AUTH_MODE=accounts
+
+// The user is the one the server's sign-in answer names; the access token lives in an HttpOnly
+// cookie both services read (the stream opens with withCredentials) and is renewed before it
+// expires. notify-service checks a stream's token when it opens, so a renewal leaves the stream
+// alone. A 401 from any call means the session is over: the form shows again.
+let registration = 'closed';
+let sessionEnding = false;
+const keeper = new SessionKeeper({
+  renew: () => api.renewToken(),
+  ended: () => sessionEnded('Your session has ended; sign in again.'),
+});
+
+async function startAccounts(config) {
+  registration = config.registration === 'open' ? 'open' : 'closed';
+  api.useAccounts(() => sessionEnded('Your session has ended; sign in again.'));
+  stream.options.withCredentials = true;
+  stream.options.refused = streamRefused;
+  ui.settings.hidden = true;
+  let answer = null;
+  try {
+    answer = await api.renewToken(true); // still signed in from an earlier visit?
+  } catch (err) {
+    answer = null;
+  }
+  if (!answer) answer = await askToSignIn(registration);
+  signedIn(answer);
+}
+
+function signedIn(answer) {
+  keeper.start(answer.expires_in);
+  showSignedIn(answer.user, signOut);
+  updateByteCount();
+  switchUser(answer.user);
+}
+
+async function sessionEnded(notice) {
+  if (sessionEnding) return;
+  sessionEnding = true;
+  keeper.stop();
+  stream.close();
+  stream.setState('offline', 'Signed out.');
+  const answer = await askToSignIn(registration, notice);
+  sessionEnding = false;
+  signedIn(answer);
+}
+
+async function signOut() {
+  keeper.stop();
+  stream.close();
+  try {
+    await api.logout();
+  } catch (err) {
+    // The form shows anyway: a failed logout leaves a session that ends when it expires.
+  }
+  sessionEnded('');
+}
+
+// The stream was refused (the browser gave up): an expired token is renewed first; a 401 there
+// ends the session (api.js shows the form) and the stream stays closed.
+async function streamRefused() {
+  try {
+    keeper.start((await api.renewToken()).expires_in);
+    return true;
+  } catch (err) {
+    return err.status !== 401;
+  }
 }
 
 start();
