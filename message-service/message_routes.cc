@@ -1,10 +1,10 @@
 #include "message-service/message_routes.h"
 
-#include <regex>
 #include <utility>
 
 #include "message-service/notify_client.h"
 #include "shared/http/head_checks.h"
+#include "shared/http_rules.h"
 #include "shared/json_writer.h"
 #include "shared/time_format.h"
 
@@ -84,27 +84,7 @@ HttpReply channel_not_found(const std::string& channel) {
 // notify-service's port as a browser reaches it: the one in NOTIFICATION_SERVICE_URL, else the
 // scheme's default.
 std::string notify_port_of(const MessageServiceConfig& config) {
-  static const std::regex kPort(R"(:([0-9]+)$)");
-  std::smatch port_match;
-  const auto& url = config.notification_service_url;
-  return std::regex_search(url, port_match, kPort) ? port_match[1].str()
-         : url.rfind("https", 0) == 0              ? "443"
-                                                   : "80";
-}
-
-// The host part of a Host header when it is a plain name, IPv4 or bracketed IPv6 literal (so it
-// can go into a policy), else "".
-std::string safe_host_of(const std::string& host_header) {
-  std::string host = host_header;
-  size_t colon = host.rfind(':');
-  if (colon != std::string::npos && host.find(']', colon) == std::string::npos) host.resize(colon);
-  if (host.empty() || host.size() > 255) return "";
-  for (char c : host) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '-' || c == '[' || c == ']' || c == ':';
-    if (!ok) return "";
-  }
-  return host;
+  return url_port(config.notification_service_url);
 }
 
 }  // namespace
@@ -122,7 +102,7 @@ HeaderList page_security_headers(const MessageServiceConfig& config, const HttpR
   std::string connect = "'self'";
   if (!config.public_notify_url.empty()) {
     connect += " " + config.public_notify_url;
-  } else if (std::string host = safe_host_of(request.header("host")); !host.empty()) {
+  } else if (std::string host = host_name_of(request.header("host")); !host.empty()) {
     std::string port = notify_port_of(config);
     connect += " http://" + host + ":" + port + " https://" + host + ":" + port;
   }

@@ -84,6 +84,9 @@ bool MessageService::start() {
 
   HttpServer::Options http;
   http.router = &p.router;
+  // Accounts mode: answers are personal; only the page's own origin and ALLOWED_ORIGINS read them.
+  http.cors.credentialed = config_.exposure.accounts();
+  http.cors.allowed_origins = config_.auth.allowed_origins;
   http.metrics = &p.metrics;
   http.logger = &logger_;
   http.static_files = www_mounted ? p.www.get() : nullptr;

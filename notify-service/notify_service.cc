@@ -12,6 +12,7 @@
 #include "shared/auth/request_auth.h"
 #include "shared/http/http_server.h"
 #include "shared/http/router.h"
+#include "shared/http_rules.h"
 
 namespace relay {
 
@@ -82,6 +83,11 @@ bool NotifyService::start() {
 
   HttpServer::Options http;
   http.router = &p.router;
+  // Accounts mode: streams and presence are personal; the chat page (message-service's origin: the
+  // request's host at MESSAGE_SERVICE_URL's port) and ALLOWED_ORIGINS read them with cookies.
+  http.cors.credentialed = config_.exposure.accounts();
+  http.cors.allowed_origins = config_.auth.allowed_origins;
+  http.cors.page_port = url_port(config_.message_service_url);
   http.metrics = &p.metrics;
   http.logger = &logger_;
   config_.http.apply(&http);

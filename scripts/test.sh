@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs the whole test suite three ways, then fuzzes:
-#   1. the normal build (-Wall -Wextra -Werror): unit + integration tests, the relay CLI's tests and
-#      the browser tests (the chat page in headless Chromium; screenshots in build/browser-artifacts);
+#   1. the normal build (-Wall -Wextra -Werror): unit + integration tests, the relay CLI's tests, the
+#      page's module tests (tests/page, node --test) and the browser tests (the chat page in
+#      headless Chromium; screenshots in build/browser-artifacts);
 #   2. AddressSanitizer + UndefinedBehaviorSanitizer build: unit + integration tests (not the
-#      browser ones: they would re-test the page, and the services' paths are covered by the rest);
+#      browser or page ones: they would re-test the page, and the services' paths are covered by
+#      the rest);
 #   3. ThreadSanitizer build: the unit tests (hub, forwarder and store concurrency);
 #   4. the libFuzzer targets (clang-14, ASan + UBSan): their regression inputs, then 60 s of fuzzing
 #      each (scripts/fuzz.sh; two at a time, about 6 minutes with the build).
@@ -35,7 +37,7 @@ export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
 run_suite "release" build "" "" -DRELAY_REQUIRE_BROWSER_TESTS=ON
 # ASan's shadow memory and quarantine inflate RSS several times over; the release suite checks the
 # real bound (the stalled-reader test), this one only that the bound is not wildly exceeded.
-RELAY_TEST_MAX_RSS_MIB=1024 run_suite "asan+ubsan" build-asan "" browser \
+RELAY_TEST_MAX_RSS_MIB=1024 run_suite "asan+ubsan" build-asan "" "browser|page" \
   -DRELAY_SANITIZE=address,undefined
 run_suite "tsan" build-tsan "unit" "" -DRELAY_SANITIZE=thread
 echo "=== fuzz"

@@ -79,24 +79,31 @@ bool is_serialized_origin(std::string_view origin) {
   return true;
 }
 
-HeaderList cors_headers(const std::string& origin) {
-  HeaderList headers;
-  if (!is_serialized_origin(origin)) {
-    headers.emplace_back("Access-Control-Allow-Origin", "*");
-  } else {
-    headers.emplace_back("Access-Control-Allow-Origin", origin);
-    headers.emplace_back("Vary", "Origin");
+std::string host_name_of(std::string_view host_header) {
+  std::string host(host_header);
+  size_t colon = host.rfind(':');
+  if (colon != std::string::npos && host.find(']', colon) == std::string::npos) host.resize(colon);
+  if (host.empty() || host.size() > 255) return "";
+  for (char c : host) {
+    if (!is_ascii_alnum(c) && std::string_view(".-[]:").find(c) == std::string_view::npos)
+      return "";
   }
-  headers.emplace_back("Access-Control-Expose-Headers", "Location, Retry-After");
-  return headers;
+  return host;
 }
 
-HeaderList preflight_headers(const std::vector<std::string>& methods) {
-  return {{"Allow", join_methods(methods)},
-          {"Access-Control-Allow-Methods", join_methods(methods)},
-          {"Access-Control-Allow-Headers",
-           "Content-Type, Idempotency-Key, Authorization, Last-Event-ID, Cache-Control"},
-          {"Access-Control-Max-Age", "600"}};
+std::string url_port(std::string_view url) {
+  size_t start = url.find("://");
+  std::string_view authority = start == std::string_view::npos ? url : url.substr(start + 3);
+  authority = authority.substr(0, authority.find('/'));
+  size_t colon = authority.rfind(':');
+  if (colon != std::string_view::npos && authority.find(']', colon) == std::string_view::npos) {
+    std::string_view port = authority.substr(colon + 1);
+    if (!port.empty() &&
+        std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return std::string(port);
+    }
+  }
+  return url.substr(0, 6) == "https:" ? "443" : "80";
 }
 
 ApiError payload_too_large_error(size_t max_body_bytes) {

@@ -1,7 +1,8 @@
 #pragma once
 
-// Small HTTP rules both services share: CORS and preflight headers, the standard 413 error, and
-// what counts as a loopback peer. Plain C++: no server is included here.
+// Small HTTP rules both services share: origins and hosts, the standard 413 error, and what
+// counts as a loopback peer (CORS itself is shared/http/cors_policy.h). Plain C++: no server is
+// included here.
 
 #include <string>
 #include <string_view>
@@ -29,13 +30,13 @@ std::string join_methods(const std::vector<std::string>& methods);
 /// (no path, no "null", no spaces or control bytes). Only such a value is ever echoed.
 bool is_serialized_origin(std::string_view origin);
 
-/// The CORS headers of any response to a request whose Origin header is `origin` (empty when it
-/// had none): the origin is echoed when is_serialized_origin() holds, else the answer is the one
-/// for no Origin (`*`), so nothing a client sent reaches the response head unchecked.
-HeaderList cors_headers(const std::string& origin);
+/// The host name of a Host header ("chat.example:8080" -> "chat.example", "[::1]:80" -> "[::1]")
+/// when it is a plain name, IPv4 or bracketed IPv6 literal (so it can go into a header or a
+/// policy), else "".
+std::string host_name_of(std::string_view host_header);
 
-/// The extra headers of the 204 answer to a CORS preflight on a path allowing `methods`.
-HeaderList preflight_headers(const std::vector<std::string>& methods);
+/// The port of a URL's authority ("http://a:8081" -> "8081"; "https://a" -> "443", else "80").
+std::string url_port(std::string_view url);
 
 /// 413 for a body above `max_body_bytes`.
 ApiError payload_too_large_error(size_t max_body_bytes);

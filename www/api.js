@@ -4,15 +4,26 @@
 const REQUEST_TIMEOUT_MS = 15000;
 
 export class ApiError extends Error {
-  constructor(status, code, detail) {
+  constructor(status, code, detail, retryAfter) {
     super(detail);
     this.status = status;
     this.code = code;
     this.detail = detail;
+    this.retryAfter = retryAfter === undefined ? null : retryAfter; // seconds, from Retry-After
   }
 }
 
 let config = null;
+// AUTH_MODE=accounts: notify-service gets the cookies too, and a 401 "unauthenticated" from any
+// call means the session is over (the page shows the sign-in form again).
+let withCredentials = false;
+let onUnauthenticated = null;
+
+/** Accounts mode: send cookies to notify-service and call `ended()` on any 401 unauthenticated. */
+export function useAccounts(ended) {
+  withCredentials = true;
+  onUnauthenticated = ended;
+}
 
 // One request; returns the parsed JSON body or throws ApiError carrying the
 // server's "detail" text when there is one.
@@ -27,6 +38,7 @@ async function request(url, options = {}) {
       headers: options.headers || {},
       body: options.body,
       cache: 'no-store',
+      credentials: withCredentials ? 'include' : 'same-origin',
       signal: controller.signal,
     });
   } catch (err) {
@@ -50,7 +62,12 @@ async function request(url, options = {}) {
       body && typeof body.detail === 'string' && body.detail
         ? body.detail
         : `${capitalise(service)} answered ${response.status} ${response.statusText}`.trim();
-    throw new ApiError(response.status, code, detail);
+    const retryAfter = response.headers.get('Retry-After');
+    const error = new ApiError(response.status, code, detail, retryAfter === null ? null : Number(retryAfter));
+    if (response.status === 401 && code === 'unauthenticated' && onUnauthenticated && !options.quiet401) {
+      onUnauthenticated(error);
+    }
+    throw error;
   }
   if (body === null || typeof body !== 'object') {
     throw new ApiError(response.status, 'bad_response', `${capitalise(service)} sent an unreadable answer.`);
@@ -141,6 +158,26 @@ export async function notifyLastEventId() {
     timeoutMs: 5000,
   });
   return typeof body.last_event_id === 'string' ? body.last_event_id : null;
+}
+
+// ---- accounts (AUTH_MODE=accounts): each answers {"user", "access_token", "expires_at",
+// "expires_in"} and sets the HttpOnly cookies the page itself never reads.
+
+export function register(username, password) {
+  return postJson('/auth/register', { username, password });
+}
+
+export function login(username, password) {
+  return postJson('/auth/login', { username, password });
+}
+
+/** A new access token from the session cookie; `quiet` keeps a 401 from ending the session. */
+export function renewToken(quiet = false) {
+  return request('/auth/token', { method: 'POST', quiet401: quiet });
+}
+
+export function logout() {
+  return request('/auth/logout', { method: 'POST', quiet401: true });
 }
 
 export function eventsUrl(user, clientId, lastEventId) {

@@ -1,4 +1,5 @@
-// Small helpers shared by the chat page's modules. Nothing here touches the network.
+// Small helpers shared by the chat page's modules. Nothing here touches the network or the DOM
+// (dom.js has the DOM helpers), so the store and the stream can use them under Node.
 
 export const CHANNEL_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
@@ -15,18 +16,6 @@ export function sentence(text) {
   const trimmed = String(text || '').trim();
   if (!trimmed) return '';
   return /[.!?]$/.test(trimmed) ? trimmed : `${trimmed}.`;
-}
-
-export function byId(id) {
-  return document.getElementById(id);
-}
-
-// Creates an element whose text is set with textContent, so it is never parsed as HTML.
-export function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined && text !== null) node.textContent = text;
-  return node;
 }
 
 export function isDigits(text) {
@@ -57,13 +46,13 @@ export function idMinus(id, n) {
 
 export function randomHex(byteCount) {
   const bytes = new Uint8Array(byteCount);
-  window.crypto.getRandomValues(bytes);
+  globalThis.crypto.getRandomValues(bytes);
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 // One key per message; the same key is reused when a failed send is retried.
 export function newIdempotencyKey() {
-  if (typeof window.crypto.randomUUID === 'function') return window.crypto.randomUUID();
+  if (typeof globalThis.crypto.randomUUID === 'function') return globalThis.crypto.randomUUID();
   // randomUUID needs a secure context; build a version-4 UUID by hand otherwise.
   const hex = randomHex(16).split('');
   hex[12] = '4';
@@ -76,14 +65,14 @@ export function newIdempotencyKey() {
 export const storage = {
   get(key) {
     try {
-      return window.localStorage.getItem(key);
+      return globalThis.localStorage.getItem(key);
     } catch (err) {
       return null;
     }
   },
   set(key, value) {
     try {
-      window.localStorage.setItem(key, value);
+      globalThis.localStorage.setItem(key, value);
     } catch (err) {
       // Remembering is a convenience; the page works without it.
     }

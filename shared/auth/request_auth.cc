@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "shared/http/cors_policy.h"
 #include "shared/http_rules.h"
 #include "shared/time_format.h"
 
@@ -114,9 +115,7 @@ std::variant<Caller, HttpReply> RequestAuthenticator::identify(const HttpRequest
 std::optional<HttpReply> RequestAuthenticator::cross_site_refusal(const HttpRequest& head) const {
   if (!head.has_header("origin")) return std::nullopt;  // not a browser's cross-site request
   std::string origin = head.header("origin");
-  std::string host = head.header("host");
-  bool same_origin = !host.empty() && (origin == "http://" + host || origin == "https://" + host);
-  if (same_origin || origin_allowed(origin)) return std::nullopt;
+  if (is_same_origin(origin, head.header("host")) || origin_allowed(origin)) return std::nullopt;
   return HttpReply::error({403, "forbidden",
                            "a cookie-authenticated change from another origin is refused "
                            "(cross-site request forgery); list the page's origin in "

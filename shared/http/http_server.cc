@@ -119,6 +119,7 @@ class HttpServer::Loop {
     std::string path;
     std::string label = "other";
     std::string origin;
+    std::string host;  // the Host header: whether Origin is the request's own (CorsPolicy)
     std::string remote;
     bool keep_alive = false;
     bool head_only = false;
@@ -646,6 +647,7 @@ HttpServer::Loop::InFlight HttpServer::Loop::describe(const Connection& conn,
   info.path = request.path;
   info.label = match.label;
   info.origin = request.header("origin");
+  info.host = request.header("host");
   info.remote = conn.remote;
   info.keep_alive = request.keep_alive && !stopping_;
   info.head_only = request.method == "HEAD";
@@ -673,7 +675,7 @@ void HttpServer::Loop::begin_request(Connection& conn, HttpRequest request) {
     } else {
       HttpReply reply;
       reply.status = 204;
-      reply.headers = preflight_headers(match.allowed_methods);
+      reply.headers = options_.cors.preflight(match.allowed_methods, info.origin, info.host);
       info.keep_alive = keep;
       finish(conn, info, std::move(reply));
     }
@@ -872,7 +874,7 @@ void HttpServer::Loop::append_headers(const InFlight& info, const HeaderList& he
     out->append(name).append(": ").append(value).append("\r\n");
   }
   if (!info.cors) return;
-  for (const auto& [name, value] : cors_headers(info.origin)) {
+  for (const auto& [name, value] : options_.cors.headers(info.origin, info.host)) {
     if (is_safe_header_value(value)) out->append(name).append(": ").append(value).append("\r\n");
   }
 }

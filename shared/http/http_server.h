@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "shared/http/cors_policy.h"
 #include "shared/http/http_request.h"
 #include "shared/http/router.h"
 #include "shared/http/static_files.h"
@@ -48,13 +49,15 @@ struct HttpServerLimits {
 class HttpServer {
  public:
   struct Options {
-    const Router* router = nullptr;        // must outlive the server
-    MetricsRegistry* metrics = nullptr;    // must outlive the server
-    const Logger* logger = nullptr;        // must outlive the server
+    const Router* router = nullptr;             // must outlive the server
+    MetricsRegistry* metrics = nullptr;         // must outlive the server
+    const Logger* logger = nullptr;             // must outlive the server
     const StaticFiles* static_files = nullptr;  // optional: GET/HEAD fallback for unrouted paths
+    /// Which pages may read answers across origins (every answer but routes with cors == false).
+    CorsPolicy cors;
     HttpServerLimits limits;
-    size_t loop_threads = 2;     // event loops (1 to 16)
-    size_t worker_threads = 4;   // the blocking-work pool
+    size_t loop_threads = 2;         // event loops (1 to 16)
+    size_t worker_threads = 4;       // the blocking-work pool
     size_t max_queued_work = 10000;  // blocking tasks waiting at once; past it: 503 busy
   };
 

@@ -1,7 +1,9 @@
-// Unit tests of shared/http_rules.h: which Origin values CORS echoes, JSON media types, bearer
-// tokens.
+// Unit tests of shared/http_rules.h and shared/http/cors_policy.h: which Origin values CORS
+// echoes (open and credentialed), hosts and ports, JSON media types, bearer tokens.
 
 #include "shared/http_rules.h"
+
+#include "shared/http/cors_policy.h"
 
 #include <optional>
 #include <string>
@@ -68,7 +70,9 @@ TEST_CASE("http rules: serialized origins are recognised") {
   }
 }
 
-TEST_CASE("http rules: cors_headers echoes only a serialized origin") {
+TEST_CASE("http rules: open CORS echoes only a serialized origin") {
+  const CorsPolicy open;
+  auto cors_headers = [&open](const std::string& origin) { return open.headers(origin, "h:1"); };
   auto echoed = cors_headers("http://chat.example:8080");
   CHECK(find_header(echoed, "Access-Control-Allow-Origin") == "http://chat.example:8080");
   CHECK(find_header(echoed, "Vary") == "Origin");
@@ -88,6 +92,69 @@ TEST_CASE("http rules: cors_headers echoes only a serialized origin") {
       CHECK(value.find("Set-Cookie") == std::string::npos);
     }
   }
+}
+
+TEST_CASE("http rules: credentialed CORS echoes only allowed origins, never with a star") {
+  CorsPolicy policy;
+  policy.credentialed = true;
+  policy.allowed_origins = {"https://chat.example"};
+  policy.page_port = "8080";
+  const std::string host = "relay.test:8081";  // notify-service as the browser reaches it
+
+  for (const std::string& origin : {std::string("https://chat.example"),
+                                    std::string("http://relay.test:8081"),  // its own
+                                    std::string("http://relay.test:8080"),  // the page's
+                                    std::string("https://relay.test:8080")}) {
+    CAPTURE(origin);
+    auto headers = policy.headers(origin, host);
+    CHECK(find_header(headers, "Access-Control-Allow-Origin") == origin);
+    CHECK(find_header(headers, "Access-Control-Allow-Credentials") == "true");
+    CHECK(find_header(headers, "Vary") == "Origin");
+    auto preflight = policy.preflight({"GET", "OPTIONS"}, origin, host);
+    CHECK(find_header(preflight, "Access-Control-Allow-Methods") == "GET, OPTIONS");
+  }
+  for (const std::string& origin :
+       {std::string(""), std::string("https://evil.example"), std::string("http://relay.test:9999"),
+        std::string("http://chat.example"), std::string("https://chat.example.evil"),
+        std::string("http://evil.test:8080"), std::string("null"),
+        std::string("http://relay.test:8080\r\nX: y")}) {
+    CAPTURE(origin);
+    auto headers = policy.headers(origin, host);
+    CHECK_FALSE(find_header(headers, "Access-Control-Allow-Origin"));
+    CHECK_FALSE(find_header(headers, "Access-Control-Allow-Credentials"));
+    CHECK(find_header(headers, "Vary") == "Origin");
+    auto preflight = policy.preflight({"GET", "OPTIONS"}, origin, host);
+    CHECK_FALSE(find_header(preflight, "Access-Control-Allow-Methods"));
+    CHECK(find_header(preflight, "Allow") == "GET, OPTIONS");
+  }
+  // Without a page port only the request's own origin and the list count.
+  policy.page_port.reset();
+  CHECK_FALSE(policy.allows("http://relay.test:8080", host));
+  CHECK(policy.allows("http://relay.test:8081", host));
+  // A default port: the page's Origin has none.
+  policy.page_port = "80";
+  CHECK(policy.allows("http://relay.test", host));
+  CHECK_FALSE(policy.allows("https://relay.test", host));
+  CHECK_FALSE(policy.allows("http://relay.test", "bad host!:1"));
+}
+
+TEST_CASE("http rules: host names and URL ports") {
+  CHECK(host_name_of("chat.example:8080") == "chat.example");
+  CHECK(host_name_of("chat.example") == "chat.example");
+  CHECK(host_name_of("[::1]:8081") == "[::1]");
+  CHECK(host_name_of("[::1]") == "[::1]");
+  CHECK(host_name_of("a b:1").empty());
+  CHECK(host_name_of("").empty());
+  CHECK(url_port("http://127.0.0.1:8080") == "8080");
+  CHECK(url_port("http://127.0.0.1:8080/") == "8080");
+  CHECK(url_port("http://[::1]:9/x") == "9");
+  CHECK(url_port("http://[::1]") == "80");
+  CHECK(url_port("https://chat.example") == "443");
+  CHECK(url_port("http://chat.example:") == "80");
+  CHECK(is_same_origin("http://a:1", "a:1"));
+  CHECK(is_same_origin("https://a:1", "a:1"));
+  CHECK_FALSE(is_same_origin("http://a:1", "a:2"));
+  CHECK_FALSE(is_same_origin("http://a:1", ""));
 }
 
 TEST_CASE("http rules: is_json_content_type") {
