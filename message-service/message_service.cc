@@ -157,6 +157,10 @@ bool MessageService::start_accounts() {
   return true;
 }
 
+const std::vector<Route>& MessageService::routes() const {
+  return parts_->router.routes();
+}
+
 void MessageService::stop() {
   auto& p = *parts_;
   if (!p.running) return;

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "message-service/config.h"
+#include "shared/http/router.h"
 #include "shared/logfmt.h"
 
 namespace relay {
@@ -21,6 +22,10 @@ class MessageService {
   bool start();
   /// Stops accepting requests, finishes those in flight, stops the forwarder and closes the store.
   void stop();
+  /// The routes its server matches, in the order it matches them: complete once start() returned
+  /// true, unchanged after (any thread). What tests/api's route test compares with
+  /// docs/openapi.yaml.
+  const std::vector<Route>& routes() const;
 
  private:
   /// AUTH_MODE=accounts: the account store, the token key (created in DATA_DIR on first start),

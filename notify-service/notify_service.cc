@@ -125,6 +125,10 @@ bool NotifyService::start() {
   return true;
 }
 
+const std::vector<Route>& NotifyService::routes() const {
+  return parts_->router.routes();
+}
+
 void NotifyService::stop() {
   auto& p = *parts_;
   if (!p.running) return;

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "notify-service/config.h"
+#include "shared/http/router.h"
 #include "shared/logfmt.h"
 
 namespace relay {
@@ -19,6 +20,10 @@ class NotifyService {
   bool start();
   /// Ends every open stream, then stops the server and joins its threads.
   void stop();
+  /// The routes its server matches, in the order it matches them: complete once start() returned
+  /// true, unchanged after (any thread). What tests/api's route test compares with
+  /// docs/openapi.yaml.
+  const std::vector<Route>& routes() const;
 
  private:
   struct Parts;

@@ -2,17 +2,18 @@
 # Installs the Debian 12 packages the project needs to build and run, if any are missing. With
 # --tests also what the tests need beyond the build: clang-14 with its runtime libraries for the
 # libFuzzer targets (libclang-rt-14-dev holds libFuzzer and the sanitizer runtimes, llvm-14 the
-# symbolizer for readable crash stacks), and for the browser tests Debian's chromium, Node.js
-# (Debian's, unless some node is on PATH already) and tests/browser's npm packages (from its
-# package-lock.json).
+# symbolizer for readable crash stacks), and for the browser tests and the API lint Debian's
+# chromium, Node.js (Debian's, unless some node is on PATH already) and the npm packages of
+# tests/browser (playwright-core) and tests/api (Redocly CLI), each from its package-lock.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 with_tests=0
 [ "${1:-}" = "--tests" ] && with_tests=1
 
+# libyaml-dev: the route test of docs/openapi.yaml (tests/api) reads it (tests build by default).
 packages=(g++ cmake make pkg-config libcpp-httplib-dev nlohmann-json3-dev libfmt-dev doctest-dev
-          libsqlite3-dev libjwt-dev libargon2-dev curl ca-certificates)
+          libyaml-dev libsqlite3-dev libjwt-dev libargon2-dev curl ca-certificates)
 if [ "$with_tests" -eq 1 ]; then
   packages+=(clang-14 libclang-rt-14-dev llvm-14)
   # The browser tests drive Debian's /usr/bin/chromium (no browser download).
@@ -45,4 +46,9 @@ fi
 if [ "$with_tests" -eq 1 ] && [ ! -d tests/browser/node_modules ]; then
   echo "installing: npm packages of tests/browser (npm ci)"
   (cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+fi
+
+if [ "$with_tests" -eq 1 ] && [ ! -d tests/api/node_modules ]; then
+  echo "installing: npm packages of tests/api (npm ci)"
+  (cd tests/api && npm ci --no-audit --no-fund)
 fi

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs the whole test suite three ways, then fuzzes:
 #   1. the normal build (-Wall -Wextra -Werror): unit + integration tests, the relay CLI's tests, the
-#      page's module tests (tests/page, node --test) and the browser tests (the chat page in
-#      headless Chromium; screenshots in build/browser-artifacts);
+#      page's module tests (tests/page, node --test), the browser tests (the chat page in headless
+#      Chromium; screenshots in build/browser-artifacts) and the API tests (docs/openapi.yaml
+#      against the real routers, and linted by Redocly);
 #   2. AddressSanitizer + UndefinedBehaviorSanitizer build: unit + integration tests (not the
 #      browser or page ones: they would re-test the page, and the services' paths are covered by
-#      the rest);
+#      the rest; nor the API ones: they check a file, the same in every build);
 #   3. ThreadSanitizer build: the unit tests (hub, forwarder and store concurrency);
 #   4. the libFuzzer targets (clang-14, ASan + UBSan): their regression inputs, then 60 s of fuzzing
 #      each (scripts/fuzz.sh; two at a time, about 6 minutes with the build).
@@ -34,10 +35,10 @@ export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
 
-run_suite "release" build "" "" -DRELAY_REQUIRE_BROWSER_TESTS=ON
+run_suite "release" build "" "" -DRELAY_REQUIRE_BROWSER_TESTS=ON -DRELAY_REQUIRE_API_LINT=ON
 # ASan's shadow memory and quarantine inflate RSS several times over; the release suite checks the
 # real bound (the stalled-reader test), this one only that the bound is not wildly exceeded.
-RELAY_TEST_MAX_RSS_MIB=1024 run_suite "asan+ubsan" build-asan "" "browser|page" \
+RELAY_TEST_MAX_RSS_MIB=1024 run_suite "asan+ubsan" build-asan "" "browser|page|api" \
   -DRELAY_SANITIZE=address,undefined
 run_suite "tsan" build-tsan "unit" "" -DRELAY_SANITIZE=thread
 echo "=== fuzz"
