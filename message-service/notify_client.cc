@@ -67,7 +67,8 @@ bool NotifyClient::send_memberships(std::string* error) {
 bool NotifyClient::put_memberships(const PrivateChannels& table, std::string* error) {
   httplib::Headers headers;
   if (!token_.empty()) headers.emplace("Authorization", "Bearer " + token_);
-  auto result = client_->Put("/memberships", headers, table.to_json().dump(), "application/json");
+  auto result =
+      client_->Put("/notify/memberships", headers, table.to_json().dump(), "application/json");
   if (result && result->status >= 200 && result->status < 300) return true;
   *error = failure(result);
   return false;

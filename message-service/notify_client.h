@@ -14,8 +14,8 @@ class Client;
 
 namespace relay {
 
-/// The outbound HTTP connection to notify-service's POST /notify and PUT /memberships, kept alive
-/// between calls. Not thread-safe: one instance per calling thread (the forwarder has one).
+/// The outbound HTTP connection to notify-service's POST /notify and PUT /notify/memberships, kept
+/// alive between calls. Not thread-safe: one instance per calling thread (the forwarder has one).
 ///
 /// Private channels: with a `memberships` source, every batch names the version of the private
 /// channel table it was sent under (header Memberships-Version). notify-service refuses a batch

@@ -116,7 +116,7 @@ void NotifyRoutes::add_routes(Router& router) {
               .handler = bind(&NotifyRoutes::notify)});
   // message-service's private channel table: the same service credential as POST /notify.
   router.add({.method = "PUT",
-              .pattern = "/memberships",
+              .pattern = "/notify/memberships",
               .max_body_bytes = config_.max_notify_body_bytes,
               .blocking = true,
               .cors = false,
@@ -241,8 +241,8 @@ void NotifyRoutes::stream_ended(const StreamSession& session) {
 
 HttpReply NotifyRoutes::notify(const HttpRequest& req) {
   // The batch was made under message-service's private channel table of this version; fanning it
-  // out under another could show a private channel to outsiders. Refused until PUT /memberships
-  // brought that version (message-service then sends the batch again).
+  // out under another could show a private channel to outsiders. Refused until PUT
+  // /notify/memberships brought that version (message-service then sends the batch again).
   auto version = req.has_header("Memberships-Version")
                      ? parse_non_negative(req.header("Memberships-Version"))
                      : std::optional<int64_t>(0);
@@ -255,7 +255,7 @@ HttpReply NotifyRoutes::notify(const HttpRequest& req) {
     return HttpReply::error({409, "memberships_stale",
                              "this batch was made under private channel table version " +
                                  std::to_string(*version) + "; this service holds version " +
-                                 std::to_string(held) + ": PUT /memberships first"});
+                                 std::to_string(held) + ": PUT /notify/memberships first"});
   }
   auto parsed = parse_notify_batch(req.body);
   if (auto* error = std::get_if<ApiError>(&parsed)) return HttpReply::error(*error);

@@ -41,9 +41,9 @@ class NotifyRoutes {
   /// (see IdGuard); empty: such ids are answered 503 `store_unreachable`.
   /// With `authenticator` (AUTH_MODE=accounts) GET /events and /presence need an access token,
   /// a stream is its caller's, and streams are limited per user and per address (429).
-  /// Private channels: PUT /memberships (message-service's credential, as POST /notify) sets the
-  /// hub's table; a stream or /presence naming a private channel its caller is not in is 404, and
-  /// a POST /notify batch made under another table version is 409 memberships_stale.
+  /// Private channels: PUT /notify/memberships (message-service's credential, as POST /notify) sets
+  /// the hub's table; a stream or /presence naming a private channel its caller is not in is 404,
+  /// and a POST /notify batch made under another table version is 409 memberships_stale.
   NotifyRoutes(const NotifyServiceConfig& config, Hub& hub, PresenceTracker& presence,
                HistoryFetch fetch_history, std::function<void(uint64_t)> wake_stream,
                MetricsRegistry& metrics, const Logger& logger, StoreLastIdFetch store_last_id = {},

@@ -302,7 +302,7 @@ TEST_CASE("private channels: hostile membership requests change nothing") {
   auto taken = http.post_json("/channels", {{"name", "public-one"}, {"private", true}}, as_alice);
   CHECK(taken.status == 409);
   // notify-service's table is message-service's to set: not from a browser, not with junk.
-  CHECK(notify.post("/memberships", "{}", "application/json").status == 405);
+  CHECK(notify.post("/notify/memberships", "{}", "application/json").status == 405);
   auto browser = notify.post("/notify", "[]", "application/json",
                              {{"Origin", "http://evil.example"}, {"Memberships-Version", "0"}});
   CHECK(browser.status == 403);
