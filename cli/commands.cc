@@ -156,6 +156,37 @@ ExitCode channels(const Options& options) {
   return ExitCode::kOk;
 }
 
+ExitCode channel(const Options& options) {
+  ServiceClient client(options.message_url);
+  authorize(client);
+  const std::string& action = options.words[0];
+  const std::string& name = options.words[1];
+  std::string path = "/channels/" + url_encode(name) + "/members";
+  CallResult result;
+  std::string what;
+  if (action == "create") {
+    what = "POST /channels";
+    result = client.post_json("/channels", {{"name", name}, {"private", options.private_channel}});
+  } else if (action == "members") {
+    what = "GET " + path;
+    result = client.get(path);
+  } else if (action == "add") {
+    what = "POST " + path;
+    result = client.post_json(path, {{"user", options.words[2]}});
+  } else {
+    path += "/" + url_encode(options.words[2]);
+    what = "DELETE " + path;
+    result = client.del(path);
+  }
+  if (!is_success(result) || !result.json.is_object()) return report_failure(client, what, result);
+  if (options.json) {
+    print(format_json_line(result.json));
+    return ExitCode::kOk;
+  }
+  print(format_channel_detail(result.json, name));
+  return ExitCode::kOk;
+}
+
 ExitCode listen(const Options& options) {
   ServiceClient notify(options.notify_url);
   ServiceClient history(options.message_url);
@@ -287,6 +318,8 @@ ExitCode run_command(const Options& given) {
       return receipt(options, "delivered");
     case Command::kChannels:
       return channels(options);
+    case Command::kChannel:
+      return channel(options);
   }
   return ExitCode::kUsage;
 }

@@ -122,9 +122,28 @@ std::string format_channel(const nlohmann::json& channel) {
   if (channel.is_object() && channel.contains("messages") && channel["messages"].is_number()) {
     count = channel["messages"].get<int64_t>();
   }
-  std::string line = fmt::format("#{}  {} message{}", name, count, count == 1 ? "" : "s");
+  std::string line =
+      fmt::format("#{}{}  {} message{}", name, channel.value("private", false) ? " (private)" : "",
+                  count, count == 1 ? "" : "s");
   std::string last = string_field(channel, "last_activity");
   if (!last.empty()) line += ", last " + format_time(last, TimeStyle::kDateAndTime);
+  return line + "\n";
+}
+
+std::string format_channel_detail(const nlohmann::json& channel, const std::string& name) {
+  std::string shown = string_field(channel, "name");
+  std::string line = "#" + printable(shown.empty() ? name : shown, false);
+  if (channel.value("private", false)) line += " (private)";
+  if (channel.contains("members") && channel["members"].is_array()) {
+    std::string members;
+    for (const auto& member : channel["members"]) {
+      if (!member.is_string()) continue;
+      members += (members.empty() ? "" : ", ") + printable(member.get<std::string>(), false);
+    }
+    line += ": " + members;
+  } else if (channel.value("left", false)) {
+    line += ": you left";
+  }
   return line + "\n";
 }
 

@@ -21,6 +21,9 @@ std::string format_event(const std::string& type, const nlohmann::json& data);
 
 /// One channel of GET /channels: "#general  12 messages, last 2026-11-23 15:31:24".
 std::string format_channel(const nlohmann::json& channel);
+/// One line for a created channel (POST /channels, its members): "#name (private): a, b", or
+/// "#name: you left"; `name` when the answer has none.
+std::string format_channel_detail(const nlohmann::json& channel, const std::string& name);
 
 /// The JSON on one line, ending with a newline (for --json).
 std::string format_json_line(const nlohmann::json& value);

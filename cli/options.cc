@@ -20,7 +20,7 @@ struct CommandName {
   const char* name;
 };
 
-constexpr std::array<CommandName, 9> kCommands = {{
+constexpr std::array<CommandName, 10> kCommands = {{
     {Command::kSend, "send"},
     {Command::kListen, "listen"},
     {Command::kHistory, "history"},
@@ -28,6 +28,7 @@ constexpr std::array<CommandName, 9> kCommands = {{
     {Command::kRead, "read"},
     {Command::kDelivered, "delivered"},
     {Command::kChannels, "channels"},
+    {Command::kChannel, "channel"},
     {Command::kLogin, "login"},
     {Command::kLogout, "logout"},
 }};
@@ -48,7 +49,11 @@ const std::vector<OptionSpec>& option_specs() {
       {"to", true, {Command::kSend, Command::kTyping}},
       {"with", true, {Command::kHistory}},
       {"limit", true, {Command::kHistory}},
-      {"json", false, {Command::kSend, Command::kListen, Command::kHistory, Command::kChannels}},
+      {"json",
+       false,
+       {Command::kSend, Command::kListen, Command::kHistory, Command::kChannels,
+        Command::kChannel}},
+      {"private", false, {Command::kChannel}},
       {"quiet-events", false, {Command::kListen}},
   };
   return specs;
@@ -100,6 +105,8 @@ std::string apply_option(std::string_view name, const std::string& value, Option
     options->json = true;
   } else if (name == "quiet-events") {
     options->quiet_events = true;
+  } else if (name == "private") {
+    options->private_channel = true;
   }
   return {};
 }
@@ -123,6 +130,18 @@ std::string check_command(const Options& options) {
         return "the message ID must be a number, not '" + options.words[0] + "'";
       }
       return {};
+    case Command::kChannel: {
+      const auto& words = options.words;
+      std::string action = words.empty() ? "" : words[0];
+      size_t wanted = action == "create" || action == "members" ? 2
+                      : action == "add" || action == "remove"   ? 3
+                                                                : 0;
+      if (wanted == 0) return "needs create NAME, members NAME, add NAME USER or remove NAME USER";
+      if (words.size() != wanted)
+        return "channel " + action + " needs " + (wanted == 2 ? "NAME" : "NAME USER");
+      if (options.private_channel && action != "create") return "--private goes with create";
+      return {};
+    }
     case Command::kListen:
     case Command::kHistory:
     case Command::kChannels:

@@ -18,6 +18,7 @@ enum class Command {
   kRead,
   kDelivered,
   kChannels,
+  kChannel,
   kLogin,
   kLogout
 };
@@ -35,6 +36,8 @@ struct Options {
   std::optional<int64_t> limit;
   bool json = false;
   bool quiet_events = false;
+  /// --private (channel create).
+  bool private_channel = false;
   /// The positional arguments after the command (the text of `send`, the id of `read`).
   std::vector<std::string> words;
 };

@@ -124,6 +124,11 @@ CallResult ServiceClient::post_json(const std::string& path, const nlohmann::jso
                               "application/json"));
 }
 
+CallResult ServiceClient::del(const std::string& path, const HeaderList& headers) const {
+  return to_result(
+      make_client(base_url_, kReadTimeout)->Delete(path, to_headers(with_authorization(headers))));
+}
+
 CallResult ServiceClient::stream(const std::string& path, const QueryParams& query,
                                  const HeaderList& headers, std::chrono::seconds idle_timeout,
                                  const StreamStart& on_start, const StreamBytes& on_bytes) {

@@ -70,6 +70,9 @@ class ServiceClient {
   CallResult post_json(const std::string& path, const nlohmann::json& body,
                        const HeaderList& headers = {}) const;
 
+  /// DELETE path.
+  CallResult del(const std::string& path, const HeaderList& headers = {}) const;
+
   /// GET path?query as a long-lived stream: `on_start` gets the status once the head arrived, then
   /// a 200's body goes to `on_bytes` until the server ends it, the connection breaks, nothing
   /// arrived for `idle_timeout`, `on_bytes` returns false, or stop() is called. A non-200's body

@@ -15,7 +15,9 @@ commands:
   history [--channel C] [--with U]     print stored messages
   typing [--channel C | --to U]        say that you are typing
   read ID, delivered ID                acknowledge a message
-  channels                             list the channels that have messages
+  channels                             list the channels you may see
+  channel create [--private] NAME      create a channel (private: members only)
+  channel add|remove NAME USER         add or remove a member of a private channel
   login, logout                        sign in (AUTH_MODE=accounts) as --user, or sign out
 
 Run 'relay COMMAND --help' for a command's options.
@@ -84,6 +86,18 @@ Marks message ID as delivered to --user and prints the receipt's status.
       return R"(usage: relay channels [--json]
 
 Lists the channels that have messages, most recently active first.
+)";
+    case Command::kChannel:
+      return R"(usage: relay channel create [--private] NAME
+       relay channel members NAME
+       relay channel add NAME USER
+       relay channel remove NAME USER
+
+create: makes channel NAME with you as its owner; --private (AUTH_MODE=accounts) makes it
+visible to its members only. members: lists a private channel's members. add: any member adds
+USER (who must have an account). remove: the owner removes USER; name yourself to leave. To
+anyone who is not a member a private channel does not exist (the services answer 404).
+--json prints the service's answer as one JSON object.
 )";
     case Command::kLogin:
       return R"(usage: relay login [--user U]

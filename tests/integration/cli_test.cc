@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "shared/validation.h"
+#include "tests/integration/accounts_support.h"
 #include "tests/integration/cli_harness.h"
 
 namespace relay::itest {
@@ -461,6 +462,46 @@ TEST_CASE(
   CHECK_FALSE(std::filesystem::exists(file));
   CliRun after = run_cli({"send", "after logout"}, env);
   CHECK_MESSAGE(after.status.code == 1, after.describe());
+}
+
+TEST_CASE("cli: channel create --private, add, members and remove, as the signed-in user") {
+  Relay relay(accounts_options());
+  auto http = relay.message_http();
+  register_account(http, "alice");
+  Account bob = register_account(http, "bob");
+  register_account(http, "carol");
+  TempDir config;
+  Environment alice_env = cli_env(relay, "alice");
+  alice_env["XDG_CONFIG_HOME"] = config.path() + "/alice";
+  REQUIRE(run_cli({"login"}, alice_env, kPassword + "\n").status.clean());
+  Environment carol_env = cli_env(relay, "carol");
+  carol_env["XDG_CONFIG_HOME"] = config.path() + "/carol";
+  REQUIRE(run_cli({"login"}, carol_env, kPassword + "\n").status.clean());
+
+  CliRun created = run_cli({"channel", "create", "--private", "plans"}, alice_env);
+  REQUIRE_MESSAGE(created.status.clean(), created.describe());
+  CHECK(created.out == "#plans (private): alice\n");
+  CliRun added = run_cli({"channel", "add", "plans", "bob"}, alice_env);
+  REQUIRE_MESSAGE(added.status.clean(), added.describe());
+  CHECK(added.out == "#plans (private): alice, bob\n");
+  CHECK(http.get("/messages?channel=plans", bearer(bob.token)).status == 200);
+  CliRun listed = run_cli({"channels"}, alice_env);
+  CHECK(listed.out.find("#plans (private)") != std::string::npos);
+
+  // To carol it does not exist: exit code 1 with the service's error.
+  CliRun outsider = run_cli({"channel", "members", "plans"}, carol_env);
+  CHECK_MESSAGE(outsider.status.code == 1, outsider.describe());
+  CHECK(outsider.err.find("channel_not_found") != std::string::npos);
+  CHECK(run_cli({"channels"}, carol_env).out.find("plans") == std::string::npos);
+  CHECK(run_cli({"send", "--channel", "plans", "hi"}, carol_env).status.code == 1);
+
+  CliRun removed = run_cli({"channel", "remove", "plans", "bob"}, alice_env);
+  REQUIRE_MESSAGE(removed.status.clean(), removed.describe());
+  CHECK(removed.out == "#plans (private): alice\n");
+  CHECK(http.get("/messages?channel=plans", bearer(bob.token)).status == 404);
+  // The command line's shape is checked before any request.
+  CHECK(run_cli({"channel", "add", "plans"}, alice_env).status.code == 2);
+  CHECK(run_cli({"channel", "members", "--private", "plans"}, alice_env).status.code == 2);
 }
 
 }  // namespace relay::itest
