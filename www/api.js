@@ -132,6 +132,25 @@ export async function channels() {
   return Array.isArray(body.channels) ? body.channels : [];
 }
 
+// ---- private channels (AUTH_MODE=accounts)
+
+export function createChannel(name, isPrivate) {
+  return postJson('/channels', { name, private: isPrivate });
+}
+
+export function channelMembers(name) {
+  return request(`/channels/${encodeURIComponent(name)}/members`);
+}
+
+export function addMember(name, user) {
+  return postJson(`/channels/${encodeURIComponent(name)}/members`, { user });
+}
+
+/** Removes `user` (the owner removing a member, or a member leaving: `user` is the caller). */
+export function removeMember(name, user) {
+  return request(`/channels/${encodeURIComponent(name)}/members/${encodeURIComponent(user)}`, { method: 'DELETE' });
+}
+
 // POST /messages with an Idempotency-Key, so a retry never posts twice.
 export function sendMessage(draft, idempotencyKey) {
   return postJson('/messages', draft, { 'Idempotency-Key': idempotencyKey });

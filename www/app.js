@@ -8,14 +8,17 @@
 //   typing.js    telling others that this user types, and the words for who else does
 //   api.js       every network call;  util.js small helpers
 //   session.js   AUTH_MODE=accounts: renewing the access token in time, sign-in errors in words
-//   dom.js, sidebar_view.js, messages_view.js, compose.js, name_prompt.js, signin_view.js: the DOM
+//   private_channels.js  AUTH_MODE=accounts: which channels are private, membership events
+//   dom.js, sidebar_view.js, messages_view.js, members_view.js, compose.js, name_prompt.js, signin_view.js: the DOM
 
 import * as api from './api.js';
 import * as store from './store.js';
 import { collectElements, showComposeError, showConnection, showFieldError, showNotice, ui } from './dom.js';
 import { autoGrow, bindCompose, updateByteCount } from './compose.js';
 import { askForName, isAsking, confirmPromptedName } from './name_prompt.js';
+import { MembersView } from './members_view.js';
 import { MessagesView, MAX_SHOWN_MESSAGES } from './messages_view.js';
+import * as privateChannels from './private_channels.js';
 import { Receipts } from './receipts.js';
 import { Sends } from './sends.js';
 import { SessionKeeper } from './session.js';
@@ -90,6 +93,7 @@ const stream = new Stream({
     typing: onTyping,
     presence: onPresence,
     reset: onReset,
+    membership: onMembership,
   },
   onState: showConnection,
   saveCursor: (cursor) => storage.set(KEYS.cursor(state.user), cursor),
@@ -110,6 +114,21 @@ function ensureConversation(kind, name) {
   return conv;
 }
 
+function forgetSavedChannel(name) {
+  storage.setList(KEYS.channels, storage.getList(KEYS.channels, (c) => isValidChannel(c) && c !== name));
+}
+
+// This user is no longer in private channel(s) `names`: out of the sidebar and this browser's
+// memory; the one on screen gives way to general.
+function channelsLost(names, wasOpen) {
+  for (const name of names) forgetSavedChannel(name);
+  conversationsChanged();
+  if (wasOpen) {
+    openConversation('channel', store.DEFAULT_CHANNEL);
+    showNotice(`You are no longer a member of #${names.join(', #')}.`);
+  }
+}
+
 function rememberChannel(name) {
   const saved = storage.getList(KEYS.channels, isValidChannel);
   if (!saved.includes(name)) storage.setList(KEYS.channels, [...saved, name].slice(-50));
@@ -118,10 +137,8 @@ function rememberChannel(name) {
 async function refreshChannels() {
   try {
     const channels = await api.channels();
-    for (const ch of channels) {
-      if (ch && typeof ch.name === 'string' && isValidChannel(ch.name)) store.ensureConversation(state, 'channel', ch.name);
-    }
-    conversationsChanged();
+    const { removed, wasOpen } = privateChannels.applyChannelList(state, channels);
+    channelsLost(removed, wasOpen);
     return channels;
   } catch (err) {
     return [];
@@ -157,6 +174,7 @@ async function openConversation(kind, name) {
   storage.set(KEYS.view(state.user), store.convKey(kind, name));
   sidebar.updateCurrent();
   sidebar.updateUnread();
+  refreshMembers();
 
   showNotice('');
   messages.clear(kind, name, store.convLabel(kind, name));
@@ -236,6 +254,19 @@ function onPresence(data) {
   const { changed, recheck } = store.applyPresence(state, data);
   if (changed) sidebar.renderOnline();
   if (recheck) refreshPresenceSoon();
+}
+
+// Someone joined or left a private channel: this user's own change adds or removes the channel;
+// another's redraws the member list when that channel is on screen.
+function onMembership(data) {
+  const change = privateChannels.applyMembership(state, data);
+  if (!change) return;
+  if (change.mine && change.removed) {
+    channelsLost([change.channel], change.wasOpen);
+    return;
+  }
+  conversationsChanged();
+  if (state.view.kind === 'channel' && state.view.name === change.channel) refreshMembers();
 }
 
 // notify-service could not replay what we missed: read the open conversation again and take the
@@ -379,6 +410,71 @@ async function syncRecent(name) {
   }
 }
 
+// ------------------------------------------------------------ private channels (accounts)
+
+let accounts = false;
+let membersGeneration = 0;
+
+// The members panel follows the conversation on screen: shown for a private channel only.
+async function refreshMembers() {
+  const generation = ++membersGeneration;
+  const { kind, name } = state.view;
+  if (!accounts || kind !== 'channel' || !privateChannels.isPrivateChannel(state, name)) {
+    membersView.hide();
+    return;
+  }
+  try {
+    const list = privateChannels.normaliseMembers(await api.channelMembers(name));
+    if (generation !== membersGeneration) return;
+    if (list) membersView.show(list, state.user);
+  } catch (err) {
+    if (generation === membersGeneration) membersView.showError(`Could not load the members: ${sentence(err.detail)}`);
+  }
+}
+
+// Adds or removes a member of the channel on screen; the stream's membership events redraw.
+async function changeMembers(change, failure) {
+  const { name } = state.view;
+  try {
+    await change(name);
+    membersView.showError('');
+    refreshMembers();
+    return true;
+  } catch (err) {
+    membersView.showError(`${failure}: ${sentence(err.detail)}`);
+    return false;
+  }
+}
+
+const membersView = new MembersView({
+  onAdd: async (user) => {
+    if (await changeMembers((name) => api.addMember(name, user), `Could not add ${user}`)) ui.addMember.value = '';
+  },
+  onRemove: (user) => changeMembers((name) => api.removeMember(name, user), `Could not remove ${user}`),
+  // Left: gone from this page at once (the stream's membership event that follows is a no-op).
+  onLeave: async () => {
+    const { name } = state.view;
+    if (await changeMembers(() => api.removeMember(name, state.user), 'Could not leave')) {
+      onMembership({ user: state.user, channel: name, state: 'removed' });
+    }
+  },
+});
+
+async function createPrivateChannel(name) {
+  try {
+    await api.createChannel(name, true);
+  } catch (err) {
+    showFieldError(ui.newChannel, ui.createError, `Could not create #${name}: ${sentence(err.detail)}`);
+    return;
+  }
+  ui.newChannel.value = '';
+  ui.newChannelPrivate.checked = false;
+  privateChannels.applyMembership(state, { user: state.user, channel: name, state: 'added' });
+  openConversation('channel', name);
+  sidebar.closeIfOverlay();
+  ui.text.focus();
+}
+
 function createChannel(event) {
   event.preventDefault();
   const name = ui.newChannel.value.trim().replace(/^#/, '');
@@ -389,6 +485,10 @@ function createChannel(event) {
     return;
   }
   showFieldError(ui.newChannel, ui.createError, '');
+  if (accounts && ui.newChannelPrivate.checked) {
+    createPrivateChannel(name);
+    return;
+  }
   ui.newChannel.value = '';
   rememberChannel(name);
   openConversation('channel', name);
@@ -418,6 +518,7 @@ function bindEvents() {
   bindCompose(submitMessage, onComposeInput);
   messages.bind();
   sidebar.bind();
+  membersView.bind();
 
   ui.reconnect.addEventListener('click', () => stream.reconnectNow());
   window.addEventListener('online', () => stream.reconnectNow());
@@ -485,6 +586,8 @@ async function startAccounts(config) {
   stream.options.withCredentials = true;
   stream.options.refused = streamRefused;
   ui.settings.hidden = true;
+  accounts = true;
+  ui.newChannelPrivateRow.hidden = false;
   let answer = null;
   try {
     answer = await api.renewToken(true); // still signed in from an earlier visit?

@@ -28,15 +28,22 @@ export class SidebarView {
     sigil.setAttribute('aria-hidden', 'true');
     const name = element('span', 'conv-name', conv.name);
     const label = element('span', 'visually-hidden', conv.kind === 'dm' ? 'Direct message with ' : 'Channel ');
+    // Private channels (from GET /channels or a membership event): a lock, named for screen
+    // readers; updateLocks() shows or hides it.
+    const lock = element('span', 'conv-lock');
+    lock.setAttribute('role', 'img');
+    lock.setAttribute('aria-label', 'private');
+    lock.title = 'Private channel: only its members see it';
+    lock.hidden = true;
     const count = element('span', 'unread');
     count.hidden = true;
     const srCount = element('span', 'visually-hidden');
-    button.append(label, sigil, name, count, srCount);
+    button.append(label, sigil, name, lock, count, srCount);
     button.addEventListener('click', () => {
       this.onOpen(conv.kind, conv.name);
       this.closeIfOverlay();
     });
-    parts = { button, count, srCount };
+    parts = { button, count, srCount, lock };
     this.buttons.set(key, parts);
     return button;
   }
@@ -49,6 +56,7 @@ export class SidebarView {
   /** Rebuilds the order of both lists, reusing buttons so focus and state survive. */
   renderLists() {
     this.drawnVersion = this.state.conversationsVersion;
+    for (const key of [...this.buttons.keys()]) if (!this.state.conversations.has(key)) this.buttons.delete(key);
     const focused = document.activeElement;
     const sorted = [...this.state.conversations.values()].sort((a, b) => a.name.localeCompare(b.name));
     for (const [kind, list] of [
@@ -69,6 +77,17 @@ export class SidebarView {
     this.updateCurrent();
     this.updateUnread();
     this.updateOnlineMarkers();
+    this.updateLocks();
+  }
+
+  updateLocks() {
+    for (const [key, parts] of this.buttons) {
+      const conv = this.state.conversations.get(key);
+      const isPrivate = Boolean(conv && conv.private);
+      parts.lock.hidden = !isPrivate;
+      if (isPrivate) parts.button.dataset.private = 'true';
+      else delete parts.button.dataset.private;
+    }
   }
 
   updateCurrent() {

@@ -53,7 +53,8 @@ function parseData(event) {
  *   url(cursor)       the /events URL starting after `cursor` (null: from now)
  *   withCredentials   send cookies to notify-service (AUTH_MODE=accounts)
  *   handlers          { connected({again}), message(data), receipt(data), typing(data),
- *                       presence(data), reset(data) }: called only for the current stream
+ *                       presence(data), reset(data), membership(data) (optional) }: called
+ *                       only for the current stream
  *   onState(name, detail)  the connection state changed (or its detail)
  *   saveCursor(cursor)     remember the resume point (at most once a CURSOR_SAVE_MS)
  *   refused()         optional: the stream was refused (the browser gave up); resolves to false
@@ -156,6 +157,11 @@ export class Stream {
       this.advance(event.lastEventId);
       const data = parseData(event);
       if (data) handlers.receipt(data);
+    });
+    on('membership', (event) => {
+      this.advance(event.lastEventId);
+      const data = parseData(event);
+      if (data && handlers.membership) handlers.membership(data);
     });
     on('typing', (event) => handlers.typing(parseData(event)));
     on('presence', (event) => handlers.presence(parseData(event)));

@@ -149,3 +149,80 @@ test('accounts: sign in or create an account, chat live, renew without reconnect
     const failed = await bob.waitMessageState('sent without a session', 'failed');
     assert.equal(failed.user, 'bob');
   }, ACCOUNTS));
+
+/** An account made over the API, then signed in through the form on a fresh page. */
+async function signedInAs(relay, pages, name) {
+  const made = await relay.api('/auth/register', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username: name, password: PASSWORD }),
+  });
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+  const chat = await openSignedOut(holder.browser, relay, pages, name);
+  await fillForm(chat, name, PASSWORD);
+  await chat.page.locator('#signin-submit').click();
+  await chat.waitLive();
+  return chat;
+}
+
+const channelButton = (chat, name) => chat.page.locator(`nav#channels button[data-channel="${name}"]`);
+
+test('accounts: a private channel is created, shown with a lock to the member added live, never to others, and gone when removed',
+  { timeout: 180_000 }, (t) =>
+  withRelay(t, holder, async ({ relay, pages }) => {
+    const alice = await signedInAs(relay, pages, 'alice');
+    const bob = await signedInAs(relay, pages, 'bob');
+    const carol = await signedInAs(relay, pages, 'carol');
+
+    // alice creates #secret as private and adds bob from the members panel.
+    await alice.page.locator('#new-channel').fill('secret');
+    await alice.page.locator('#new-channel-private').check();
+    await alice.page.locator('#create-channel').click();
+    await alice.waitHeading('#secret');
+    await channelButton(alice, 'secret').locator('.conv-lock[aria-label="private"]').waitFor({ state: 'visible' });
+    await alice.page.locator('#members li[data-member="alice"]').waitFor({ state: 'visible' });
+    assert.equal(await alice.page.locator('#leave-channel').isVisible(), false, 'the owner cannot leave');
+    await alice.page.locator('#add-member').fill('nobody-here');
+    await alice.page.locator('#add-member-submit').click();
+    await waitUntil('alice: #members-error names the missing account',
+      () => alice.page.locator('#members-error').textContent(), (text) => /nobody-here/.test(text));
+    await alice.page.locator('#add-member').fill('bob');
+    await alice.page.locator('#add-member-submit').click();
+    await alice.page.locator('#members li[data-member="bob"] button.member-remove').waitFor({ state: 'visible' });
+    await alice.screenshot('private-channel-members-alice');
+
+    // bob's open page shows it, locked, without a reload, and gets alice's message there.
+    await channelButton(bob, 'secret').locator('.conv-lock').waitFor({ state: 'visible' });
+    assert.equal(await channelButton(bob, 'secret').getAttribute('data-private'), 'true');
+    await alice.send('only for members of secret');
+    await bob.openChannel('secret');
+    assert.equal((await bob.waitMessage('only for members of secret')).user, 'alice');
+    await bob.page.locator('#leave-channel').waitFor({ state: 'visible' });
+    assert.equal(await bob.page.locator('#members button.member-remove').count(), 0, 'a member removes nobody');
+    await bob.screenshot('private-channel-bob');
+
+    // A marker in general: once carol has it, she would have had #secret's event before it.
+    await alice.openChannel('general');
+    await alice.send('marker after the private channel');
+    await carol.waitMessage('marker after the private channel');
+    assert.equal(await channelButton(carol, 'secret').count(), 0, 'carol never sees #secret');
+    await carol.screenshot('private-channel-carol');
+
+    // alice removes bob: #secret leaves bob's page, and bob (who had it open) is back in general.
+    await alice.openChannel('secret');
+    await alice.page.locator('#members li[data-member="bob"] button.member-remove').click();
+    await alice.page.locator('#members li[data-member="bob"]').waitFor({ state: 'detached' });
+    await channelButton(bob, 'secret').waitFor({ state: 'detached' });
+    await bob.waitHeading('#general');
+    await bob.screenshot('private-channel-bob-removed');
+    assert.equal(await channelButton(carol, 'secret').count(), 0, 'carol still never saw it');
+
+    // Added again, bob leaves by himself: gone from his page, and from alice's member list.
+    await alice.page.locator('#add-member').fill('bob');
+    await alice.page.locator('#add-member-submit').click();
+    await bob.openChannel('secret');
+    await bob.page.locator('#leave-channel').click();
+    await bob.waitHeading('#general');
+    assert.equal(await channelButton(bob, 'secret').count(), 0, 'left: not in the sidebar');
+    await alice.page.locator('#members li[data-member="bob"]').waitFor({ state: 'detached' });
+  }, ACCOUNTS));
