@@ -301,6 +301,29 @@ TEST_CASE("accounts: repeated failed sign-ins are answered 429 with Retry-After"
   CHECK(metric_value(metrics.body, "relay_login_failures_total").value_or(0) == 5);
 }
 
+TEST_CASE("accounts: a sixth registration from one address is 429, counted, and makes no account") {
+  Relay relay(accounts_options());
+  auto http = relay.message_http();
+  for (int i = 1; i <= 5; ++i) register_account(http, "user" + std::to_string(i));
+  auto sixth = http.post_json("/auth/register", {{"username", "sixth"}, {"password", kPassword}});
+  CHECK_MESSAGE(sixth.status == 429, sixth.describe());
+  CHECK(sixth.json()["error"] == "too_many_attempts");
+  CHECK(sixth.header("Content-Type").rfind("application/json", 0) == 0);
+  CHECK(set_cookie(sixth, "relay_session").empty());
+  CHECK(set_cookie(sixth, "relay_access").empty());
+  REQUIRE_FALSE(sixth.header("Retry-After").empty());
+  CHECK(std::stoi(sixth.header("Retry-After")) > 0);
+  auto metrics = http.get("/metrics");
+  CHECK(metric_value(metrics.body, "relay_auth_throttled_total").value_or(0) == 1);
+  CHECK(metric_value(metrics.body, "relay_accounts_registered_total").value_or(0) == 5);
+  // No account: signing in as it fails as for any unknown name, and the first five work.
+  auto as_sixth = http.post_json("/auth/login", {{"username", "sixth"}, {"password", kPassword}});
+  CHECK_MESSAGE(as_sixth.status == 401, as_sixth.describe());
+  CHECK(as_sixth.json()["error"] == "invalid_credentials");
+  auto as_first = http.post_json("/auth/login", {{"username", "user1"}, {"password", kPassword}});
+  CHECK_MESSAGE(as_first.status == 200, as_first.describe());
+}
+
 TEST_CASE("accounts: a cookie-authenticated change from a foreign Origin is refused") {
   Relay relay(accounts_options({{"ALLOWED_ORIGINS", "http://chat.example:8000"}}));
   auto http = relay.message_http();
