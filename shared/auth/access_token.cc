@@ -6,17 +6,11 @@
 namespace relay {
 
 std::optional<std::string> sign_access_token(std::string_view key, const AccessClaims& claims) {
-  JwtPtr jwt = new_jwt();
-  if (!jwt) return std::nullopt;
-  const std::string& subject = claims.service.empty() ? claims.user : claims.service;
-  if ((!claims.service.empty() && jwt_add_grant(jwt.get(), "svc", claims.service.c_str()) != 0) ||
-      jwt_add_grant(jwt.get(), "sub", subject.c_str()) != 0 ||
-      jwt_add_grant(jwt.get(), "sid", claims.session_id.c_str()) != 0 ||
-      jwt_add_grant_int(jwt.get(), "iat", static_cast<long>(claims.issued_at_s)) != 0 ||
-      jwt_add_grant_int(jwt.get(), "exp", static_cast<long>(claims.expires_at_s)) != 0) {
-    return std::nullopt;
-  }
-  return encode_hs256(jwt.get(), key);
+  std::vector<std::pair<const char*, std::string>> strings;
+  if (!claims.service.empty()) strings.emplace_back("svc", claims.service);
+  strings.emplace_back("sub", claims.service.empty() ? claims.user : claims.service);
+  strings.emplace_back("sid", claims.session_id);
+  return sign_hs256(key, strings, claims.issued_at_s, claims.expires_at_s);
 }
 
 std::optional<AccessClaims> verify_access_token(std::string_view key, std::string_view token,

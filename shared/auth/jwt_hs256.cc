@@ -17,18 +17,22 @@ bool is_base64url(char c) {
 
 }  // namespace
 
-JwtPtr new_jwt() {
+std::optional<std::string> sign_hs256(
+    std::string_view key, const std::vector<std::pair<const char*, std::string>>& strings,
+    int64_t issued_at_s, int64_t expires_at_s) {
   jwt_t* raw = nullptr;
-  if (jwt_new(&raw) != 0) return nullptr;
-  return JwtPtr(raw);
-}
-
-std::optional<std::string> encode_hs256(jwt_t* jwt, std::string_view key) {
-  if (jwt_set_alg(jwt, JWT_ALG_HS256, reinterpret_cast<const unsigned char*>(key.data()),
+  if (jwt_new(&raw) != 0) return std::nullopt;
+  JwtPtr jwt(raw);
+  for (const auto& [name, value] : strings) {
+    if (jwt_add_grant(jwt.get(), name, value.c_str()) != 0) return std::nullopt;
+  }
+  if (jwt_add_grant_int(jwt.get(), "iat", static_cast<long>(issued_at_s)) != 0 ||
+      jwt_add_grant_int(jwt.get(), "exp", static_cast<long>(expires_at_s)) != 0 ||
+      jwt_set_alg(jwt.get(), JWT_ALG_HS256, reinterpret_cast<const unsigned char*>(key.data()),
                   static_cast<int>(key.size())) != 0) {
     return std::nullopt;
   }
-  char* encoded = jwt_encode_str(jwt);
+  char* encoded = jwt_encode_str(jwt.get());
   if (encoded == nullptr) return std::nullopt;
   std::string token(encoded);
   std::free(encoded);  // libjwt 1.10 allocates it with malloc

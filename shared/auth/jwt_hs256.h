@@ -11,6 +11,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace relay {
 
@@ -20,11 +22,11 @@ struct JwtFree {
 /// Owns a libjwt token.
 using JwtPtr = std::unique_ptr<jwt_t, JwtFree>;
 
-/// A new token without claims, or null when the library fails (out of memory).
-JwtPtr new_jwt();
-
-/// Signs `jwt` with HMAC-SHA256 under `key` and encodes it; nullopt when the library fails.
-std::optional<std::string> encode_hs256(jwt_t* jwt, std::string_view key);
+/// A JWT with the string claims `strings` and the times `iat` and `exp` (Unix seconds), signed
+/// with HMAC-SHA256 under `key`; nullopt only when the library fails (out of memory).
+std::optional<std::string> sign_hs256(
+    std::string_view key, const std::vector<std::pair<const char*, std::string>>& strings,
+    int64_t issued_at_s, int64_t expires_at_s);
 
 /// Decodes `token` and checks its signature under `key`: null for a token that is empty, longer
 /// than 2048 bytes, not three base64url parts, signed under another key, altered, or of any

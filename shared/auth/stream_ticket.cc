@@ -29,16 +29,8 @@ std::optional<StreamTicket> new_stream_ticket(const std::string& user, int64_t n
 }
 
 std::optional<std::string> sign_stream_ticket(std::string_view key, const StreamTicket& ticket) {
-  JwtPtr jwt = new_jwt();
-  if (!jwt) return std::nullopt;
-  if (jwt_add_grant(jwt.get(), kTokenUseClaim, kStreamUse) != 0 ||
-      jwt_add_grant(jwt.get(), "sub", ticket.user.c_str()) != 0 ||
-      jwt_add_grant(jwt.get(), "jti", ticket.id.c_str()) != 0 ||
-      jwt_add_grant_int(jwt.get(), "iat", static_cast<long>(ticket.issued_at_s)) != 0 ||
-      jwt_add_grant_int(jwt.get(), "exp", static_cast<long>(ticket.expires_at_s)) != 0) {
-    return std::nullopt;
-  }
-  return encode_hs256(jwt.get(), key);
+  return sign_hs256(key, {{kTokenUseClaim, kStreamUse}, {"sub", ticket.user}, {"jti", ticket.id}},
+                    ticket.issued_at_s, ticket.expires_at_s);
 }
 
 std::optional<StreamTicket> verify_stream_ticket(std::string_view key, std::string_view token,

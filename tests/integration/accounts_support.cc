@@ -75,4 +75,22 @@ std::string base64url(const std::string& text) {
   return out;
 }
 
+Burst send_burst(int count, const std::function<HttpResponse()>& send) {
+  Burst burst;
+  auto started = std::chrono::steady_clock::now();
+  for (int i = 0; i < count; ++i) {
+    HttpResponse response = send();
+    if (response.status >= 200 && response.status < 300) ++burst.passed;
+    if (response.status == 429) {
+      ++burst.limited;
+      CHECK(response.json()["error"] == "rate_limited");
+      CHECK_FALSE(response.header("Retry-After").empty());
+    }
+  }
+  burst.took_s =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started)
+          .count();
+  return burst;
+}
+
 }  // namespace relay::itest

@@ -5,6 +5,7 @@
 // real API, and hand-made credentials (tokens signed with any key, base64url for forged parts).
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "tests/integration/harness.h"
@@ -47,5 +48,13 @@ int64_t now_s();
 
 /// base64url of `text` (no padding), for hand-made token parts.
 std::string base64url(const std::string& text);
+
+/// What `count` requests sent back to back to a rate-limited route got.
+struct Burst {
+  int passed = 0;   // 2xx
+  int limited = 0;  // 429, each CHECKed to be `rate_limited` with a Retry-After
+  int64_t took_s = 0;
+};
+Burst send_burst(int count, const std::function<HttpResponse()>& send);
 
 }  // namespace relay::itest
