@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "message-service/password_hash.h"
+#include "shared/auth/stream_ticket.h"
 #include "shared/http/head_checks.h"
 #include "shared/time_format.h"
 #include "shared/validation.h"
@@ -87,7 +88,11 @@ AuthRoutes::AuthRoutes(const MessageServiceConfig& config, AccountStore& account
       login_failures_(
           metrics.counter("relay_login_failures_total", "Sign-ins refused for bad credentials.")),
       throttled_(metrics.counter("relay_auth_throttled_total",
-                                 "Sign-ins and registrations refused with 429.")) {}
+                                 "Sign-ins and registrations refused with 429.")),
+      tickets_issued_(metrics.counter("relay_stream_tickets_issued_total",
+                                      "Stream tickets issued by POST /auth/stream-ticket.")),
+      tickets_limited_(metrics.counter("relay_stream_tickets_limited_total",
+                                       "POST /auth/stream-ticket refused with 429 (per user).")) {}
 
 void AuthRoutes::add_routes(Router& router) {
   auto sync = [this](HttpReply (AuthRoutes::*handler)(HttpRequest&)) {
@@ -118,6 +123,11 @@ void AuthRoutes::add_routes(Router& router) {
               .max_body_bytes = small_body,
               .blocking = true,
               .handler = sync(&AuthRoutes::renew)});
+  router.add({.method = "POST",
+              .pattern = "/auth/stream-ticket",
+              .max_body_bytes = small_body,  // a body, if any, is ignored
+              .check_head = signed_in_only,
+              .handler = sync(&AuthRoutes::stream_ticket)});
   router.add({.method = "GET",
               .pattern = "/auth/me",
               .check_head = signed_in_only,
@@ -252,6 +262,30 @@ HttpReply AuthRoutes::me(HttpRequest& req) {
   const auto& claims = std::get<Caller>(identified).claims;
   HttpReply reply = HttpReply::json(
       200, {{"user", claims.user}, {"expires_at", format_rfc3339_ms(claims.expires_at_s * 1000)}});
+  reply.headers.emplace_back("Cache-Control", "no-store");
+  return reply;
+}
+
+HttpReply AuthRoutes::stream_ticket(HttpRequest& req) {
+  // signed_in_only admitted the caller (a user, not a service), refusing a cross-site cookie.
+  if (!stream_tickets_.allow(req.caller)) {
+    tickets_limited_.add();
+    HttpReply reply = HttpReply::error(
+        {429, "rate_limited", "at most 10 stream tickets at once, then one a second per user"});
+    reply.headers.emplace_back("Retry-After", "1");
+    return reply;
+  }
+  auto ticket = new_stream_ticket(req.caller, authenticator_.now_s());
+  auto signed_ticket =
+      ticket ? sign_stream_ticket(authenticator_.key(), *ticket) : std::optional<std::string>();
+  if (!signed_ticket) {
+    return HttpReply::error({500, "internal_error", "no stream ticket could be made"});
+  }
+  tickets_issued_.add();
+  HttpReply reply =
+      HttpReply::json(201, {{"ticket", *signed_ticket},
+                            {"expires_at", format_rfc3339_ms(ticket->expires_at_s * 1000)},
+                            {"expires_in", ticket->expires_at_s - ticket->issued_at_s}});
   reply.headers.emplace_back("Cache-Control", "no-store");
   return reply;
 }

@@ -14,7 +14,8 @@
 namespace relay {
 
 /// The accounts API of AUTH_MODE=accounts: POST /auth/register, /auth/login, /auth/logout,
-/// /auth/token (a new access token from the session cookie, no password) and GET /auth/me.
+/// /auth/token (a new access token from the session cookie, no password), GET /auth/me and POST
+/// /auth/stream-ticket (a single-use ticket that opens one GET /events on notify-service).
 /// A sign-in answers {"user", "access_token", "expires_at"} and sets two HttpOnly cookies: the
 /// session (renews tokens, lasts SESSION_TTL) and the access token (lasts ACCESS_TOKEN_TTL, for
 /// EventSource). Passwords are hashed with Argon2id on the worker pool and never logged; a wrong
@@ -35,6 +36,7 @@ class AuthRoutes {
   HttpReply logout(HttpRequest& req);
   HttpReply renew(HttpRequest& req);
   HttpReply me(HttpRequest& req);
+  HttpReply stream_ticket(HttpRequest& req);
   /// Starts a session for `user` and answers `status` with its token and cookies.
   HttpReply signed_in(int status, const std::string& user);
   /// The answer carrying a fresh access token for a live session.
@@ -51,10 +53,15 @@ class AuthRoutes {
   Counter& logins_;
   Counter& login_failures_;
   Counter& throttled_;
+  Counter& tickets_issued_;
+  Counter& tickets_limited_;
   /// 5 failures per user name or client address within 15 minutes, then 429.
   LoginThrottle throttle_{5, std::chrono::minutes(15)};
   /// Registrations per client address: 5 at once, then one every 10 minutes.
   RateLimiter registrations_{5, 1.0 / 600};
+  /// Stream tickets per user: 10 at once, then one a second (what bounds notify-service's memory
+  /// of used tickets per user: at most 40 live at a time).
+  RateLimiter stream_tickets_{10, 1.0};
 };
 
 /// Creates or removes an account from the command line (`message-service user add NAME`, the

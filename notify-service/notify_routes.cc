@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "notify-service/notify_batch.h"
+#include "shared/auth/stream_ticket.h"
 #include "shared/sse.h"
 
 namespace relay {
@@ -23,6 +24,10 @@ HttpReply channel_not_found(const std::string& channel) {
   return HttpReply::error(
       {404, "channel_not_found", "no channel named " + channel + " is visible to you"});
 }
+
+// Stream tickets remembered at most (about 100 bytes each): each lives at most a minute, and
+// message-service issues at most 10 at once, then 1 a second, per user.
+constexpr size_t kMaxUsedTickets = 16384;
 
 }  // namespace
 
@@ -90,10 +95,17 @@ NotifyRoutes::NotifyRoutes(const NotifyServiceConfig& config, Hub& hub, Presence
       streams_limited_(metrics.counter(
           "relay_streams_limited_total",
           "Streams refused with 429 for MAX_STREAMS_PER_USER or MAX_STREAMS_PER_ADDRESS.")),
+      tickets_refused_(metrics.counter(
+          "relay_stream_tickets_refused_total",
+          "GET /events?ticket= refused: a forged, expired or already used stream ticket.")),
       id_guard_(std::move(store_last_id)),
-      quota_(config.max_streams_per_user, config.max_streams_per_address) {
+      quota_(config.max_streams_per_user, config.max_streams_per_address),
+      used_tickets_(kMaxUsedTickets) {
   metrics.gauge("relay_subscribers", "Open event streams.",
                 [this] { return static_cast<double>(hub_.subscriber_count()); });
+  metrics.gauge("relay_stream_tickets_remembered",
+                "Ids of used stream tickets held until they expire (at most 16384).",
+                [this] { return static_cast<double>(used_tickets_.size()); });
 }
 
 void NotifyRoutes::add_routes(Router& router) {
@@ -101,9 +113,13 @@ void NotifyRoutes::add_routes(Router& router) {
     return [this, handler](HttpRequest& req) { return (this->*handler)(req); };
   };
   HeadCheck signed_in = signed_in_check(authenticator_);
+  HeadCheck stream_check;
+  if (authenticator_ != nullptr) {
+    stream_check = [this](HttpRequest& head) { return admit_stream(head); };
+  }
   router.add({.method = "GET",
               .pattern = "/events",
-              .check_head = signed_in,
+              .check_head = stream_check,
               .handler = bind(&NotifyRoutes::open_stream)});
   // Not for browsers (no CORS, OPTIONS refused), checked from the head before any body byte is
   // read, and blocking: IdGuard may ask message-service for the store's newest id.
@@ -142,6 +158,34 @@ HttpReply NotifyRoutes::health(const HttpRequest&) {
                                {"private_channels", authenticator_ == nullptr       ? "not_used"
                                                     : hub_.knows_private_channels() ? "loaded"
                                                                                     : "waiting"}});
+}
+
+std::optional<HttpReply> NotifyRoutes::admit_stream(HttpRequest& head) {
+  if (!head.has_param("ticket")) return authenticator_->admit(head);
+  int64_t now_s = authenticator_->now_s();
+  auto ticket = verify_stream_ticket(authenticator_->key(), head.param("ticket"), now_s);
+  if (!ticket) {
+    tickets_refused_.add();
+    return unauthenticated_reply(
+        "the stream ticket is invalid or has expired; get a new one with POST "
+        "/auth/stream-ticket");
+  }
+  switch (used_tickets_.use(ticket->id, ticket->expires_at_s, now_s)) {
+    case UsedTickets::Verdict::kFirstUse:
+      head.caller = ticket->user;
+      return std::nullopt;
+    case UsedTickets::Verdict::kUsedBefore:
+      tickets_refused_.add();
+      return unauthenticated_reply(
+          "this stream ticket was used already; a ticket opens one stream: get a new one with "
+          "POST /auth/stream-ticket");
+    case UsedTickets::Verdict::kFull:
+      break;
+  }
+  HttpReply reply = HttpReply::error(
+      {503, "too_many_tickets", "too many stream tickets are in use; retry in a few seconds"});
+  reply.headers.emplace_back("Retry-After", "5");
+  return reply;
 }
 
 HttpReply NotifyRoutes::open_stream(const HttpRequest& req) {

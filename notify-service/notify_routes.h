@@ -12,6 +12,7 @@
 #include "notify-service/presence.h"
 #include "notify-service/stream_quota.h"
 #include "notify-service/stream_session.h"
+#include "notify-service/used_tickets.h"
 #include "shared/auth/request_auth.h"
 #include "shared/http/router.h"
 #include "shared/logfmt.h"
@@ -40,7 +41,8 @@ class NotifyRoutes {
   /// `store_last_id` reads message-service's newest id for POST /notify ids far above the hub's
   /// (see IdGuard); empty: such ids are answered 503 `store_unreachable`.
   /// With `authenticator` (AUTH_MODE=accounts) GET /events and /presence need an access token,
-  /// a stream is its caller's, and streams are limited per user and per address (429).
+  /// a stream is its caller's, and streams are limited per user and per address (429). GET
+  /// /events also takes a stream ticket (`?ticket=`, see admit_stream); no other route does.
   /// Private channels: PUT /notify/memberships (message-service's credential, as POST /notify) sets
   /// the hub's table; a stream or /presence naming a private channel its caller is not in is 404,
   /// and a POST /notify batch made under another table version is 409 memberships_stale.
@@ -56,6 +58,11 @@ class NotifyRoutes {
   void stream_ended(const StreamSession& session);
 
  private:
+  /// The head check of GET /events in AUTH_MODE=accounts: with a `ticket` parameter the ticket
+  /// alone decides (verified with the key, then spent: a second use, like a forged or expired
+  /// ticket, is 401 `unauthenticated`; 503 while UsedTickets is full); without one, the access
+  /// token as on every route.
+  std::optional<HttpReply> admit_stream(HttpRequest& head);
   HttpReply open_stream(const HttpRequest& req);
   HttpReply notify(const HttpRequest& req);
   HttpReply put_memberships(const HttpRequest& req);
@@ -78,8 +85,10 @@ class NotifyRoutes {
   Counter& implausible_;
   Counter& stale_memberships_;
   Counter& streams_limited_;
+  Counter& tickets_refused_;
   IdGuard id_guard_;
   StreamQuota quota_;
+  UsedTickets used_tickets_;
   std::atomic<uint64_t> next_client_number_{1};
 };
 

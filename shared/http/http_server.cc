@@ -21,6 +21,7 @@
 
 #include <fmt/format.h>
 
+#include "shared/http/redaction.h"
 #include "shared/http/worker_pool.h"
 
 namespace relay {
@@ -117,6 +118,7 @@ class HttpServer::Loop {
     uint64_t serial = 0;
     std::string method;
     std::string path;
+    std::string target;  // for the access log: redact_target(), never the credentials it carried
     std::string label = "other";
     std::string origin;
     std::string host;  // the Host header: whether Origin is the request's own (CorsPolicy)
@@ -645,6 +647,7 @@ HttpServer::Loop::InFlight HttpServer::Loop::describe(const Connection& conn,
   InFlight info;
   info.method = request.method;
   info.path = request.path;
+  info.target = redact_target(request.target);
   info.label = match.label;
   info.origin = request.header("origin");
   info.host = request.header("host");
@@ -797,6 +800,7 @@ void HttpServer::Loop::finish(Connection& conn, const InFlight& info, HttpReply 
   conn.waiting.reset();
   if (reply.stream) {
     start_stream(conn, info, reply);
+    log_request(info, 200);  // a stream is logged (and counted) when it starts
     return;
   }
   if (reply.deferred) {
@@ -811,6 +815,7 @@ void HttpServer::Loop::refuse(Connection& conn, const InFlight* info, const ApiE
   InFlight unknown;
   unknown.method = "-";
   unknown.path = "-";
+  unknown.target = "-";
   unknown.remote = conn.remote;
   unknown.started = Clock::now();
   InFlight answered = info != nullptr ? *info : unknown;
@@ -842,7 +847,7 @@ void HttpServer::Loop::log_request(const InFlight& info, int status) {
   if (info.path == "/health" || info.path == "/metrics") return;
   access_log_ += options_.logger->format("info", "request",
                                          {{"method", info.method},
-                                          {"path", info.path},
+                                          {"target", info.target},
                                           {"status", status},
                                           {"duration_ms", seconds * 1000.0},
                                           {"remote", info.remote}});

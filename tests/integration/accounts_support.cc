@@ -2,16 +2,15 @@
 
 #include <doctest/doctest.h>
 
-namespace relay::itest {
+#include "shared/auth/access_token.h"
 
-const std::string kAuthSecret = "accounts-test-secret-of-at-least-32-bytes!";
-const std::string kPassword = "correct horse battery";
+namespace relay::itest {
 
 RelayOptions accounts_options(Environment extra_message, Environment extra_notify) {
   RelayOptions options;
-  options.message_env = {{"AUTH_MODE", "accounts"}, {"AUTH_SECRET", kAuthSecret}};
+  options.message_env = {{"AUTH_MODE", "accounts"}, {"AUTH_SECRET", kSecret}};
   for (auto& [name, value] : extra_message) options.message_env[name] = value;
-  options.notify_env = {{"AUTH_MODE", "accounts"}, {"AUTH_SECRET", kAuthSecret}};
+  options.notify_env = {{"AUTH_MODE", "accounts"}, {"AUTH_SECRET", kSecret}};
   for (auto& [name, value] : extra_notify) options.notify_env[name] = value;
   return options;
 }
@@ -45,6 +44,53 @@ Account register_account(const HttpClient& http, const std::string& name,
 
 httplib::Headers bearer(const std::string& token) {
   return {{"Authorization", "Bearer " + token}};
+}
+
+std::string token_for(const std::string& key, const std::string& user, int64_t expires_at_s) {
+  auto token = sign_access_token(key, AccessClaims{user, "forged-session", 0, expires_at_s, {}});
+  REQUIRE(token);
+  return *token;
+}
+
+int64_t now_s() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string base64url(const std::string& text) {
+  static const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  uint32_t bits = 0;
+  int count = 0;
+  for (unsigned char c : text) {
+    bits = (bits << 8) | c;
+    count += 8;
+    while (count >= 6) {
+      count -= 6;
+      out.push_back(alphabet[(bits >> count) & 63]);
+    }
+  }
+  if (count > 0) out.push_back(alphabet[(bits << (6 - count)) & 63]);
+  return out;
+}
+
+Burst send_burst(int count, const std::function<HttpResponse()>& send) {
+  Burst burst;
+  auto started = std::chrono::steady_clock::now();
+  for (int i = 0; i < count; ++i) {
+    HttpResponse response = send();
+    if (response.status >= 200 && response.status < 300) ++burst.passed;
+    if (response.status == 429) {
+      ++burst.limited;
+      CHECK(response.json()["error"] == "rate_limited");
+      CHECK_FALSE(response.header("Retry-After").empty());
+    }
+  }
+  burst.took_s =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started)
+          .count();
+  return burst;
 }
 
 }  // namespace relay::itest

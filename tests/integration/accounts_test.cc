@@ -11,44 +11,10 @@
 
 #include "shared/auth/access_token.h"
 #include "tests/integration/accounts_support.h"
+#include "tests/integration/harness.h"
 #include "tests/support/raw_socket.h"
 
 namespace relay::itest {
-
-namespace {
-
-// A token signed with `key` for `user` expiring at `expires_at_s`.
-std::string token_for(const std::string& key, const std::string& user, int64_t expires_at_s) {
-  auto token = sign_access_token(key, AccessClaims{user, "forged-session", 0, expires_at_s, {}});
-  REQUIRE(token);
-  return *token;
-}
-
-int64_t now_s() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-// base64url of `text` (no padding), for hand-made token parts.
-std::string base64url(const std::string& text) {
-  static const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  uint32_t bits = 0;
-  int count = 0;
-  for (unsigned char c : text) {
-    bits = (bits << 8) | c;
-    count += 8;
-    while (count >= 6) {
-      count -= 6;
-      out.push_back(alphabet[(bits >> count) & 63]);
-    }
-  }
-  if (count > 0) out.push_back(alphabet[(bits << (6 - count)) & 63]);
-  return out;
-}
-
-}  // namespace
 
 TEST_CASE(
     "accounts: register, sign in, me, renew and logout, and a logout ends the credential at once") {
@@ -169,7 +135,7 @@ TEST_CASE("accounts: every route but the open ones needs a valid credential") {
       {"not bearer", {{"Authorization", "Basic YWxpY2U6eA=="}}},
       {"garbage", bearer("garbage")},
       {"another key", bearer(token_for(other_key, "alice", now_s() + 600))},
-      {"expired", bearer(token_for(kAuthSecret, "alice", now_s() - 1))},
+      {"expired", bearer(token_for(kSecret, "alice", now_s() - 1))},
       {"alg none",
        bearer(base64url("{\"alg\":\"none\",\"typ\":\"JWT\"}") + "." + base64url(payload) + ".")},
       {"altered payload", bearer(real[0] + "." + base64url(payload) + "." + real[2])},
@@ -335,6 +301,29 @@ TEST_CASE("accounts: repeated failed sign-ins are answered 429 with Retry-After"
   CHECK(metric_value(metrics.body, "relay_login_failures_total").value_or(0) == 5);
 }
 
+TEST_CASE("accounts: a sixth registration from one address is 429, counted, and makes no account") {
+  Relay relay(accounts_options());
+  auto http = relay.message_http();
+  for (int i = 1; i <= 5; ++i) register_account(http, "user" + std::to_string(i));
+  auto sixth = http.post_json("/auth/register", {{"username", "sixth"}, {"password", kPassword}});
+  CHECK_MESSAGE(sixth.status == 429, sixth.describe());
+  CHECK(sixth.json()["error"] == "too_many_attempts");
+  CHECK(sixth.header("Content-Type").rfind("application/json", 0) == 0);
+  CHECK(set_cookie(sixth, "relay_session").empty());
+  CHECK(set_cookie(sixth, "relay_access").empty());
+  REQUIRE_FALSE(sixth.header("Retry-After").empty());
+  CHECK(std::stoi(sixth.header("Retry-After")) > 0);
+  auto metrics = http.get("/metrics");
+  CHECK(metric_value(metrics.body, "relay_auth_throttled_total").value_or(0) == 1);
+  CHECK(metric_value(metrics.body, "relay_accounts_registered_total").value_or(0) == 5);
+  // No account: signing in as it fails as for any unknown name, and the first five work.
+  auto as_sixth = http.post_json("/auth/login", {{"username", "sixth"}, {"password", kPassword}});
+  CHECK_MESSAGE(as_sixth.status == 401, as_sixth.describe());
+  CHECK(as_sixth.json()["error"] == "invalid_credentials");
+  auto as_first = http.post_json("/auth/login", {{"username", "user1"}, {"password", kPassword}});
+  CHECK_MESSAGE(as_first.status == 200, as_first.describe());
+}
+
 TEST_CASE("accounts: a cookie-authenticated change from a foreign Origin is refused") {
   Relay relay(accounts_options({{"ALLOWED_ORIGINS", "http://chat.example:8000"}}));
   auto http = relay.message_http();
@@ -445,24 +434,14 @@ TEST_CASE("accounts: posts and streams are limited per user (429 with Retry-Afte
 
   // A burst of 3, then one a second: of 8 posts sent back to back at most 3 + the seconds they
   // took (plus one) pass, and the rest are refused before anything is stored.
-  auto started = std::chrono::steady_clock::now();
-  int created = 0;
-  int limited = 0;
-  for (int i = 0; i < 8; ++i) {
-    auto response = http.post_json("/messages", {{"content", "burst"}}, bearer(alice.token));
-    if (response.status == 201) ++created;
-    if (response.status == 429) {
-      ++limited;
-      CHECK(response.json()["error"] == "rate_limited");
-      CHECK_FALSE(response.header("Retry-After").empty());
-    }
-  }
-  auto took_s =
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started)
-          .count();
+  Burst burst = send_burst(8, [&] {
+    return http.post_json("/messages", {{"content", "burst"}}, bearer(alice.token));
+  });
+  int created = burst.passed;
+  int limited = burst.limited;
   CHECK(created + limited == 8);
   CHECK(created >= 3);
-  CHECK(created <= 3 + took_s + 1);
+  CHECK(created <= 3 + burst.took_s + 1);
   CHECK(limited >= 1);
   CHECK(http.post_json("/messages", {{"content", "bob's own bucket"}}, bearer(bob.token)).status ==
         201);

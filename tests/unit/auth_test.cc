@@ -1,5 +1,6 @@
-// Unit tests for the parts accounts are made of: access tokens (libjwt), the signing key and its
-// file, password hashes (libargon2) and the account store (a real SQLite file).
+// Unit tests for the parts accounts are made of: access tokens and stream tickets (libjwt), the
+// signing key and its file, password hashes (libargon2) and the account store (a real SQLite
+// file).
 #include <doctest/doctest.h>
 
 #include <sys/stat.h>
@@ -11,9 +12,12 @@
 #include "message-service/login_throttle.h"
 #include "message-service/password_hash.h"
 #include "message-service/revoked_sessions.h"
+#include "notify-service/used_tickets.h"
 #include "shared/auth/access_token.h"
 #include "shared/auth/auth_key.h"
+#include "shared/auth/jwt_hs256.h"
 #include "shared/auth/request_auth.h"
+#include "shared/auth/stream_ticket.h"
 #include "shared/validation.h"
 #include "tests/support/child_process.h"
 
@@ -388,6 +392,121 @@ TEST_CASE("a request authenticator takes a bearer token or the access cookie, an
   CHECK_FALSE(auth.admit(service, /*allow_service=*/true));
   CHECK(service.caller_service == kNotifyServiceName);
   CHECK(service.caller.empty());
+}
+
+// Stream tickets (shared/auth/stream_ticket) and notify-service's memory of used ones.
+
+std::string signed_ticket(const StreamTicket& ticket, const std::string& key = kKey) {
+  auto token = sign_stream_ticket(key, ticket);
+  REQUIRE(token);
+  return *token;
+}
+
+StreamTicket ticket_for(std::string user, int64_t issued_at_s = kNow,
+                        int64_t expires_at_s = kNow + kStreamTicketTtlS) {
+  return StreamTicket{std::move(user), std::string(32, 'a'), issued_at_s, expires_at_s};
+}
+
+TEST_CASE("a stream ticket is issued for 30 s with a random id and verifies under the key") {
+  auto first = new_stream_ticket("alice", kNow);
+  auto second = new_stream_ticket("alice", kNow);
+  REQUIRE(first);
+  REQUIRE(second);
+  CHECK(first->id.size() == 32);
+  CHECK(first->id != second->id);
+  CHECK(first->expires_at_s - first->issued_at_s == kStreamTicketTtlS);
+  CHECK(kStreamTicketTtlS <= kMaxStreamTicketLifetimeS);
+  CHECK(kMaxStreamTicketLifetimeS <= 60);
+  auto verified = verify_stream_ticket(kKey, signed_ticket(*first), kNow);
+  REQUIRE(verified);
+  CHECK(verified->user == "alice");
+  CHECK(verified->id == first->id);
+  CHECK(verified->expires_at_s == kNow + kStreamTicketTtlS);
+  CHECK(verify_stream_ticket(kKey, signed_ticket(*first), kNow + kStreamTicketTtlS - 1));
+}
+
+TEST_CASE(
+    "a stream ticket is refused expired, long-lived, forged, altered, unsigned or malformed") {
+  std::string good = signed_ticket(ticket_for("alice"));
+  SUBCASE("expired: exp is now or earlier") {
+    CHECK_FALSE(verify_stream_ticket(kKey, good, kNow + kStreamTicketTtlS));
+    CHECK_FALSE(verify_stream_ticket(kKey, good, kNow + 3600));
+  }
+  SUBCASE("living longer than 60 s, even when signed with the key") {
+    CHECK_FALSE(
+        verify_stream_ticket(kKey, signed_ticket(ticket_for("alice", kNow, kNow + 61)), kNow));
+    CHECK(verify_stream_ticket(kKey, signed_ticket(ticket_for("alice", kNow, kNow + 60)), kNow));
+    // Issued "in the future" so that exp - iat looks short, but exp is more than 60 s away.
+    CHECK_FALSE(verify_stream_ticket(
+        kKey, signed_ticket(ticket_for("alice", kNow + 3000, kNow + 3030)), kNow));
+    CHECK_FALSE(verify_stream_ticket(
+        kKey, signed_ticket(ticket_for("alice", INT64_MIN / 2, INT64_MAX / 2)), kNow));
+  }
+  SUBCASE("another key") {
+    CHECK_FALSE(verify_stream_ticket(std::string(32, 'x'), good, kNow));
+    CHECK_FALSE(verify_stream_ticket("", good, kNow));
+  }
+  SUBCASE("the payload of another ticket under this one's signature") {
+    auto alice = split_dots(good);
+    auto mallory = split_dots(signed_ticket(ticket_for("mallory")));
+    CHECK_FALSE(verify_stream_ticket(kKey, alice[0] + "." + mallory[1] + "." + alice[2], kNow));
+  }
+  SUBCASE("alg none, with and without a signature part") {
+    std::string header = base64url("{\"alg\":\"none\",\"typ\":\"JWT\"}");
+    std::vector<std::string> parts = {header, split_dots(good)[1]};
+    CHECK_FALSE(verify_stream_ticket(kKey, parts[0] + "." + parts[1] + ".", kNow));
+    CHECK_FALSE(
+        verify_stream_ticket(kKey, parts[0] + "." + parts[1] + "." + split_dots(good)[2], kNow));
+  }
+  SUBCASE("a bad id or user name, even when signed with the key") {
+    for (std::string id : {std::string(), std::string(31, 'a'), std::string(32, 'A'),
+                           std::string(32, 'g'), std::string(33, 'a')}) {
+      CAPTURE(id);
+      StreamTicket ticket = ticket_for("alice");
+      ticket.id = id;
+      CHECK_FALSE(verify_stream_ticket(kKey, signed_ticket(ticket), kNow));
+    }
+    for (std::string user : {std::string(), std::string("a\nb"), std::string(200, 'a')}) {
+      CHECK_FALSE(verify_stream_ticket(kKey, signed_ticket(ticket_for(user)), kNow));
+    }
+  }
+  SUBCASE("garbage, truncation, oversize") {
+    for (std::string bad : {std::string(), std::string(".."), good.substr(0, good.size() - 1),
+                            good + "=", std::string(4096, 'a')}) {
+      CAPTURE(bad);
+      CHECK_FALSE(verify_stream_ticket(kKey, bad, kNow));
+    }
+  }
+}
+
+TEST_CASE("a stream ticket is never an access token, nor an access token a ticket") {
+  std::string ticket = signed_ticket(ticket_for("alice"));
+  CHECK_FALSE(verify_access_token(kKey, ticket, kNow));
+  auto access = sign_access_token(kKey, AccessClaims{"alice", "session-1", kNow, kNow + 30, {}});
+  REQUIRE(access);
+  CHECK(verify_access_token(kKey, *access, kNow));
+  CHECK_FALSE(verify_stream_ticket(kKey, *access, kNow));
+  // Even an access token carrying a session and a `use` claim is not access.
+  auto both = sign_hs256(kKey, {{"use", "stream"}, {"sub", "alice"}, {"sid", "session-1"}}, kNow,
+                         kNow + 30);
+  REQUIRE(both);
+  CHECK_FALSE(verify_access_token(kKey, *both, kNow));
+}
+
+TEST_CASE("used tickets: an id passes once, is forgotten when it expires, and the set is capped") {
+  UsedTickets used(2);
+  CHECK(used.use("a", kNow + 30, kNow) == UsedTickets::Verdict::kFirstUse);
+  CHECK(used.use("a", kNow + 30, kNow + 1) == UsedTickets::Verdict::kUsedBefore);
+  CHECK(used.use("b", kNow + 10, kNow + 1) == UsedTickets::Verdict::kFirstUse);
+  CHECK(used.size() == 2);
+  CHECK(used.use("c", kNow + 30, kNow + 2) == UsedTickets::Verdict::kFull);
+  CHECK(used.use("a", kNow + 30, kNow + 2) == UsedTickets::Verdict::kUsedBefore);  // still known
+  // At b's expiry b goes, making room; a is still remembered until its own.
+  CHECK(used.use("c", kNow + 30, kNow + 10) == UsedTickets::Verdict::kFirstUse);
+  CHECK(used.size() == 2);
+  CHECK(used.use("a", kNow + 30, kNow + 29) == UsedTickets::Verdict::kUsedBefore);
+  CHECK(used.use("d", kNow + 60, kNow + 30) == UsedTickets::Verdict::kFirstUse);
+  CHECK(used.size() == 1);  // a and c expired at kNow + 30
 }
 
 }  // namespace
