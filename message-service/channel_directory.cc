@@ -46,6 +46,20 @@ void insert_sorted(std::vector<std::string>* names, const std::string& name) {
   names->insert(std::lower_bound(names->begin(), names->end(), name), name);
 }
 
+bool has_member(const ChannelDirectory::Channel& channel, const std::string& user) {
+  return std::binary_search(channel.members.begin(), channel.members.end(), user);
+}
+
+// Stores `user` as a member of `channel` (inside the caller's transaction).
+bool insert_member(sqlite3* db, const std::string& channel, const std::string& user,
+                   int64_t now_ms) {
+  Statement insert(db, "INSERT INTO channel_members(channel, user, added_ms) VALUES (?, ?, ?)");
+  insert.bind(1, channel);
+  insert.bind(2, user);
+  insert.bind(3, now_ms);
+  return run(insert);
+}
+
 }  // namespace
 
 std::unique_ptr<ChannelDirectory> ChannelDirectory::open(const std::string& data_dir,
@@ -102,6 +116,27 @@ bool ChannelDirectory::bump_version_locked() {
   return run(bump);
 }
 
+ChannelDirectory::Channel* ChannelDirectory::private_channel_of_locked(const std::string& name,
+                                                                       const std::string& member,
+                                                                       Outcome* refusal) {
+  auto found = channels_.find(name);
+  if (found == channels_.end() ||
+      (found->second.is_private && !has_member(found->second, member))) {
+    *refusal = Outcome::kNotFound;
+    return nullptr;
+  }
+  if (!found->second.is_private) {
+    *refusal = Outcome::kNotPrivate;
+    return nullptr;
+  }
+  return &found->second;
+}
+
+void ChannelDirectory::changed_locked() {
+  ++version_;
+  publish_locked();
+}
+
 void ChannelDirectory::publish_locked() {
   auto table = std::make_shared<PrivateChannels>();
   table->version = version_;
@@ -130,22 +165,14 @@ ChannelDirectory::Outcome ChannelDirectory::create(const std::string& name,
         insert.bind(4, now_ms);
         if (!run(insert)) return false;
         if (!is_private) return true;
-        Statement member(db_,
-                         "INSERT INTO channel_members(channel, user, added_ms) VALUES (?, ?, ?)");
-        member.bind(1, name);
-        member.bind(2, owner);
-        member.bind(3, now_ms);
-        return run(member) && bump_version_locked();
+        return insert_member(db_, name, owner, now_ms) && bump_version_locked();
       },
       error);
   if (!stored) return Outcome::kFailed;
   Channel channel{name, owner, is_private, now_ms, {}};
   if (is_private) channel.members.push_back(owner);
   channels_.emplace(name, std::move(channel));
-  if (is_private) {
-    ++version_;
-    publish_locked();
-  }
+  if (is_private) changed_locked();
   return Outcome::kDone;
 }
 
@@ -154,28 +181,15 @@ ChannelDirectory::Outcome ChannelDirectory::add_member(const std::string& name,
                                                        const std::string& user, int64_t now_ms,
                                                        std::string* error) {
   std::lock_guard lock(mutex_);
-  auto found = channels_.find(name);
-  if (found == channels_.end()) return Outcome::kNotFound;
-  Channel& channel = found->second;
-  if (!channel.is_private) return Outcome::kNotPrivate;
-  auto& members = channel.members;
-  if (!std::binary_search(members.begin(), members.end(), by)) return Outcome::kNotFound;
-  if (std::binary_search(members.begin(), members.end(), user)) return Outcome::kUnchanged;
+  Outcome refusal = Outcome::kNotFound;
+  Channel* channel = private_channel_of_locked(name, by, &refusal);
+  if (channel == nullptr) return refusal;
+  if (has_member(*channel, user)) return Outcome::kUnchanged;
   bool stored = in_transaction(
-      db_,
-      [&] {
-        Statement insert(db_,
-                         "INSERT INTO channel_members(channel, user, added_ms) VALUES (?, ?, ?)");
-        insert.bind(1, name);
-        insert.bind(2, user);
-        insert.bind(3, now_ms);
-        return run(insert) && bump_version_locked();
-      },
-      error);
+      db_, [&] { return insert_member(db_, name, user, now_ms) && bump_version_locked(); }, error);
   if (!stored) return Outcome::kFailed;
-  insert_sorted(&members, user);
-  ++version_;
-  publish_locked();
+  insert_sorted(&channel->members, user);
+  changed_locked();
   return Outcome::kDone;
 }
 
@@ -184,14 +198,12 @@ ChannelDirectory::Outcome ChannelDirectory::remove_member(const std::string& nam
                                                           const std::string& user,
                                                           std::string* error) {
   std::lock_guard lock(mutex_);
-  auto found = channels_.find(name);
-  if (found == channels_.end()) return Outcome::kNotFound;
-  Channel& channel = found->second;
-  if (!channel.is_private) return Outcome::kNotPrivate;
-  auto& members = channel.members;
-  if (!std::binary_search(members.begin(), members.end(), by)) return Outcome::kNotFound;
-  if (by != user && by != channel.owner) return Outcome::kForbidden;
-  if (user == channel.owner) return Outcome::kOwner;
+  Outcome refusal = Outcome::kNotFound;
+  Channel* channel = private_channel_of_locked(name, by, &refusal);
+  if (channel == nullptr) return refusal;
+  if (by != user && by != channel->owner) return Outcome::kForbidden;
+  if (user == channel->owner) return Outcome::kOwner;
+  auto& members = channel->members;
   auto member = std::lower_bound(members.begin(), members.end(), user);
   if (member == members.end() || *member != user) return Outcome::kNotFound;
   bool stored = in_transaction(
@@ -205,8 +217,7 @@ ChannelDirectory::Outcome ChannelDirectory::remove_member(const std::string& nam
       error);
   if (!stored) return Outcome::kFailed;
   members.erase(member);
-  ++version_;
-  publish_locked();
+  changed_locked();
   return Outcome::kDone;
 }
 
@@ -216,10 +227,7 @@ bool ChannelDirectory::forget_user(const std::string& user, std::string* error) 
   // first remaining member by name, or goes when none remains.
   std::map<std::string, Channel> changed;
   for (const auto& [name, channel] : channels_) {
-    if (!channel.is_private ||
-        !std::binary_search(channel.members.begin(), channel.members.end(), user)) {
-      continue;
-    }
+    if (!channel.is_private || !has_member(channel, user)) continue;
     Channel after = channel;
     after.members.erase(std::lower_bound(after.members.begin(), after.members.end(), user));
     if (after.owner == user) after.owner = after.members.empty() ? "" : after.members.front();
@@ -251,8 +259,7 @@ bool ChannelDirectory::forget_user(const std::string& user, std::string* error) 
       channels_[name] = std::move(after);
     }
   }
-  ++version_;
-  publish_locked();
+  changed_locked();
   return true;
 }
 
@@ -262,10 +269,7 @@ std::optional<ChannelDirectory::Channel> ChannelDirectory::find(const std::strin
   auto found = channels_.find(name);
   if (found == channels_.end()) return std::nullopt;
   const Channel& channel = found->second;
-  if (channel.is_private &&
-      !std::binary_search(channel.members.begin(), channel.members.end(), reader)) {
-    return std::nullopt;
-  }
+  if (channel.is_private && !has_member(channel, reader)) return std::nullopt;
   return channel;
 }
 
@@ -274,10 +278,7 @@ std::vector<ChannelDirectory::Channel> ChannelDirectory::visible_to(
   std::lock_guard lock(mutex_);
   std::vector<Channel> visible;
   for (const auto& [name, channel] : channels_) {
-    if (!channel.is_private ||
-        std::binary_search(channel.members.begin(), channel.members.end(), reader)) {
-      visible.push_back(channel);
-    }
+    if (!channel.is_private || has_member(channel, reader)) visible.push_back(channel);
   }
   return visible;
 }

@@ -80,7 +80,13 @@ class ChannelDirectory {
   bool load(std::string* error);
   /// Bumps the stored version inside the open transaction; true on success.
   bool bump_version_locked();
-  /// Rebuilds the snapshot from the mirror after a committed change.
+  /// The private channel `name` when `member` is one of its members, else nullptr with the
+  /// refusal (kNotFound, kNotPrivate).
+  Channel* private_channel_of_locked(const std::string& name, const std::string& member,
+                                     Outcome* refusal);
+  /// After a committed membership change: the next version, and its snapshot.
+  void changed_locked();
+  /// Rebuilds the snapshot from the mirror.
   void publish_locked();
 
   mutable std::mutex mutex_;

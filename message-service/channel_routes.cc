@@ -11,13 +11,6 @@ namespace relay {
 
 namespace {
 
-// The one answer for "no such private channel for you": a public channel, a channel nobody
-// created and a private one the caller is not in look the same, so outsiders learn nothing.
-HttpReply channel_not_found(const std::string& name) {
-  return HttpReply::error(
-      {404, "channel_not_found", "no private channel named " + name + " is visible to you"});
-}
-
 HttpReply directory_failed(const Logger& logger, const std::string& error) {
   logger.error("channel directory write failed", {{"error", error}});
   HttpReply reply = HttpReply::error(
@@ -185,7 +178,7 @@ HttpReply ChannelRoutes::create_channel(HttpRequest& req) {
 HttpReply ChannelRoutes::list_members(HttpRequest& req) {
   const std::string& name = req.path_params.at(0);
   auto channel = directory_.find(name, req.caller);
-  if (!channel || !channel->is_private) return channel_not_found(name);
+  if (!channel || !channel->is_private) return HttpReply::error(channel_not_found_error(name));
   return HttpReply::json(200, channel_json(*channel));
 }
 
@@ -195,7 +188,7 @@ HttpReply ChannelRoutes::add_member(HttpRequest& req) {
   if (auto* error = std::get_if<ApiError>(&parsed)) return HttpReply::error(*error);
   const auto& user = std::get<std::string>(parsed);
   auto channel = directory_.find(name, req.caller);
-  if (!channel || !channel->is_private) return channel_not_found(name);
+  if (!channel || !channel->is_private) return HttpReply::error(channel_not_found_error(name));
   if (accounts_ != nullptr) {
     auto account = accounts_->password_hash(user);
     if (!account.ok()) return store_unavailable(logger_, "accounts", account.error);
@@ -214,7 +207,7 @@ HttpReply ChannelRoutes::add_member(HttpRequest& req) {
     case ChannelDirectory::Outcome::kFailed:
       return directory_failed(logger_, error);
     default:
-      return channel_not_found(name);
+      return HttpReply::error(channel_not_found_error(name));
   }
 }
 
@@ -247,9 +240,9 @@ HttpReply ChannelRoutes::remove_member(HttpRequest& req) {
       if (directory_.find(name, req.caller)) {
         return HttpReply::error({404, "member_not_found", user + " is not a member of " + name});
       }
-      return channel_not_found(name);
+      return HttpReply::error(channel_not_found_error(name));
     default:
-      return channel_not_found(name);
+      return HttpReply::error(channel_not_found_error(name));
   }
 }
 

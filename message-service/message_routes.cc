@@ -76,11 +76,6 @@ std::variant<std::optional<int64_t>, ApiError> read_after(const HttpRequest& req
   return after;
 }
 
-HttpReply channel_not_found(const std::string& channel) {
-  return HttpReply::error(
-      {404, "channel_not_found", "no channel named " + channel + " is visible to you"});
-}
-
 // notify-service's port as a browser reaches it: the one in NOTIFICATION_SERVICE_URL, else the
 // scheme's default.
 std::string notify_port_of(const MessageServiceConfig& config) {
@@ -219,7 +214,7 @@ void MessageRoutes::post_message(HttpRequest& req, Responder responder) {
   }
   if (const auto& draft = std::get<MessageDraft>(parsed);
       draft.to.empty() && !channels_.private_channels()->may_see(draft.channel, draft.user)) {
-    responder.send(channel_not_found(draft.channel));
+    responder.send(HttpReply::error(channel_not_found_error(draft.channel)));
     return;
   }
   // Answered on the store's commit thread once the group holding the message is on disk.
@@ -319,12 +314,11 @@ HttpReply MessageRoutes::post_receipt(HttpRequest& req) {
   const auto& draft = std::get<ReceiptDraft>(parsed);
   const std::string& id_text = req.path_params.at(0);
   auto id = parse_non_negative(id_text);
-  if (id && !channels_.private_channels()->members.empty()) {
+  if (PrivateChannelsPtr table = channels_.private_channels(); id && !table->members.empty()) {
     // A receipt for a message of a private channel is the members' only.
     auto found = store_.get(*id);
     if (!found.ok()) return store_unavailable(logger_, "message", found.error);
-    if (*found && (*found)->to.empty() &&
-        !channels_.private_channels()->may_see((*found)->channel, draft.user)) {
+    if (*found && (*found)->to.empty() && !table->may_see((*found)->channel, draft.user)) {
       id.reset();
     }
   }
@@ -360,7 +354,7 @@ HttpReply MessageRoutes::post_typing(HttpRequest& req) {
   if (auto* error = std::get_if<ApiError>(&parsed)) return HttpReply::error(*error);
   const auto& draft = std::get<TypingDraft>(parsed);
   if (draft.to.empty() && !channels_.private_channels()->may_see(draft.channel, draft.user)) {
-    return channel_not_found(draft.channel);
+    return HttpReply::error(channel_not_found_error(draft.channel));
   }
   if (!typing_limiter_.allow(draft.user)) {
     typing_limited_.add();
@@ -423,7 +417,8 @@ std::optional<HttpReply> MessageRoutes::hide_private(MessageFilter* filter) cons
   PrivateChannelsPtr table = channels_.private_channels();
   if (table->members.empty()) return std::nullopt;
   for (const auto& channel : filter->channels) {
-    if (!table->may_see(channel, filter->user)) return channel_not_found(channel);
+    if (!table->may_see(channel, filter->user))
+      return HttpReply::error(channel_not_found_error(channel));
   }
   filter->hidden_channels = table->hidden_from(filter->user);
   return std::nullopt;

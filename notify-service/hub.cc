@@ -5,6 +5,7 @@
 #include <set>
 
 #include "shared/sse.h"
+#include "shared/time_format.h"
 
 namespace relay {
 
@@ -189,9 +190,7 @@ void Hub::set_private_channels(PrivateChannelsPtr table) {
   // Who joined or left which channel: the union of both tables' channels, compared member by
   // member.
   std::vector<EventPtr> changes;
-  int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
+  int64_t now_ms = now_unix_ms();
   auto announce = [&](const std::string& channel, const std::string& user, const char* state) {
     Message change;
     change.kind = EventKind::kMembership;

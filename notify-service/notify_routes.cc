@@ -20,11 +20,6 @@ HttpReply not_ready() {
   return reply;
 }
 
-HttpReply channel_not_found(const std::string& channel) {
-  return HttpReply::error(
-      {404, "channel_not_found", "no channel named " + channel + " is visible to you"});
-}
-
 // Stream tickets remembered at most (about 100 bytes each): each lives at most a minute, and
 // message-service issues at most 10 at once, then 1 a second, per user.
 constexpr size_t kMaxUsedTickets = 16384;
@@ -197,7 +192,7 @@ HttpReply NotifyRoutes::open_stream(const HttpRequest& req) {
   PrivateChannelsPtr private_channels = hub_.private_channels();
   for (const auto& channel : std::get<MessageFilter>(filter).channels) {
     if (!private_channels->may_see(channel, std::get<std::string>(reader)))
-      return channel_not_found(channel);
+      return HttpReply::error(channel_not_found_error(channel));
   }
   std::string resume_text = req.header("Last-Event-ID");
   if (resume_text.empty()) resume_text = req.param("last_event_id");
@@ -380,7 +375,7 @@ HttpReply NotifyRoutes::presence(const HttpRequest& req) {
     }
   }
   if (channel && !hub_.private_channels()->may_see(*channel, req.caller)) {
-    return channel_not_found(*channel);
+    return HttpReply::error(channel_not_found_error(*channel));
   }
   nlohmann::json body = {{"users", presence_.users(channel)}};
   body["channel"] = channel ? nlohmann::json(*channel) : nlohmann::json(nullptr);

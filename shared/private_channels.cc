@@ -1,8 +1,11 @@
 #include "shared/private_channels.h"
 
-#include "shared/validation.h"
-
 namespace relay {
+
+ApiError channel_not_found_error(std::string_view channel) {
+  return {404, "channel_not_found",
+          "no channel named " + std::string(channel) + " is visible to you"};
+}
 
 bool PrivateChannels::is_member(std::string_view channel, std::string_view user) const {
   auto found = members.find(channel);

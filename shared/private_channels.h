@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "shared/validation.h"
+
 namespace relay {
 
 /// Which channels are private and who may see them: an immutable value, shared by pointer
@@ -42,5 +44,10 @@ struct PrivateChannels {
 };
 
 using PrivateChannelsPtr = std::shared_ptr<const PrivateChannels>;
+
+/// The one refusal for a channel the caller may not see, on every route of both services: 404
+/// `channel_not_found`, the same for a private channel they are not in as for a name nobody used,
+/// so an outsider learns nothing from it.
+ApiError channel_not_found_error(std::string_view channel);
 
 }  // namespace relay
