@@ -298,7 +298,7 @@ TEST_CASE("private channels: hostile membership requests change nothing") {
   }
   CHECK(http.del("/channels/secret/members/%01", as_alice).status == 400);
   // A channel that already has messages cannot be made private afterwards.
-  post_as(http, alice, "public-one", "hello");
+  int64_t public_id = post_as(http, alice, "public-one", "hello");
   auto taken = http.post_json("/channels", {{"name", "public-one"}, {"private", true}}, as_alice);
   CHECK(taken.status == 409);
   // notify-service's table is message-service's to set: not from a browser, not with junk.
@@ -307,6 +307,7 @@ TEST_CASE("private channels: hostile membership requests change nothing") {
                              {{"Origin", "http://evil.example"}, {"Memberships-Version", "0"}});
   CHECK(browser.status == 403);
   // A batch made under another table version is refused, and changes nothing.
+  REQUIRE(wait_notify_has(notify, public_id));  // forwarded: nothing else is on its way
   Json health_before = notify.get("/health").json();
   Json wire = wire_message(2, "stale", "secret", "alice");
   auto stale = notify.post("/notify", Json::array({wire}).dump(), "application/json",
@@ -315,7 +316,37 @@ TEST_CASE("private channels: hostile membership requests change nothing") {
   CHECK(stale.json()["error"] == "memberships_stale");
   CHECK(notify.get("/health").json()["last_event_id"] == health_before["last_event_id"]);
   CHECK(metric_value(notify.get("/metrics").body, "relay_notify_memberships_stale_total") == 1);
+  auto bad_version =
+      notify.post("/notify", "[]", "application/json", {{"Memberships-Version", "-1"}});
+  CHECK(bad_version.status == 400);
+  CHECK(bad_version.json()["error"] == "invalid_memberships_version");
+
+  // PUT /notify/memberships: refused from a browser, as text, malformed or with a bad name; an
+  // outsider still cannot follow the channel afterwards.
+  httplib::Client raw("127.0.0.1", relay.notify_port());
+  std::string grab = R"({"version":"1","channels":{}})";
+  auto from_browser =
+      raw.Put("/notify/memberships", {{"Origin", "http://evil.example"}}, grab, "application/json");
+  REQUIRE(from_browser);
+  CHECK(from_browser->status == 403);
+  auto as_text = raw.Put("/notify/memberships", grab, "text/plain");
+  REQUIRE(as_text);
+  CHECK(as_text->status == 415);
+  for (const std::string& body : {std::string("{\"version\":"), std::string("[]"),
+                                  std::string(R"({"version":"1","channels":{"bad name":["a"]}})"),
+                                  std::string(R"({"version":"1","channels":{"x":[]}})"),
+                                  std::string("{\"version\":\"\xff\"}")}) {
+    auto refused = raw.Put("/notify/memberships", body, "application/json");
+    REQUIRE(refused);
+    CHECK_MESSAGE(refused->status == 400, body);
+  }
+  Account carol = register_account(http, "carol");
+  SseStream carol_follows(relay.notify_port(), "/events?channels=secret", bearer(carol.token));
+  REQUIRE(carol_follows.wait_ended());
+  CHECK(carol_follows.status() == 404);
   CHECK(http.get("/channels/secret/members", as_alice).json()["members"] == Json::array({"alice"}));
+  CHECK(http.get("/channels/secret/members").status == 401);
+  CHECK(http.get("/memberships", as_alice).status == 403);
 }
 
 TEST_CASE("private channels: open mode refuses them and keeps public channel creation") {
