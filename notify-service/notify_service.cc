@@ -99,6 +99,15 @@ bool NotifyService::start() {
     return false;
   }
   p.running = true;
+  logger_.info("listening", {{"port", port},
+                             {"address", config_.exposure.bind_address},
+                             {"version", RELAY_VERSION},
+                             {"message_service_url", config_.message_service_url},
+                             {"max_subscribers", config_.max_subscribers},
+                             {"event_threads", http.loop_threads},
+                             {"auth", config_.notify_token.empty() ? "loopback" : "token"},
+                             {"auth_mode", auth_mode_name(config_.exposure)}});
+  // After the listening line, which operators and the tests read as the first line of a start.
   if (config_.exposure.accounts()) {
     p.table_loader = std::thread([&p, credential, this] {
       std::unique_lock lock(p.loader_mutex);
@@ -114,14 +123,6 @@ bool NotifyService::start() {
       }
     });
   }
-  logger_.info("listening", {{"port", port},
-                             {"address", config_.exposure.bind_address},
-                             {"version", RELAY_VERSION},
-                             {"message_service_url", config_.message_service_url},
-                             {"max_subscribers", config_.max_subscribers},
-                             {"event_threads", http.loop_threads},
-                             {"auth", config_.notify_token.empty() ? "loopback" : "token"},
-                             {"auth_mode", auth_mode_name(config_.exposure)}});
   return true;
 }
 
