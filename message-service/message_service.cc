@@ -92,20 +92,22 @@ bool MessageService::start() {
   http.static_files = www_mounted ? p.www.get() : nullptr;
   config_.http.apply(&http);
   p.server = std::make_unique<HttpServer>(http);
-  int port = p.server->start(config_.exposure.bind_address, config_.port);
+  // The listening line comes first, before any request can be served and logged.
+  int port = p.server->start(config_.exposure.bind_address, config_.port, [&](int bound_port) {
+    logger_.info("listening", {{"port", bound_port},
+                               {"address", config_.exposure.bind_address},
+                               {"version", RELAY_VERSION},
+                               {"data_dir", config_.data_dir},
+                               {"www_dir", config_.www_dir},
+                               {"notify_url", config_.notification_service_url},
+                               {"auth_mode", auth_mode_name(config_.exposure)}});
+  });
   if (port < 0) {
     logger_.error("cannot listen",
                   {{"address", config_.exposure.bind_address}, {"port", config_.port}});
     return false;
   }
   p.running = true;
-  logger_.info("listening", {{"port", port},
-                             {"address", config_.exposure.bind_address},
-                             {"version", RELAY_VERSION},
-                             {"data_dir", config_.data_dir},
-                             {"www_dir", config_.www_dir},
-                             {"notify_url", config_.notification_service_url},
-                             {"auth_mode", auth_mode_name(config_.exposure)}});
   if (!www_mounted) {
     logger_.warn("www directory not found; the chat page is not served",
                  {{"www_dir", config_.www_dir}});

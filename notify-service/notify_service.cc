@@ -92,21 +92,23 @@ bool NotifyService::start() {
   http.logger = &logger_;
   config_.http.apply(&http);
   p.server = std::make_unique<HttpServer>(http);
-  int port = p.server->start(config_.exposure.bind_address, config_.port);
+  // The listening line comes first, before any request can be served and logged.
+  int port = p.server->start(config_.exposure.bind_address, config_.port, [&](int bound_port) {
+    logger_.info("listening", {{"port", bound_port},
+                               {"address", config_.exposure.bind_address},
+                               {"version", RELAY_VERSION},
+                               {"message_service_url", config_.message_service_url},
+                               {"max_subscribers", config_.max_subscribers},
+                               {"event_threads", http.loop_threads},
+                               {"auth", config_.notify_token.empty() ? "loopback" : "token"},
+                               {"auth_mode", auth_mode_name(config_.exposure)}});
+  });
   if (port < 0) {
     logger_.error("cannot listen",
                   {{"address", config_.exposure.bind_address}, {"port", config_.port}});
     return false;
   }
   p.running = true;
-  logger_.info("listening", {{"port", port},
-                             {"address", config_.exposure.bind_address},
-                             {"version", RELAY_VERSION},
-                             {"message_service_url", config_.message_service_url},
-                             {"max_subscribers", config_.max_subscribers},
-                             {"event_threads", http.loop_threads},
-                             {"auth", config_.notify_token.empty() ? "loopback" : "token"},
-                             {"auth_mode", auth_mode_name(config_.exposure)}});
   // After the listening line, which operators and the tests read as the first line of a start.
   if (config_.exposure.accounts()) {
     p.table_loader = std::thread([&p, credential, this] {

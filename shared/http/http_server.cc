@@ -298,7 +298,16 @@ HttpServer::Loop::Loop(Shared& shared, size_t index,
       options_(shared.options),
       index_(index),
       loops_(loops),
-      mailbox_(std::make_shared<Mailbox>(this)) {}
+      mailbox_(std::make_shared<Mailbox>(this)) {
+  // The descriptors exist before any loop runs: loop 0 may hand a connection to this loop (and
+  // signal it) before this loop's start() was called.
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  epoll_event wake_event{};
+  wake_event.events = EPOLLIN;
+  wake_event.data.u64 = kWakeTag;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &wake_event);
+}
 
 HttpServer::Loop::~Loop() {
   close_mailbox();
@@ -309,18 +318,12 @@ HttpServer::Loop::~Loop() {
 
 void HttpServer::Loop::start(int listen_fd) {
   listen_fd_ = listen_fd;
-  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
-  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (listen_fd_ >= 0) {
     epoll_event listen_event{};
     listen_event.events = EPOLLIN;
     listen_event.data.u64 = kListenTag;
     epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &listen_event);
   }
-  epoll_event wake_event{};
-  wake_event.events = EPOLLIN;
-  wake_event.data.u64 = kWakeTag;
-  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &wake_event);
   thread_ = std::thread([this] { run(); });
 }
 
@@ -1191,7 +1194,7 @@ HttpServer::~HttpServer() {
   stop();
 }
 
-int HttpServer::start(const std::string& host, int port) {
+int HttpServer::start(const std::string& host, int port, const std::function<void(int)>& on_bound) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -1220,6 +1223,7 @@ int HttpServer::start(const std::string& host, int port) {
       ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
                                         : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
 
+  if (on_bound) on_bound(bound_port);
   const auto& options = shared_->options;
   shared_->pool = std::make_unique<WorkerPool>(std::max<size_t>(options.worker_threads, 1),
                                                std::max<size_t>(options.max_queued_work, 1));

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -67,8 +68,10 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   /// Binds `host:port` (0 picks a free port) and starts the loops and workers. Returns the bound
-  /// port, or -1 when the address cannot be bound.
-  int start(const std::string& host, int port);
+  /// port, or -1 when the address cannot be bound. `on_bound`, when given, is called with the port
+  /// on the calling thread after the socket listens and before any request is served (the services
+  /// log their `listening` line there, so it precedes every access-log line).
+  int start(const std::string& host, int port, const std::function<void(int port)>& on_bound = {});
   /// Ends every stream with the chunked terminator, closes every connection, drops answers still
   /// pending, and joins loops and workers. Idempotent.
   void stop();

@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -375,6 +376,44 @@ TEST_CASE("http server: static files with ETag and 304, HEAD without a body") {
   }
   server.stop();
   std::filesystem::remove_all(root);
+}
+
+TEST_CASE("http server: nothing is served before the on_bound callback returns") {
+  // The services log their `listening` line from this callback; an access-log line of a request
+  // that came in early must never precede it. A request sent from inside the callback must wait.
+  Router router;
+  std::atomic<bool> callback_returned{false};
+  std::atomic<bool> served_early{false};
+  std::atomic<bool> served{false};
+  router.add({.method = "GET", .pattern = "/ping", .handler = [&](HttpRequest&) {
+                if (!callback_returned) served_early = true;
+                served = true;
+                return HttpReply::json(200, {{"ok", true}});
+              }});
+  MetricsRegistry metrics;
+  Logger logger{"http-test"};
+  HttpServer::Options options;
+  options.router = &router;
+  options.metrics = &metrics;
+  options.logger = &logger;
+  HttpServer server(options);
+  std::unique_ptr<Client> early;
+  int seen_port = 0;
+  int port = server.start("127.0.0.1", 0, [&](int bound_port) {
+    seen_port = bound_port;
+    early = std::make_unique<Client>(bound_port);  // the socket listens: the connect succeeds
+    early->send("GET /ping HTTP/1.1\r\nHost: t\r\n\r\n");
+    // Long enough for a loop that was already running to have served it.
+    auto until = Clock::now() + 300ms;
+    while (!served && Clock::now() < until) std::this_thread::sleep_for(5ms);
+    callback_returned = true;
+  });
+  REQUIRE(port > 0);
+  CHECK(seen_port == port);
+  CHECK(early->read_until("\r\n\r\n").find("HTTP/1.1 200 OK") == 0);
+  CHECK(served);
+  CHECK_FALSE(served_early);
+  server.stop();
 }
 
 }  // namespace relay
