@@ -2,14 +2,18 @@
 // last activity, newest first; direct messages never show up there.
 #include <doctest/doctest.h>
 
+#include "tests/integration/auth_modes.h"
 #include "tests/integration/harness.h"
 
 namespace relay::itest {
 
-TEST_CASE("channels: GET /channels lists channels with counts and last activity, newest first") {
-  Relay relay;
+TEST_CASE_TEMPLATE(
+    "channels: GET /channels lists channels with counts and last activity, newest first", Mode,
+    OpenMode, AccountsMode) {
+  ModeRelay relay(Mode{});
   INFO(relay.diagnostics());
-  HttpClient http = relay.message_http();
+  HttpClient http = relay.message_as("ann");
+  HttpClient bob = relay.message_as("bob");
 
   HttpResponse empty = http.get("/channels");
   REQUIRE(empty.status == 200);
@@ -18,7 +22,7 @@ TEST_CASE("channels: GET /channels lists channels with counts and last activity,
   Json first = post_message(http, {{"content", "a1"}, {"user", "ann"}, {"channel", "general"}});
   post_message(http, {{"content", "r1"}, {"user", "ann"}, {"channel", "random"}});
   Json last_general =
-      post_message(http, {{"content", "a2"}, {"user", "bob"}, {"channel", "general"}});
+      post_message(bob, {{"content", "a2"}, {"user", "bob"}, {"channel", "general"}});
   // A direct message is not channel activity, whatever its "channel" says.
   post_message(http, {{"content", "psst"}, {"user", "ann"}, {"to", "bob"}, {"channel", "secret"}});
 

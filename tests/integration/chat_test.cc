@@ -3,6 +3,7 @@
 // reconnect grace period, GET /presence) and direct-conversation history (?with=).
 #include <doctest/doctest.h>
 
+#include "tests/integration/auth_modes.h"
 #include "tests/integration/harness.h"
 
 namespace relay::itest {
@@ -47,15 +48,18 @@ Json presence_users(const HttpClient& notify, const std::string& query) {
 
 TEST_SUITE_BEGIN("integration");
 
-TEST_CASE("receipts: stored once, forward only, shown in history and broadcast with ids") {
-  Relay relay;
+TEST_CASE_TEMPLATE("receipts: stored once, forward only, shown in history and broadcast with ids",
+                   Mode, OpenMode, AccountsMode) {
+  ModeRelay relay(Mode{});
   INFO(relay.diagnostics());
-  HttpClient http = relay.message_http();
-  SseStream alice(relay.notify_port(), "/events?channels=general&user=alice");
+  HttpClient http = relay.message_as("alice");
+  HttpClient as_bob = relay.message_as("bob");
+  HttpClient as_carol = relay.message_as("carol");
+  SseStream alice(relay.notify_port(), "/events?channels=general&user=alice", relay.as("alice"));
   REQUIRE(alice.wait_connected());
 
   int64_t id = id_of(post_message(http, {{"content", "hello"}, {"user", "alice"}}));
-  HttpResponse delivered = post_receipt(http, id, {{"user", "bob"}, {"status", "delivered"}});
+  HttpResponse delivered = post_receipt(as_bob, id, {{"user", "bob"}, {"status", "delivered"}});
   REQUIRE_MESSAGE(delivered.status == 201, delivered.describe());
   CHECK(delivered.json()["changed"] == true);
   CHECK(delivered.json()["status"] == "delivered");
@@ -63,16 +67,16 @@ TEST_CASE("receipts: stored once, forward only, shown in history and broadcast w
   CHECK(delivered_event > id);  // receipts take ids from the message sequence
 
   // Repeating it, or going back, changes nothing.
-  HttpResponse again = post_receipt(http, id, {{"user", "bob"}, {"status", "delivered"}});
+  HttpResponse again = post_receipt(as_bob, id, {{"user", "bob"}, {"status", "delivered"}});
   CHECK(again.status == 200);
   CHECK(again.json()["changed"] == false);
-  HttpResponse read = post_receipt(http, id, {{"user", "bob"}, {"status", "read"}});
+  HttpResponse read = post_receipt(as_bob, id, {{"user", "bob"}, {"status", "read"}});
   REQUIRE(read.status == 201);
-  HttpResponse back = post_receipt(http, id, {{"user", "bob"}, {"status", "delivered"}});
+  HttpResponse back = post_receipt(as_bob, id, {{"user", "bob"}, {"status", "delivered"}});
   CHECK(back.status == 200);
   CHECK(back.json()["status"] == "read");
   CHECK(back.json()["id"] == read.json()["id"]);
-  HttpResponse carol = post_receipt(http, id, {{"user", "carol"}, {"status", "delivered"}});
+  HttpResponse carol = post_receipt(as_carol, id, {{"user", "carol"}, {"status", "delivered"}});
   REQUIRE(carol.status == 201);
 
   int64_t next = id_of(post_message(http, {{"content", "after"}, {"user", "alice"}}));
@@ -112,7 +116,7 @@ TEST_CASE("receipts: stored once, forward only, shown in history and broadcast w
   // Durable: still there after a restart of message-service.
   relay.message().stop();
   relay.start_message();
-  HttpResponse after_restart = relay.message_http().get("/messages/" + std::to_string(id));
+  HttpResponse after_restart = http.get("/messages/" + std::to_string(id));
   CHECK(after_restart.json()["receipts"] == receipts);
 }
 
@@ -172,19 +176,21 @@ TEST_CASE("receipts: bad input gets a clear error and stores nothing") {
   CHECK(carol.count_events("receipt") == 0);
 }
 
-TEST_CASE("receipts: a resuming stream gets them replayed from the ring and from history") {
-  Relay relay;
+TEST_CASE_TEMPLATE("receipts: a resuming stream gets them replayed from the ring and from history",
+                   Mode, OpenMode, AccountsMode) {
+  ModeRelay relay(Mode{});
   INFO(relay.diagnostics());
-  HttpClient http = relay.message_http();
+  HttpClient http = relay.message_as("alice");
   int64_t first = id_of(post_message(http, {{"content", "one"}, {"user", "alice"}}));
-  HttpResponse receipt = post_receipt(http, first, {{"user", "bob"}, {"status", "read"}});
+  HttpResponse receipt =
+      post_receipt(relay.message_as("bob"), first, {{"user", "bob"}, {"status", "read"}});
   REQUIRE(receipt.status == 201);
   int64_t last = id_of(post_message(http, {{"content", "two"}, {"user", "alice"}}));
   REQUIRE(wait_notify_has(relay.notify_http(), last));
   const std::vector<int64_t> expected = {id_of(receipt.json()), last};
 
   SseStream from_ring(relay.notify_port(), "/events?channels=general",
-                      {{"Last-Event-ID", std::to_string(first)}});
+                      relay.as("", {{"Last-Event-ID", std::to_string(first)}}));
   REQUIRE(from_ring.wait_connected());
   REQUIRE_MESSAGE(from_ring.wait_message_id(last), from_ring.describe());
   CHECK(compare_ids(event_ids(from_ring), expected) == "");
@@ -193,7 +199,7 @@ TEST_CASE("receipts: a resuming stream gets them replayed from the ring and from
   relay.notify().stop();
   relay.start_notify();
   SseStream from_history(relay.notify_port(), "/events?channels=general",
-                         {{"Last-Event-ID", std::to_string(first)}});
+                         relay.as("", {{"Last-Event-ID", std::to_string(first)}}));
   REQUIRE(from_history.wait_connected());
   REQUIRE_MESSAGE(from_history.wait_message_id(last), from_history.describe());
   CHECK(compare_ids(event_ids(from_history), expected) == "");
@@ -208,14 +214,15 @@ TEST_CASE("receipts: a resuming stream gets them replayed from the ring and from
   CHECK(http.get("/log?channel=other").json()["events"] == Json::array());
 }
 
-TEST_CASE(
-    "typing: reaches the channel's or the DM partner's streams, without an id, never stored") {
-  Relay relay;
+TEST_CASE_TEMPLATE(
+    "typing: reaches the channel's or the DM partner's streams, without an id, never stored", Mode,
+    OpenMode, AccountsMode) {
+  ModeRelay relay(Mode{});
   INFO(relay.diagnostics());
-  HttpClient http = relay.message_http();
-  SseStream general(relay.notify_port(), "/events?channels=general&user=carol");
-  SseStream other(relay.notify_port(), "/events?channels=other");
-  SseStream bob(relay.notify_port(), "/events?channels=none&user=bob");
+  HttpClient http = relay.message_as("alice");
+  SseStream general(relay.notify_port(), "/events?channels=general&user=carol", relay.as("carol"));
+  SseStream other(relay.notify_port(), "/events?channels=other", relay.as());
+  SseStream bob(relay.notify_port(), "/events?channels=none&user=bob", relay.as("bob"));
   for (SseStream* stream : {&general, &other, &bob}) REQUIRE(stream->wait_connected());
 
   HttpResponse channel = http.post_json("/typing", {{"user", "alice"}, {"channel", "general"}});
@@ -247,17 +254,26 @@ TEST_CASE(
     Json body;
     const char* error;
   };
-  const Case cases[] = {
-      {{{"channel", "general"}}, "missing_user"},
-      {{{"user", "a\nb"}}, "invalid_user"},
+  std::vector<Case> cases = {
       {{{"user", "alice"}, {"channel", "no spaces"}}, "invalid_channel"},
       {{{"user", "alice"}, {"to", ""}}, "invalid_to"},
       {{{"user", "alice"}, {"to", "bob"}, {"channel", "general"}}, "invalid_to"},
   };
+  // Who is typing: open mode needs a valid `user`; in accounts mode it is the caller, and
+  // another name is not theirs to type as.
+  if (!relay.accounts()) {
+    cases.push_back({{{"channel", "general"}}, "missing_user"});
+    cases.push_back({{{"user", "a\nb"}}, "invalid_user"});
+  }
   for (const auto& c : cases) {
     HttpResponse answer = http.post_json("/typing", c.body);
     CHECK_MESSAGE(answer.status == 400, (c.body.dump() + " -> " + answer.describe()));
     CHECK_MESSAGE(answer.json()["error"] == c.error, answer.describe());
+  }
+  if (relay.accounts()) {
+    HttpResponse as_bob = http.post_json("/typing", {{"user", "bob"}, {"channel", "general"}});
+    CHECK_MESSAGE(as_bob.status == 403, as_bob.describe());
+    CHECK(as_bob.json()["error"] == "forbidden");
   }
   CHECK(http.post("/typing", "{}", "text/plain").status == 415);
 }
@@ -290,20 +306,24 @@ TEST_CASE("typing: more than 5 a second per user get 429, notify-service down ge
   CHECK(down.json()["error"] == "notify_unavailable");
 }
 
-TEST_CASE("presence: join when the first stream opens, no leave for a quick reconnect") {
+TEST_CASE_TEMPLATE("presence: join when the first stream opens, no leave for a quick reconnect",
+                   Mode, OpenMode, AccountsMode) {
   RelayOptions options;
   options.notify_env["PRESENCE_GRACE_MS"] = "4000";
-  Relay relay(options);
+  ModeRelay relay(Mode{}, options);
   INFO(relay.diagnostics());
-  HttpClient notify = relay.notify_http();
-  SseStream watcher(relay.notify_port(), "/events?channels=general&user=watcher");
+  HttpClient notify = relay.notify_as("watcher");
+  SseStream watcher(relay.notify_port(), "/events?channels=general&user=watcher",
+                    relay.as("watcher"));
   REQUIRE(watcher.wait_connected());
 
-  auto alice = std::make_unique<SseStream>(relay.notify_port(), "/events?user=alice");
+  auto alice =
+      std::make_unique<SseStream>(relay.notify_port(), "/events?user=alice", relay.as("alice"));
   REQUIRE(alice->wait_connected());
   REQUIRE_MESSAGE(watcher.wait_until([&] { return has_presence(watcher, "alice", "join"); }),
                   watcher.describe());
-  auto dev = std::make_unique<SseStream>(relay.notify_port(), "/events?channels=dev&user=dave");
+  auto dev = std::make_unique<SseStream>(relay.notify_port(), "/events?channels=dev&user=dave",
+                                         relay.as("dave"));
   REQUIRE(dev->wait_connected());
   CHECK(presence_users(notify, "?channel=general") == Json{"alice", "watcher"});
   CHECK(presence_users(notify, "?channel=dev") == Json{"alice", "dave"});
@@ -311,9 +331,9 @@ TEST_CASE("presence: join when the first stream opens, no leave for a quick reco
 
   // A reconnect within the grace period is neither a leave nor a join.
   alice->stop();
-  alice = std::make_unique<SseStream>(relay.notify_port(), "/events?user=alice");
+  alice = std::make_unique<SseStream>(relay.notify_port(), "/events?user=alice", relay.as("alice"));
   REQUIRE(alice->wait_connected());
-  int64_t marker = id_of(post_message(relay.message_http(), {{"content", "m"}}));
+  int64_t marker = id_of(post_message(relay.message_as("alice"), {{"content", "m"}}));
   REQUIRE(watcher.wait_message_id(marker));
   size_t joins = 0;
   for (const auto& data : events_of(watcher, "presence")) {
@@ -355,17 +375,20 @@ TEST_CASE("presence: leave once the last stream closed and the grace period pass
   CHECK(leaves == 1);
 }
 
-TEST_CASE("history: ?with= lists only the direct messages between two users") {
-  Relay relay;
+TEST_CASE_TEMPLATE("history: ?with= lists only the direct messages between two users", Mode,
+                   OpenMode, AccountsMode) {
+  ModeRelay relay(Mode{});
   INFO(relay.diagnostics());
-  HttpClient http = relay.message_http();
+  HttpClient http = relay.message_as("alice");
+  HttpClient bob = relay.message_as("bob");
   post_message(http, {{"content", "public"}, {"user", "alice"}});
   int64_t a = id_of(post_message(http, {{"content", "a->b"}, {"user", "alice"}, {"to", "bob"}}));
   post_message(http, {{"content", "a->c"}, {"user", "alice"}, {"to", "carol"}});
-  int64_t b = id_of(post_message(http, {{"content", "b->a"}, {"user", "bob"}, {"to", "alice"}}));
+  int64_t b = id_of(post_message(bob, {{"content", "b->a"}, {"user", "bob"}, {"to", "alice"}}));
 
-  for (const char* query : {"/messages?user=alice&with=bob", "/messages?user=bob&with=alice"}) {
-    Json listed = http.get(query).json()["messages"];
+  for (auto [query, caller] : {std::pair{"/messages?user=alice&with=bob", &http},
+                               std::pair{"/messages?user=bob&with=alice", &bob}}) {
+    Json listed = caller->get(query).json()["messages"];
     REQUIRE_MESSAGE(listed.size() == 2, listed.dump());
     CHECK(id_of(listed[0]) == a);
     CHECK(id_of(listed[1]) == b);
@@ -373,9 +396,15 @@ TEST_CASE("history: ?with= lists only the direct messages between two users") {
   CHECK(http.get("/messages?user=alice&with=bob&after=" + std::to_string(a))
             .json()["messages"]
             .size() == 1);
+  // Whose conversation: open mode needs ?user=; in accounts mode it is the caller's.
   HttpResponse no_user = http.get("/messages?with=bob");
-  CHECK(no_user.status == 400);
-  CHECK(no_user.json()["error"] == "invalid_with");
+  if (relay.accounts()) {
+    CHECK_MESSAGE(no_user.status == 200, no_user.describe());
+    CHECK(no_user.json()["messages"].size() == 2);
+  } else {
+    CHECK(no_user.status == 400);
+    CHECK(no_user.json()["error"] == "invalid_with");
+  }
   CHECK(http.get("/messages?user=alice&with=").status == 400);
 }
 

@@ -8,6 +8,7 @@
 
 #include <doctest/doctest.h>
 
+#include "tests/integration/auth_modes.h"
 #include "tests/integration/harness.h"
 
 namespace relay::itest {
@@ -36,9 +37,12 @@ std::vector<Json> history(const HttpClient& http, const std::string& path) {
 
 TEST_SUITE_BEGIN("integration");
 
-TEST_CASE("fan-out: 1000 messages reach 50 open streams exactly once and in order") {
-  Relay relay;
+TEST_CASE_TEMPLATE("fan-out: 1000 messages reach 50 open streams exactly once and in order", Mode,
+                   OpenMode, AccountsMode) {
+  ModeRelay relay(Mode{});
   INFO(relay.diagnostics());
+  const httplib::Headers watcher = relay.as();
+  HttpClient poster = relay.message_as("poster");
   constexpr int kStreams = 50;
   constexpr int kThreads = 4;
   constexpr int kPerThread = 250;
@@ -47,7 +51,7 @@ TEST_CASE("fan-out: 1000 messages reach 50 open streams exactly once and in orde
   for (int i = 0; i < kStreams; ++i) {
     std::string target = "/events?client_id=fan-" + std::to_string(i);
     if (i % 2 == 1) target += "&channels=load";  // half listen to every channel, half to "load"
-    streams.push_back(std::make_unique<SseStream>(relay.notify_port(), target));
+    streams.push_back(std::make_unique<SseStream>(relay.notify_port(), target, watcher));
   }
   for (auto& stream : streams) REQUIRE_MESSAGE(stream->wait_connected(), stream->describe());
 
@@ -58,10 +62,9 @@ TEST_CASE("fan-out: 1000 messages reach 50 open streams exactly once and in orde
   std::vector<std::thread> posters;
   for (int t = 0; t < kThreads; ++t) {
     posters.emplace_back([&, t] {
-      HttpClient http = relay.message_http();
       for (int i = 0; i < kPerThread; ++i) {
         std::string content = "m-" + std::to_string(t) + "-" + std::to_string(i);
-        HttpResponse response = http.post_json(
+        HttpResponse response = poster.post_json(
             "/messages", {{"content", content}, {"channel", "load"}, {"user", "poster"}});
         std::lock_guard lock(posted_mutex);
         Json body = response.json();
@@ -79,7 +82,7 @@ TEST_CASE("fan-out: 1000 messages reach 50 open streams exactly once and in orde
   REQUIRE(posted.size() == kThreads * kPerThread);
 
   // Once the marker is there, any duplicate of what came before it would be there too.
-  const int64_t marker = post_marker(relay.message_http(), "load");
+  const int64_t marker = post_marker(poster, "load");
   std::vector<int64_t> expected;
   for (const auto& entry : posted) expected.push_back(entry.first);
   expected.push_back(marker);
@@ -101,14 +104,22 @@ TEST_CASE("fan-out: 1000 messages reach 50 open streams exactly once and in orde
   for (auto& stream : streams) stream->request_stop();
 }
 
-TEST_CASE("filtering: streams get exactly their channels and their direct messages") {
-  Relay relay;
+TEST_CASE_TEMPLATE("filtering: streams get exactly their channels and their direct messages", Mode,
+                   OpenMode, AccountsMode) {
+  ModeRelay relay(Mode{});
   INFO(relay.diagnostics());
-  HttpClient http = relay.message_http();
+  // Streams without a user are someone nobody writes to (in accounts mode a stream is always
+  // somebody's); the others are their user's own.
+  HttpClient http = relay.message_as();
+  HttpClient alice = relay.message_as("alice");
+  HttpClient bob = relay.message_as("bob");
   std::map<std::string, std::unique_ptr<SseStream>> streams;
   for (std::string query : {"channels=a", "channels=b", "", "user=alice", "user=bob", "user=carol",
                             "channels=a&user=alice", "channels=a,b"}) {
-    streams[query] = std::make_unique<SseStream>(relay.notify_port(), "/events?" + query);
+    std::string user;
+    if (size_t at = query.find("user="); at != std::string::npos) user = query.substr(at + 5);
+    streams[query] =
+        std::make_unique<SseStream>(relay.notify_port(), "/events?" + query, relay.as(user));
   }
   for (auto& [query, stream] : streams)
     REQUIRE_MESSAGE(stream->wait_connected(), stream->describe());
@@ -116,10 +127,10 @@ TEST_CASE("filtering: streams get exactly their channels and their direct messag
   int64_t a1 = id_of(post_message(http, {{"content", "to a #1"}, {"channel", "a"}}));
   int64_t b1 = id_of(post_message(http, {{"content", "to b #1"}, {"channel", "b"}}));
   int64_t dm_ab = id_of(post_message(
-      http, {{"content", "alice to bob"}, {"user", "alice"}, {"to", "bob"}, {"channel", "a"}}));
+      alice, {{"content", "alice to bob"}, {"user", "alice"}, {"to", "bob"}, {"channel", "a"}}));
   int64_t a2 = id_of(post_message(http, {{"content", "to a #2"}, {"channel", "a"}}));
   int64_t dm_bc = id_of(post_message(
-      http, {{"content", "bob to carol"}, {"user", "bob"}, {"to", "carol"}, {"channel", "b"}}));
+      bob, {{"content", "bob to carol"}, {"user", "bob"}, {"to", "carol"}, {"channel", "b"}}));
   int64_t g1 = id_of(post_message(http, {{"content", "to general"}}));
   int64_t b2 = id_of(post_message(http, {{"content", "to b #2"}, {"channel", "b"}}));
 

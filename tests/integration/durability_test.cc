@@ -6,6 +6,7 @@
 
 #include <doctest/doctest.h>
 
+#include "tests/integration/auth_modes.h"
 #include "tests/integration/harness.h"
 
 namespace relay::itest {
@@ -24,13 +25,15 @@ std::vector<Json> all_history(const HttpClient& http, const std::string& query =
 
 TEST_SUITE_BEGIN("integration");
 
-TEST_CASE(
+TEST_CASE_TEMPLATE(
     "durability: every acknowledged message survives kill -9 of message-service and is delivered "
-    "once") {
-  Relay relay;
+    "once",
+    Mode, OpenMode, AccountsMode) {
+  ModeRelay relay(Mode{});
   INFO(relay.diagnostics());
-  HttpClient http = relay.message_http();
-  SseStream open_stream(relay.notify_port(), "/events");
+  // In accounts mode the session behind this credential must survive the kill as well.
+  HttpClient http = relay.message_as("d");
+  SseStream open_stream(relay.notify_port(), "/events", relay.as());
   REQUIRE(open_stream.wait_connected());
 
   std::vector<int64_t> acknowledged;
@@ -60,7 +63,7 @@ TEST_CASE(
 
   // The stream that stayed open gets everything once, whether forwarded before or after the kill.
   CHECK_MESSAGE(open_stream.wait_messages(acknowledged.size()), open_stream.describe());
-  SseStream from_zero(relay.notify_port(), "/events", {{"Last-Event-ID", "0"}});
+  SseStream from_zero(relay.notify_port(), "/events", relay.as("", {{"Last-Event-ID", "0"}}));
   REQUIRE_MESSAGE(from_zero.wait_connected(), from_zero.describe());
   CHECK_MESSAGE(from_zero.wait_messages(acknowledged.size()), from_zero.describe());
 
@@ -116,12 +119,13 @@ TEST_CASE(
   CHECK(kept.json()["channel"] == "bye");
 }
 
-TEST_CASE(
-    "idempotency: the same key and body store and broadcast one message and another body is 409") {
-  Relay relay;
+TEST_CASE_TEMPLATE(
+    "idempotency: the same key and body store and broadcast one message and another body is 409",
+    Mode, OpenMode, AccountsMode) {
+  ModeRelay relay(Mode{});
   INFO(relay.diagnostics());
-  HttpClient http = relay.message_http();
-  SseStream stream(relay.notify_port(), "/events?channels=idem");
+  HttpClient http = relay.message_as("retry");
+  SseStream stream(relay.notify_port(), "/events?channels=idem", relay.as());
   REQUIRE(stream.wait_connected());
 
   const Json body = {{"content", "exactly once"}, {"channel", "idem"}, {"user", "retry"}};

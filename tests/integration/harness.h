@@ -9,6 +9,8 @@
 //   tests/support/chunked_decoder.h  ChunkedDecoder
 //   tests/support/sse_stream.h       SseStream, StreamMessage (one GET /events on its own thread)
 //   tests/integration/relay_fixture.h  Relay, RelayOptions, post_message, post_marker, compare_ids
+//   tests/integration/auth_modes.h     ModeRelay, OpenMode, AccountsMode (a case in both modes;
+//                                      include it where used)
 // All of it is usable unqualified inside namespace relay::itest.
 
 #include <atomic>

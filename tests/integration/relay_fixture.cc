@@ -146,8 +146,7 @@ int64_t id_of(const Json& message) {
 }
 
 int64_t post_marker(const HttpClient& message_http, const std::string& channel) {
-  return id_of(post_message(message_http,
-                            {{"content", "marker"}, {"channel", channel}, {"user", "marker"}}));
+  return id_of(post_message(message_http, {{"content", "marker"}, {"channel", channel}}));
 }
 
 bool wait_notify_has(const HttpClient& notify, int64_t id, Millis timeout) {

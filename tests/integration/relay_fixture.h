@@ -89,11 +89,12 @@ int64_t id_of(const Json& message);
 /// Waits until notify-service's /health says last_event_id >= `id`.
 bool wait_notify_has(const HttpClient& notify, int64_t id, Millis timeout = kPatience);
 
-/// Posts a marker to /messages on `channel` (it must be one the streams being checked receive)
-/// and returns its id; REQUIREs a 201. "Nothing was delivered twice, nothing extra" is proven with
-/// it: once a stream has the marker (stream.wait_message_id(marker)), everything posted before it
-/// has been sent to that stream too (a stream is delivered in id order), so its ids can be
-/// compared with the expected ids followed by the marker, without sleeping.
+/// Posts a marker to /messages on `channel` (it must be one the streams being checked receive),
+/// as whoever `message_http` speaks for, and returns its id; REQUIREs a 201. "Nothing was delivered
+/// twice, nothing extra" is proven with it: once a stream has the marker
+/// (stream.wait_message_id(marker)), everything posted before it has been sent to that stream too
+/// (a stream is delivered in id order), so its ids can be compared with the expected ids followed
+/// by the marker, without sleeping.
 int64_t post_marker(const HttpClient& message_http, const std::string& channel = "general");
 
 /// The sum of every sample of metric `name` (all label sets) in Prometheus text, or nullopt when

@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
+#include "tests/integration/auth_modes.h"
 #include "tests/integration/harness.h"
 
 namespace relay::itest {
@@ -30,14 +31,15 @@ std::vector<int64_t> concat(std::vector<int64_t> a, const std::vector<int64_t>& 
 
 TEST_SUITE_BEGIN("integration");
 
-TEST_CASE(
+TEST_CASE_TEMPLATE(
     "resume: Last-Event-ID header and last_event_id query replay the missed messages from the "
-    "ring") {
-  Relay relay;
+    "ring",
+    Mode, OpenMode, AccountsMode) {
+  ModeRelay relay(Mode{});
   INFO(relay.diagnostics());
-  HttpClient http = relay.message_http();
+  HttpClient http = relay.message_as("poster");
 
-  auto first = std::make_unique<SseStream>(relay.notify_port(), "/events?client_id=r1");
+  auto first = std::make_unique<SseStream>(relay.notify_port(), "/events?client_id=r1", relay.as());
   REQUIRE(first->wait_connected());
   std::vector<int64_t> seen = post_many(http, 5, "seen-");
   REQUIRE_MESSAGE(first->wait_messages(5), first->describe());
@@ -49,9 +51,9 @@ TEST_CASE(
   REQUIRE(wait_notify_has(relay.notify_http(), missed.back()));
 
   SseStream by_header(relay.notify_port(), "/events?client_id=r1",
-                      {{"Last-Event-ID", std::to_string(last_seen)}});
+                      relay.as("", {{"Last-Event-ID", std::to_string(last_seen)}}));
   SseStream by_query(relay.notify_port(),
-                     "/events?client_id=r1&last_event_id=" + std::to_string(last_seen));
+                     "/events?client_id=r1&last_event_id=" + std::to_string(last_seen), relay.as());
   for (SseStream* stream : {&by_header, &by_query}) {
     REQUIRE_MESSAGE(stream->wait_connected(), stream->describe());
     CHECK_MESSAGE(stream->wait_messages(missed.size()), stream->describe());
@@ -73,17 +75,19 @@ TEST_CASE(
   CHECK(metric_value(metrics, "relay_ring_replays_total") >= 1.0);
 }
 
-TEST_CASE("resume: an id older than the ring is replayed from message-service history") {
+TEST_CASE_TEMPLATE("resume: an id older than the ring is replayed from message-service history",
+                   Mode, OpenMode, AccountsMode) {
   RelayOptions options;
   options.notify_env["RING_SIZE"] = "10";
-  Relay relay(options);
+  ModeRelay relay(Mode{}, options);
   INFO(relay.diagnostics());
-  HttpClient http = relay.message_http();
+  HttpClient http = relay.message_as("poster");
 
   std::vector<int64_t> ids = post_many(http, 100, "h-");
   REQUIRE(wait_notify_has(relay.notify_http(), ids.back()));
 
-  SseStream stream(relay.notify_port(), "/events", {{"Last-Event-ID", std::to_string(ids[4])}});
+  SseStream stream(relay.notify_port(), "/events",
+                   relay.as("", {{"Last-Event-ID", std::to_string(ids[4])}}));
   REQUIRE_MESSAGE(stream.wait_connected(), stream.describe());
   std::vector<int64_t> expected(ids.begin() + 5, ids.end());
   CHECK_MESSAGE(stream.wait_messages(expected.size()), stream.describe());
@@ -166,14 +170,17 @@ TEST_CASE("resume: when history is unreachable an old id gets event reset and th
   CHECK(metric_value(notify.get("/metrics").body, "relay_resets_total") >= 1.0);
 }
 
-TEST_CASE("resume: a Last-Event-ID ahead of the newest id gets event reset, then what comes next") {
-  Relay relay;
+TEST_CASE_TEMPLATE(
+    "resume: a Last-Event-ID ahead of the newest id gets event reset, then what comes next", Mode,
+    OpenMode, AccountsMode) {
+  ModeRelay relay(Mode{});
   INFO(relay.diagnostics());
-  HttpClient http = relay.message_http();
+  HttpClient http = relay.message_as("poster");
   std::vector<int64_t> before = post_many(http, 3, "before-");
   REQUIRE(wait_notify_has(relay.notify_http(), before.back()));
 
-  SseStream ahead(relay.notify_port(), "/events?channels=r", {{"Last-Event-ID", "1000000"}});
+  SseStream ahead(relay.notify_port(), "/events?channels=r",
+                  relay.as("", {{"Last-Event-ID", "1000000"}}));
   REQUIRE_MESSAGE(ahead.wait_connected(), ahead.describe());
   REQUIRE_MESSAGE(ahead.wait_until([&] { return ahead.count_events("reset") > 0; }),
                   ahead.describe());
@@ -198,14 +205,15 @@ TEST_CASE("resume: a Last-Event-ID ahead of the newest id gets event reset, then
   CHECK(metric_value(relay.notify_http().get("/metrics").body, "relay_resets_total") >= 1.0);
 }
 
-TEST_CASE(
+TEST_CASE_TEMPLATE(
     "resume: streams resume after a notify-service restart and get every message posted while it "
-    "was down") {
-  Relay relay;
+    "was down",
+    Mode, OpenMode, AccountsMode) {
+  ModeRelay relay(Mode{});
   INFO(relay.diagnostics());
-  HttpClient http = relay.message_http();
+  HttpClient http = relay.message_as("poster");
 
-  auto before = std::make_unique<SseStream>(relay.notify_port(), "/events");
+  auto before = std::make_unique<SseStream>(relay.notify_port(), "/events", relay.as());
   REQUIRE(before->wait_connected());
   std::vector<int64_t> early = post_many(http, 3, "early-");
   REQUIRE_MESSAGE(before->wait_messages(3), before->describe());
@@ -224,10 +232,11 @@ TEST_CASE(
 
   relay.start_notify();
   SseStream right_away(relay.notify_port(), "/events",
-                       {{"Last-Event-ID", std::to_string(last_seen)}});
+                       relay.as("", {{"Last-Event-ID", std::to_string(last_seen)}}));
   REQUIRE_MESSAGE(right_away.wait_connected(), right_away.describe());
   REQUIRE(wait_notify_has(relay.notify_http(), during.back()));
-  SseStream caught_up(relay.notify_port(), "/events?last_event_id=" + std::to_string(last_seen));
+  SseStream caught_up(relay.notify_port(), "/events?last_event_id=" + std::to_string(last_seen),
+                      relay.as());
   REQUIRE_MESSAGE(caught_up.wait_connected(), caught_up.describe());
 
   for (SseStream* stream : {&right_away, &caught_up}) {

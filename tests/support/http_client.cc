@@ -68,13 +68,13 @@ std::unique_ptr<httplib::Client> make_client(int port, Millis timeout) {
 }  // namespace
 
 HttpResponse HttpClient::get(const std::string& path, const httplib::Headers& headers) const {
-  return to_response(make_client(port_, timeout_)->Get(path, headers));
+  return to_response(make_client(port_, timeout_)->Get(path, merged(headers)));
 }
 
 HttpResponse HttpClient::post(const std::string& path, const std::string& body,
                               const std::string& content_type,
                               const httplib::Headers& headers) const {
-  return to_response(make_client(port_, timeout_)->Post(path, headers, body, content_type));
+  return to_response(make_client(port_, timeout_)->Post(path, merged(headers), body, content_type));
 }
 
 HttpResponse HttpClient::post_json(const std::string& path, const Json& body,
@@ -83,11 +83,24 @@ HttpResponse HttpClient::post_json(const std::string& path, const Json& body,
 }
 
 HttpResponse HttpClient::del(const std::string& path, const httplib::Headers& headers) const {
-  return to_response(make_client(port_, timeout_)->Delete(path, headers));
+  return to_response(make_client(port_, timeout_)->Delete(path, merged(headers)));
 }
 
 HttpResponse HttpClient::options(const std::string& path) const {
-  return to_response(make_client(port_, timeout_)->Options(path));
+  return to_response(make_client(port_, timeout_)->Options(path, merged({})));
+}
+
+HttpClient HttpClient::with_headers(const httplib::Headers& headers) const {
+  HttpClient copy = *this;
+  copy.defaults_.insert(headers.begin(), headers.end());
+  return copy;
+}
+
+httplib::Headers HttpClient::merged(const httplib::Headers& headers) const {
+  if (defaults_.empty()) return headers;
+  httplib::Headers all = defaults_;
+  all.insert(headers.begin(), headers.end());
+  return all;
 }
 
 }  // namespace relay::testing

@@ -33,7 +33,9 @@ struct HttpResponse {
 };
 
 /// Plain HTTP/1.1 requests to 127.0.0.1:port; one fresh connection per request (no keep-alive
-/// races in retries or restarts). Safe to use from several threads at once.
+/// races in retries or restarts). Safe to use from several threads at once. A client may carry
+/// headers it sends with every request (with_headers(): a caller's credential), before the
+/// request's own.
 class HttpClient {
  public:
   explicit HttpClient(int port, Millis timeout = 15s) : port_(port), timeout_(timeout) {}
@@ -47,10 +49,15 @@ class HttpClient {
   HttpResponse options(const std::string& path) const;
 
   int port() const { return port_; }
+  /// A copy of this client that also sends `headers` with every request.
+  HttpClient with_headers(const httplib::Headers& headers) const;
 
  private:
+  httplib::Headers merged(const httplib::Headers& headers) const;
+
   int port_;
   Millis timeout_;
+  httplib::Headers defaults_;
 };
 
 }  // namespace relay::testing
