@@ -3,7 +3,6 @@
 #include <map>
 
 #include "message-service/message_routes.h"
-#include "message-service/notify_client.h"
 #include "shared/http/head_checks.h"
 #include "shared/time_format.h"
 
@@ -22,11 +21,12 @@ HttpReply directory_failed(const Logger& logger, const std::string& error) {
 }  // namespace
 
 ChannelRoutes::ChannelRoutes(const MessageServiceConfig& config, MessageStore& store,
-                             ChannelDirectory& directory, AccountStore* accounts,
+                             ChannelDirectory& directory, EventBus& bus, AccountStore* accounts,
                              const Logger& logger, const RequestAuthenticator* authenticator)
     : config_(config),
       store_(store),
       directory_(directory),
+      bus_(bus),
       accounts_(accounts),
       logger_(logger),
       authenticator_(authenticator) {}
@@ -88,12 +88,10 @@ nlohmann::json ChannelRoutes::channel_json(const ChannelDirectory::Channel& chan
 }
 
 void ChannelRoutes::tell_notify_service() {
-  NotifyClient client(config_.notification_service_url, config_.notify_token,
-                      [this] { return directory_.private_channels(); });
   std::string error;
-  if (!client.send_memberships(&error)) {
+  if (!bus_.send_memberships(&error)) {
     logger_.warn("cannot send channel memberships to notify-service; the forwarder will",
-                 {{"error", error}});
+                 {{"error", error}, {"broker", bus_.name()}});
   }
 }
 

@@ -37,6 +37,12 @@ MessageServiceConfig load_message_service_config() {
       static_cast<int>(env.integer("FORWARD_BATCH_SIZE", config.forward_batch_size, 1, 10000));
   config.forward_retry_max_ms = static_cast<int>(
       env.integer("FORWARD_RETRY_MAX_MS", config.forward_retry_max_ms, 10, 600000));
+  config.broker = read_broker_settings(env);
+  // Only SQLite is built in so far; a shared PostgreSQL store is on its way (STORE=postgres).
+  if (std::string store = env.choice("STORE", "sqlite", {"sqlite", "postgres"});
+      store == "postgres") {
+    env.refuse("STORE=postgres is not available in this version; use STORE=sqlite (the default)");
+  }
   config.http = read_http_settings(env);
   config.auth = read_auth_settings(env);
   config.session_ttl_s = env.integer("SESSION_TTL", config.session_ttl_s, 300, 366LL * 24 * 3600);

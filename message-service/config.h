@@ -8,6 +8,7 @@
 #include "shared/auth/auth_settings.h"
 #include "shared/exposure.h"
 #include "shared/http/http_settings.h"
+#include "shared/redis/broker_settings.h"
 
 namespace relay {
 
@@ -25,6 +26,8 @@ struct MessageServiceConfig {
   std::string notify_token;
   int forward_batch_size = 256;
   int forward_retry_max_ms = 5000;
+  /// BROKER (direct: POST /notify at NOTIFICATION_SERVICE_URL; redis: a Redis stream at REDIS_URL).
+  BrokerSettings broker;
   HttpSettings http;
   /// AUTH_MODE=accounts: the token settings, how long a session lasts (SESSION_TTL, seconds) and
   /// whether anyone may create an account (REGISTRATION=open) or only the operator (closed).

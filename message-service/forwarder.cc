@@ -197,7 +197,7 @@ void Forwarder::run() {
       last_attempt_ok_ = true;
       retry_ms = options_.retry_initial_ms;
       if (failing) {
-        logger_.info("notify-service reachable again", {{"resumed_from", batch.front().id}});
+        logger_.info(options_.target + " reachable again", {{"resumed_from", batch.front().id}});
         failing = false;
       }
       continue;
@@ -205,7 +205,7 @@ void Forwarder::run() {
     errors_.add();
     last_attempt_ok_ = false;
     if (!failing) {
-      logger_.warn("cannot forward to notify-service; retrying with backoff",
+      logger_.warn("cannot forward to " + options_.target + "; retrying with backoff",
                    {{"error", error}, {"first_id", batch.front().id}, {"count", batch.size()}});
       failing = true;
     }

@@ -40,6 +40,8 @@ class Forwarder {
     int retry_initial_ms = 50;
     int retry_max_ms = 5000;
     int cursor_save_ms = 100;
+    /// Who acknowledges batches, for the logs: "notify-service" or "Redis".
+    std::string target = "notify-service";
   };
 
   Forwarder(MessageStore& store, SendBatch send, Options options, const Logger& logger,

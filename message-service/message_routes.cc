@@ -2,7 +2,6 @@
 
 #include <utility>
 
-#include "message-service/notify_client.h"
 #include "shared/http/head_checks.h"
 #include "shared/http_rules.h"
 #include "shared/json_writer.h"
@@ -110,12 +109,13 @@ HeaderList page_security_headers(const MessageServiceConfig& config, const HttpR
 }
 
 MessageRoutes::MessageRoutes(const MessageServiceConfig& config, MessageStore& store,
-                             Forwarder& forwarder, const ChannelDirectory& channels,
+                             Forwarder& forwarder, EventBus& bus, const ChannelDirectory& channels,
                              MetricsRegistry& metrics, const Logger& logger,
                              const RequestAuthenticator* authenticator)
     : config_(config),
       store_(store),
       forwarder_(forwarder),
+      bus_(bus),
       channels_(channels),
       metrics_(metrics),
       logger_(logger),
@@ -370,14 +370,13 @@ HttpReply MessageRoutes::post_typing(HttpRequest& req) {
   typing.channel = draft.channel;
   typing.to = draft.to;
   typing.timestamp_ms = now_unix_ms();
-  // Transient, so not worth the forwarder's durable queue: one direct call, answered at once.
-  NotifyClient client(config_.notification_service_url, config_.notify_token,
-                      [this] { return channels_.private_channels(); });
+  // Transient, so not worth the forwarder's durable queue: one call, answered at once.
   std::string error;
-  if (!client.send({typing}, &error)) {
-    HttpReply reply =
-        HttpReply::error({503, "notify_unavailable",
-                          "notify-service could not be reached; the typing notice was dropped"});
+  if (!bus_.send_transient(typing, &error)) {
+    HttpReply reply = HttpReply::error(
+        {503, "notify_unavailable",
+         std::string(bus_.name() == std::string_view("redis") ? "Redis" : "notify-service") +
+             " could not be reached; the typing notice was dropped"});
     reply.headers.emplace_back("Retry-After", "1");
     return reply;
   }
@@ -426,17 +425,21 @@ std::optional<HttpReply> MessageRoutes::hide_private(MessageFilter* filter) cons
 
 HttpReply MessageRoutes::health(HttpRequest&) {
   bool store_ok = store_.healthy();
-  bool notify_ok = probe_notify_service(config_.notification_service_url, 500);
+  bool bus_ok = bus_.reachable(500);
   std::optional<int64_t> backlog = forwarder_.backlog();  // nullopt: the store cannot say
-  return HttpReply::json(
-      store_ok ? 200 : 503,
-      {{"status", store_ok ? "ok" : "degraded"},
-       {"service", "message-service"},
-       {"version", RELAY_VERSION},
-       {"store", store_ok ? "ok" : "error"},
-       {"forward_backlog", backlog ? nlohmann::json(*backlog) : nlohmann::json(nullptr)},
-       {"forwarding", forwarder_.last_attempt_ok() ? "ok" : "retrying"},
-       {"notify_reachable", notify_ok}});
+  bool forwarding = forwarder_.last_attempt_ok();
+  bool redis = bus_.name() == std::string_view("redis");
+  // Degraded but 200 while the bus is down: posts are still stored (201) and go out later.
+  nlohmann::json body = {
+      {"status", store_ok && (!redis || (bus_ok && forwarding)) ? "ok" : "degraded"},
+      {"service", "message-service"},
+      {"version", RELAY_VERSION},
+      {"store", store_ok ? "ok" : "error"},
+      {"broker", bus_.name()},
+      {"forward_backlog", backlog ? nlohmann::json(*backlog) : nlohmann::json(nullptr)},
+      {"forwarding", forwarding ? "ok" : "retrying"}};
+  body[redis ? "redis_reachable" : "notify_reachable"] = bus_ok;
+  return HttpReply::json(store_ok ? 200 : 503, body);
 }
 
 HttpReply MessageRoutes::client_config(HttpRequest&) {

@@ -2,6 +2,7 @@
 
 #include "message-service/channel_directory.h"
 #include "message-service/config.h"
+#include "message-service/event_bus.h"
 #include "message-service/forwarder.h"
 #include "message-service/rate_limiter.h"
 #include "message-service/store.h"
@@ -35,7 +36,7 @@ HttpReply store_unavailable(const Logger& logger, const char* what, const std::s
 class MessageRoutes {
  public:
   MessageRoutes(const MessageServiceConfig& config, MessageStore& store, Forwarder& forwarder,
-                const ChannelDirectory& channels, MetricsRegistry& metrics, const Logger& logger,
+                EventBus& bus, const ChannelDirectory& channels, MetricsRegistry& metrics, const Logger& logger,
                 const RequestAuthenticator* authenticator = nullptr);
 
   /// Adds the service's routes to `router`.
@@ -56,6 +57,7 @@ class MessageRoutes {
   const MessageServiceConfig& config_;
   MessageStore& store_;
   Forwarder& forwarder_;
+  EventBus& bus_;
   const ChannelDirectory& channels_;
   MetricsRegistry& metrics_;
   const Logger& logger_;

@@ -4,9 +4,10 @@
 #include "message-service/auth_routes.h"
 #include "message-service/channel_directory.h"
 #include "message-service/channel_routes.h"
+#include "message-service/direct_bus.h"
 #include "message-service/forwarder.h"
 #include "message-service/message_routes.h"
-#include "message-service/notify_client.h"
+#include "message-service/redis_bus.h"
 #include "message-service/revoked_sessions.h"
 #include "message-service/store.h"
 #include "shared/auth/request_auth.h"
@@ -21,7 +22,7 @@ struct MessageService::Parts {
   MetricsRegistry metrics;
   std::unique_ptr<MessageStore> store;
   std::unique_ptr<ChannelDirectory> channels;
-  std::unique_ptr<NotifyClient> notify_client;
+  std::unique_ptr<EventBus> bus;
   std::unique_ptr<Forwarder> forwarder;
   std::unique_ptr<MessageRoutes> routes;
   std::unique_ptr<ChannelRoutes> channel_routes;
@@ -56,23 +57,28 @@ bool MessageService::start() {
     logger_.error("cannot open the channel directory", {{"error", error}});
     return false;
   }
-  p.notify_client = std::make_unique<NotifyClient>(
-      config_.notification_service_url, config_.notify_token,
-      [channels = p.channels.get()] { return channels->private_channels(); });
+  auto memberships = [channels = p.channels.get()] { return channels->private_channels(); };
+  if (config_.broker.redis) {
+    p.bus = std::make_unique<RedisBus>(config_.broker, memberships);
+  } else {
+    p.bus = std::make_unique<DirectBus>(config_.notification_service_url, config_.notify_token,
+                                        memberships);
+  }
   Forwarder::Options options;
   options.batch_size = static_cast<size_t>(config_.forward_batch_size);
   options.retry_max_ms = config_.forward_retry_max_ms;
+  options.target = config_.broker.redis ? "Redis" : "notify-service";
   p.forwarder = std::make_unique<Forwarder>(
       *p.store,
-      [client = p.notify_client.get()](const std::vector<Message>& batch, std::string* why) {
-        return client->send(batch, why);
+      [bus = p.bus.get()](const std::vector<Message>& batch, std::string* why) {
+        return bus->send(batch, why);
       },
       options, logger_, p.metrics);
   if (config_.exposure.accounts() && !start_accounts()) return false;
-  p.routes = std::make_unique<MessageRoutes>(config_, *p.store, *p.forwarder, *p.channels,
+  p.routes = std::make_unique<MessageRoutes>(config_, *p.store, *p.forwarder, *p.bus, *p.channels,
                                              p.metrics, logger_, p.authenticator.get());
   p.channel_routes = std::make_unique<ChannelRoutes>(
-      config_, *p.store, *p.channels, p.accounts.get(), logger_, p.authenticator.get());
+      config_, *p.store, *p.channels, *p.bus, p.accounts.get(), logger_, p.authenticator.get());
 
   if (p.auth_routes) p.auth_routes->add_routes(p.router);
   p.routes->add_routes(p.router);
@@ -99,7 +105,10 @@ bool MessageService::start() {
                                {"version", RELAY_VERSION},
                                {"data_dir", config_.data_dir},
                                {"www_dir", config_.www_dir},
-                               {"notify_url", config_.notification_service_url},
+                               {"broker", broker_name(config_.broker)},
+                               {config_.broker.redis ? "redis_url" : "notify_url",
+                                config_.broker.redis ? config_.broker.redis_url.display()
+                                                     : config_.notification_service_url},
                                {"auth_mode", auth_mode_name(config_.exposure)}});
   });
   if (port < 0) {

@@ -19,7 +19,10 @@ NotifyServiceConfig load_notify_service_config() {
   config.ring_size = static_cast<size_t>(
       env.integer("RING_SIZE", static_cast<int64_t>(config.ring_size), 1, 10000000));
   config.notify_token = env.text("NOTIFY_TOKEN", "");
-  if (config.notify_token.empty() && !is_loopback_bind_address(config.exposure.bind_address)) {
+  config.broker = read_broker_settings(env);
+  // BROKER=redis: events come from Redis and POST /notify is not served, so it needs no token.
+  if (!config.broker.redis && config.notify_token.empty() &&
+      !is_loopback_bind_address(config.exposure.bind_address)) {
     // Without a token, POST /notify trusts loopback peers only; off loopback it must be asked for.
     env.refuse("BIND_ADDRESS=" + config.exposure.bind_address +
                " is reachable from other hosts: set NOTIFY_TOKEN (and give message-service the "

@@ -6,6 +6,7 @@
 #include "shared/auth/auth_settings.h"
 #include "shared/exposure.h"
 #include "shared/http/http_settings.h"
+#include "shared/redis/broker_settings.h"
 
 namespace relay {
 
@@ -20,6 +21,9 @@ struct NotifyServiceConfig {
   size_t max_backlog_bytes = 1 << 20;
   size_t ring_size = 10000;
   std::string notify_token;
+  /// BROKER=direct: events arrive on POST /notify; BROKER=redis: from the Redis bus at REDIS_URL
+  /// (then POST /notify and PUT /notify/memberships are not served).
+  BrokerSettings broker;
   int retry_ms = 2000;
   size_t max_notify_body_bytes = 64 << 20;
   int presence_grace_ms = 5000;

@@ -116,6 +116,21 @@ void NotifyRoutes::add_routes(Router& router) {
               .pattern = "/events",
               .check_head = stream_check,
               .handler = bind(&NotifyRoutes::open_stream)});
+  if (!config_.broker.redis) add_notify_routes(router);
+  router.add({.method = "GET",
+              .pattern = "/presence",
+              .check_head = signed_in,
+              .handler = bind(&NotifyRoutes::presence)});
+  router.add({.method = "GET", .pattern = "/health", .handler = bind(&NotifyRoutes::health)});
+  router.add({.method = "GET", .pattern = "/metrics", .handler = [this](HttpRequest&) {
+                return HttpReply::text(200, metrics_.render(), "text/plain; version=0.0.4");
+              }});
+}
+
+void NotifyRoutes::add_notify_routes(Router& router) {
+  auto bind = [this](HttpReply (NotifyRoutes::*handler)(const HttpRequest&)) {
+    return [this, handler](HttpRequest& req) { return (this->*handler)(req); };
+  };
   // Not for browsers (no CORS, OPTIONS refused), checked from the head before any body byte is
   // read, and blocking: IdGuard may ask message-service for the store's newest id.
   router.add({.method = "POST",
@@ -133,26 +148,22 @@ void NotifyRoutes::add_routes(Router& router) {
               .cors = false,
               .check_head = [this](HttpRequest& head) { return check_notify_head(head, config_); },
               .handler = bind(&NotifyRoutes::put_memberships)});
-  router.add({.method = "GET",
-              .pattern = "/presence",
-              .check_head = signed_in,
-              .handler = bind(&NotifyRoutes::presence)});
-  router.add({.method = "GET", .pattern = "/health", .handler = bind(&NotifyRoutes::health)});
-  router.add({.method = "GET", .pattern = "/metrics", .handler = [this](HttpRequest&) {
-                return HttpReply::text(200, metrics_.render(), "text/plain; version=0.0.4");
-              }});
 }
 
 HttpReply NotifyRoutes::health(const HttpRequest&) {
-  return HttpReply::json(200, {{"status", "ok"},
-                               {"service", "notify-service"},
-                               {"version", RELAY_VERSION},
-                               {"subscribers", hub_.subscriber_count()},
-                               {"max_subscribers", config_.max_subscribers},
-                               {"last_event_id", std::to_string(hub_.last_id())},
-                               {"private_channels", authenticator_ == nullptr       ? "not_used"
-                                                    : hub_.knows_private_channels() ? "loaded"
-                                                                                    : "waiting"}});
+  bool bus_ok = !bus_connected_ || bus_connected_();
+  nlohmann::json body = {{"status", bus_ok ? "ok" : "degraded"},
+                         {"service", "notify-service"},
+                         {"version", RELAY_VERSION},
+                         {"broker", broker_name(config_.broker)},
+                         {"subscribers", hub_.subscriber_count()},
+                         {"max_subscribers", config_.max_subscribers},
+                         {"last_event_id", std::to_string(hub_.last_id())},
+                         {"private_channels", authenticator_ == nullptr       ? "not_used"
+                                              : hub_.knows_private_channels() ? "loaded"
+                                                                              : "waiting"}};
+  if (config_.broker.redis) body["redis_connected"] = bus_ok;
+  return HttpReply::json(200, body);
 }
 
 std::optional<HttpReply> NotifyRoutes::admit_stream(HttpRequest& head) {

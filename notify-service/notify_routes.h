@@ -54,10 +54,14 @@ class NotifyRoutes {
   /// Adds the service's routes to `router` (the server answers 404 / 405 / OPTIONS from it). The
   /// routes call this object: it must outlive the server.
   void add_routes(Router& router);
+  /// BROKER=redis: how /health learns whether the Redis feed is connected (before add_routes).
+  void set_bus_connected(std::function<bool()> connected) { bus_connected_ = std::move(connected); }
   /// Releases what a stream held once the server has closed it.
   void stream_ended(const StreamSession& session);
 
  private:
+  /// POST /notify and PUT /notify/memberships (BROKER=direct only).
+  void add_notify_routes(Router& router);
   /// The head check of GET /events in AUTH_MODE=accounts: with a `ticket` parameter the ticket
   /// alone decides (verified with the key, then spent: a second use, like a forged or expired
   /// ticket, is 401 `unauthenticated`; 503 while UsedTickets is full); without one, the access
@@ -90,6 +94,7 @@ class NotifyRoutes {
   StreamQuota quota_;
   UsedTickets used_tickets_;
   std::atomic<uint64_t> next_client_number_{1};
+  std::function<bool()> bus_connected_;  // unset: BROKER=direct
 };
 
 }  // namespace relay

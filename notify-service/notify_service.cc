@@ -9,6 +9,7 @@
 #include "notify-service/hub.h"
 #include "notify-service/notify_routes.h"
 #include "notify-service/presence.h"
+#include "notify-service/redis_feed.h"
 #include "shared/auth/request_auth.h"
 #include "shared/http/http_server.h"
 #include "shared/http/router.h"
@@ -21,6 +22,7 @@ struct NotifyService::Parts {
   std::unique_ptr<Hub> hub;
   std::unique_ptr<PresenceTracker> presence;
   std::unique_ptr<NotifyRoutes> routes;
+  std::unique_ptr<RedisFeed> feed;                      // BROKER=redis only
   std::unique_ptr<RequestAuthenticator> authenticator;  // AUTH_MODE=accounts only
   Router router;
   std::unique_ptr<HttpServer> server;
@@ -79,6 +81,11 @@ bool NotifyService::start() {
       [&p](uint64_t connection_id) { p.server->wake(connection_id); }, p.metrics, logger_,
       make_store_last_id_fetch(config_.message_service_url, credential), p.authenticator.get());
 
+  if (config_.broker.redis) {
+    p.feed =
+        std::make_unique<RedisFeed>(config_.broker, *p.hub, config_.ring_size, logger_, p.metrics);
+    p.routes->set_bus_connected([feed = p.feed.get()] { return feed->connected(); });
+  }
   p.routes->add_routes(p.router);
 
   HttpServer::Options http;
@@ -100,7 +107,10 @@ bool NotifyService::start() {
                                {"message_service_url", config_.message_service_url},
                                {"max_subscribers", config_.max_subscribers},
                                {"event_threads", http.loop_threads},
-                               {"auth", config_.notify_token.empty() ? "loopback" : "token"},
+                               {"broker", broker_name(config_.broker)},
+                               {"auth", config_.broker.redis           ? "redis"
+                                        : config_.notify_token.empty() ? "loopback"
+                                                                       : "token"},
                                {"auth_mode", auth_mode_name(config_.exposure)}});
   });
   if (port < 0) {
@@ -109,6 +119,7 @@ bool NotifyService::start() {
     return false;
   }
   p.running = true;
+  if (p.feed) p.feed->start();
   // After the listening line, which operators and the tests read as the first line of a start.
   if (config_.exposure.accounts()) {
     p.table_loader = std::thread([&p, credential, this] {
@@ -142,6 +153,7 @@ void NotifyService::stop() {
   }
   p.loader_wake.notify_all();
   if (p.table_loader.joinable()) p.table_loader.join();
+  if (p.feed) p.feed->stop();
   p.hub->shutdown();
   p.server->stop();
   p.presence->stop();

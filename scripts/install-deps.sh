@@ -4,7 +4,8 @@
 # libFuzzer targets (libclang-rt-14-dev holds libFuzzer and the sanitizer runtimes, llvm-14 the
 # symbolizer for readable crash stacks), and for the browser tests and the API lint Debian's
 # chromium, Node.js (Debian's, unless some node is on PATH already) and the npm packages of
-# tests/browser (playwright-core) and tests/api (Redocly CLI), each from its package-lock.json.
+# tests/browser (playwright-core) and tests/api (Redocly CLI), each from its package-lock.json,
+# and redis-server for the BROKER=redis tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,8 +14,10 @@ with_tests=0
 
 # libyaml-dev: the route test of docs/openapi.yaml (tests/api) reads it (tests build by default).
 packages=(g++ cmake make pkg-config libcpp-httplib-dev nlohmann-json3-dev libfmt-dev doctest-dev
-          libyaml-dev libsqlite3-dev libjwt-dev libargon2-dev curl ca-certificates)
+          libyaml-dev libsqlite3-dev libjwt-dev libargon2-dev libhiredis-dev curl ca-certificates)
 if [ "$with_tests" -eq 1 ]; then
+  # The Redis broker tests start their own redis-server (Redis 7) on a free port.
+  packages+=(redis-server)
   packages+=(clang-14 libclang-rt-14-dev llvm-14)
   # The browser tests drive Debian's /usr/bin/chromium (no browser download).
   packages+=(chromium)

@@ -136,6 +136,24 @@ TEST_CASE("exposure: notify-service off loopback also needs NOTIFY_TOKEN") {
   check_refused(notify, env, {"NOTIFY_TOKEN"});
 }
 
+TEST_CASE("exposure: broker and store settings that cannot work are refused at start") {
+  TempDir dir;
+  for (const Service& service : both_services(dir)) {
+    CAPTURE(service.name);
+    Environment env = service.base;
+    env["BROKER"] = "kafka";
+    check_refused(service, env, {"BROKER", "kafka"});
+    env["BROKER"] = "redis";
+    env["REDIS_URL"] = "http://127.0.0.1:6379";
+    check_refused(service, env, {"REDIS_URL", "redis://"});
+    env["REDIS_URL"] = "redis://127.0.0.1:99999";
+    check_refused(service, env, {"REDIS_URL", "port"});
+  }
+  Environment env = both_services(dir)[0].base;
+  env["STORE"] = "postgres";
+  check_refused(both_services(dir)[0], env, {"STORE=postgres"});
+}
+
 TEST_CASE("exposure: with ALLOW_OPEN_NETWORK=1 the operator's network address is served") {
   TempDir dir;
   const std::string lan = non_loopback_ipv4();
