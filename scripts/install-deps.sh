@@ -5,19 +5,24 @@
 # symbolizer for readable crash stacks), and for the browser tests and the API lint Debian's
 # chromium, Node.js (Debian's, unless some node is on PATH already) and the npm packages of
 # tests/browser (playwright-core) and tests/api (Redocly CLI), each from its package-lock.json,
-# and redis-server for the BROKER=redis tests.
+# and, as with --cluster (what scripts/cluster.sh needs), redis-server and nginx-light.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 with_tests=0
-[ "${1:-}" = "--tests" ] && with_tests=1
+with_cluster=0
+[ "${1:-}" = "--tests" ] && with_tests=1 && with_cluster=1
+[ "${1:-}" = "--cluster" ] && with_cluster=1
 
 # libyaml-dev: the route test of docs/openapi.yaml (tests/api) reads it (tests build by default).
 packages=(g++ cmake make pkg-config libcpp-httplib-dev nlohmann-json3-dev libfmt-dev doctest-dev
           libyaml-dev libsqlite3-dev libjwt-dev libargon2-dev libhiredis-dev curl ca-certificates)
+if [ "$with_cluster" -eq 1 ]; then
+  # scripts/cluster.sh and the cluster tests run Redis 7 and nginx in front (their own processes,
+  # on ports of their own; the packages' system services are not used).
+  packages+=(redis-server nginx-light)
+fi
 if [ "$with_tests" -eq 1 ]; then
-  # The Redis broker tests start their own redis-server (Redis 7) on a free port.
-  packages+=(redis-server)
   packages+=(clang-14 libclang-rt-14-dev llvm-14)
   # The browser tests drive Debian's /usr/bin/chromium (no browser download).
   packages+=(chromium)

@@ -1,0 +1,155 @@
+// The relay as operators run it on several instances: a real Redis bus, one message-service, three
+// notify-services, and a real nginx in front with the configuration scripts/nginx-conf.sh gives
+// them; and scripts/cluster.sh itself, started and stopped as a user would. Traffic goes through
+// nginx; "nothing twice" is proven with markers.
+
+#include <csignal>
+#include <filesystem>
+#include <random>
+
+#include <doctest/doctest.h>
+
+#include "tests/integration/bus_support.h"
+#include "tests/support/nginx_server.h"
+
+namespace relay::itest {
+
+namespace {
+
+/// Whether something accepts TCP connections on 127.0.0.1:`port`.
+bool listening(int port) {
+  return HttpClient(port, 1s).get("/health").status != 0;
+}
+
+}  // namespace
+
+TEST_SUITE_BEGIN("cluster");
+
+TEST_CASE(
+    "cluster: clients of a notify-service killed with -9 move through nginx to the others with "
+    "Last-Event-ID, and lose nothing and get nothing twice") {
+  Bus bus;
+  Relay relay(bus.options());
+  auto second = start_instance(relay, "notify-service-2");
+  auto third = start_instance(relay, "notify-service-3");
+  wait_ready(second->port(), false);
+  wait_ready(third->port(), false);
+  NginxServer nginx(bus.dir.subdir("nginx"), {relay.message_port()},
+                    {relay.notify_port(), second->port(), third->port()});
+  REQUIRE_MESSAGE(nginx.start(), nginx.diagnostics());
+  INFO(relay.diagnostics() << second->diagnostics() << third->diagnostics() << nginx.diagnostics());
+
+  // Six streams through nginx: round robin puts two on each instance.
+  constexpr int kStreams = 6;
+  std::vector<std::unique_ptr<SseStream>> streams;
+  for (int i = 0; i < kStreams; ++i) {
+    streams.push_back(std::make_unique<SseStream>(nginx.stream_port(),
+                                                  "/events?client_id=c" + std::to_string(i)));
+    REQUIRE_MESSAGE(streams.back()->wait_connected(), streams.back()->describe());
+  }
+  // nginx consumes X-Accel-Buffering (notify-service's "do not buffer" to a proxy) itself.
+  CHECK(streams[0]->header("Content-Type").find("text/event-stream") == 0);
+  CHECK(streams[0]->header("X-Accel-Buffering").empty());
+  HttpClient api(nginx.api_port());
+  std::vector<int64_t> ids = post_many(api, "before-", 10);
+  for (auto& stream : streams) REQUIRE(stream->wait_message_id(ids.back()));
+
+  second->kill9();
+  std::vector<bool> cut(kStreams, false);
+  REQUIRE(eventually([&] {
+    int ended = 0;
+    for (int i = 0; i < kStreams; ++i) {
+      cut[i] = streams[i]->ended();
+      ended += cut[i] ? 1 : 0;
+    }
+    return ended == 2;
+  }));
+  std::vector<int64_t> while_moving = post_many(api, "moving-", 5);
+
+  // Each cut client comes back through nginx (which skips the dead instance) from its last id.
+  std::vector<std::unique_ptr<SseStream>> moved;
+  std::vector<int64_t> expected_after_move;
+  for (int i = 0; i < kStreams; ++i) {
+    if (!cut[i]) continue;
+    std::vector<int64_t> got = streams[i]->message_ids();
+    REQUIRE(got == ids);
+    moved.push_back(std::make_unique<SseStream>(
+        nginx.stream_port(), "/events?client_id=c" + std::to_string(i),
+        httplib::Headers{{"Last-Event-ID", std::to_string(got.back())}}));
+    REQUIRE_MESSAGE(moved.back()->wait_connected(), moved.back()->describe());
+    CHECK(resume_of(*moved.back()) == "ring");
+  }
+  int64_t marker = post_marker(api);
+  for (auto& stream : moved) {
+    REQUIRE_MESSAGE(stream->wait_message_id(marker), stream->describe());
+    CHECK(compare_ids(stream->message_ids(), with(while_moving, marker)) == "");
+  }
+  std::vector<int64_t> everything = ids;
+  everything.insert(everything.end(), while_moving.begin(), while_moving.end());
+  for (int i = 0; i < kStreams; ++i) {
+    if (cut[i]) continue;
+    REQUIRE_MESSAGE(streams[i]->wait_message_id(marker), streams[i]->describe());
+    CHECK(compare_ids(streams[i]->message_ids(), with(everything, marker)) == "");
+  }
+}
+
+TEST_CASE(
+    "cluster: scripts/cluster.sh starts the topology, serves through nginx, stops on SIGTERM") {
+  TempDir dir;
+  // Internal ports from a fixed base: below the kernel's ephemeral range (32768 and up), where the
+  // other tests' port-0 binds never land, at a random offset for parallel runs of this test.
+  std::mt19937 random(std::random_device{}());
+  int base = 20000 + static_cast<int>(random() % 100) * 100;
+  int api_port = reserve_free_port();
+  int stream_port = reserve_free_port();
+  std::filesystem::path build =
+      std::filesystem::path(message_service_binary()).parent_path().parent_path();
+  ServiceProcess cluster("cluster.sh", "/bin/bash",
+                         {{"PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"},
+                          {"SKIP_BUILD", "1"},
+                          {"BUILD_DIR", build.string()},
+                          {"CLUSTER_DIR", dir.subdir("cluster")},
+                          {"API_PORT", std::to_string(api_port)},
+                          {"STREAM_PORT", std::to_string(stream_port)},
+                          {"INTERNAL_PORT_BASE", std::to_string(base)}});
+  cluster.set_args({scripts_dir() + "/cluster.sh"});
+  REQUIRE(cluster.spawn());
+  INFO(cluster.diagnostics(60));
+  auto said = [&](const std::string& words) {
+    for (const auto& line : cluster.stdout_lines()) {
+      if (line.find(words) != std::string::npos) return true;
+    }
+    return false;
+  };
+  REQUIRE(eventually([&] { return said("cluster: started") || !cluster.running(); }));
+  REQUIRE(cluster.running());
+  CHECK(said("notify-service   127.0.0.1:" + std::to_string(base + 91) + " 127.0.0.1:" +
+             std::to_string(base + 92) + " 127.0.0.1:" + std::to_string(base + 93)));
+
+  SseStream first(stream_port, "/events");
+  SseStream second(stream_port, "/events");
+  REQUIRE(first.wait_connected());
+  REQUIRE(second.wait_connected());
+  HttpClient api(api_port);
+  int64_t id = id_of(post_message(api, {{"user", "me"}, {"content", "through nginx"}}));
+  REQUIRE(first.wait_message_id(id));
+  REQUIRE(second.wait_message_id(id));
+  HttpResponse page = api.get("/");
+  CHECK(page.status == 200);
+  HttpResponse config = api.get("/config.json");
+  CHECK(config.json().value("notify_port", "") == std::to_string(stream_port));
+
+  cluster.terminate();
+  auto status = cluster.wait_exit(30s);
+  REQUIRE(status.has_value());
+  CHECK(status->clean());
+  CHECK(said("cluster: stopped"));
+  for (int port : {api_port, stream_port, base + 80, base + 91, base + 92, base + 93}) {
+    CAPTURE(port);
+    CHECK_FALSE(listening(port));
+  }
+}
+
+TEST_SUITE_END();
+
+}  // namespace relay::itest
