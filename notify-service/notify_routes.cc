@@ -162,7 +162,10 @@ HttpReply NotifyRoutes::health(const HttpRequest&) {
                          {"private_channels", authenticator_ == nullptr       ? "not_used"
                                               : hub_.knows_private_channels() ? "loaded"
                                                                               : "waiting"}};
-  if (config_.broker.redis) body["redis_connected"] = bus_ok;
+  if (config_.broker.redis) {
+    body["redis_connected"] = bus_ok;
+    body["instance"] = instance_;
+  }
   return HttpReply::json(200, body);
 }
 
@@ -388,7 +391,8 @@ HttpReply NotifyRoutes::presence(const HttpRequest& req) {
   if (channel && !hub_.private_channels()->may_see(*channel, req.caller)) {
     return HttpReply::error(channel_not_found_error(*channel));
   }
-  nlohmann::json body = {{"users", presence_.users(channel)}};
+  nlohmann::json body = {
+      {"users", presence_view_ ? presence_view_(channel) : presence_.users(channel)}};
   body["channel"] = channel ? nlohmann::json(*channel) : nlohmann::json(nullptr);
   HttpReply reply = HttpReply::json(200, body);
   reply.headers.emplace_back("Cache-Control", "no-store");

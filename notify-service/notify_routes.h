@@ -56,6 +56,13 @@ class NotifyRoutes {
   void add_routes(Router& router);
   /// BROKER=redis: how /health learns whether the Redis feed is connected (before add_routes).
   void set_bus_connected(std::function<bool()> connected) { bus_connected_ = std::move(connected); }
+  /// BROKER=redis: this instance's id, shown by /health.
+  void set_instance_id(std::string id) { instance_ = std::move(id); }
+  /// BROKER=redis: GET /presence answers from the cluster's view (before add_routes).
+  void set_presence_view(
+      std::function<std::vector<std::string>(const std::optional<std::string>&)> users) {
+    presence_view_ = std::move(users);
+  }
   /// Releases what a stream held once the server has closed it.
   void stream_ended(const StreamSession& session);
 
@@ -95,6 +102,8 @@ class NotifyRoutes {
   UsedTickets used_tickets_;
   std::atomic<uint64_t> next_client_number_{1};
   std::function<bool()> bus_connected_;  // unset: BROKER=direct
+  std::function<std::vector<std::string>(const std::optional<std::string>&)> presence_view_;
+  std::string instance_;  // BROKER=redis: this instance's id in the cluster
 };
 
 }  // namespace relay

@@ -5,6 +5,7 @@
 #include <mutex>
 #include <thread>
 
+#include "notify-service/cluster_presence.h"
 #include "notify-service/history_client.h"
 #include "notify-service/hub.h"
 #include "notify-service/notify_routes.h"
@@ -23,6 +24,7 @@ struct NotifyService::Parts {
   std::unique_ptr<PresenceTracker> presence;
   std::unique_ptr<NotifyRoutes> routes;
   std::unique_ptr<RedisFeed> feed;                      // BROKER=redis only
+  std::unique_ptr<ClusterPresence> cluster_presence;    // BROKER=redis only
   std::unique_ptr<RequestAuthenticator> authenticator;  // AUTH_MODE=accounts only
   Router router;
   std::unique_ptr<HttpServer> server;
@@ -54,9 +56,19 @@ bool NotifyService::start() {
                                   cut.add(n);
                                   logger_.warn("slow consumer cut", {{"streams", n}});
                                 }});
+  auto to_streams = [hub = p.hub.get()](const Message& presence) {
+    hub->publish_transient(presence);
+  };
+  PresenceTracker::Announce announce = to_streams;
+  if (config_.broker.redis) {
+    // This instance's joins and leaves go to the cluster's view, which tells the streams.
+    p.cluster_presence = std::make_unique<ClusterPresence>(config_.broker, to_streams, logger_);
+    announce = [cluster = p.cluster_presence.get()](const Message& presence) {
+      cluster->local_changed(presence);
+    };
+  }
   p.presence = std::make_unique<PresenceTracker>(
-      std::chrono::milliseconds(config_.presence_grace_ms),
-      [hub = p.hub.get()](const Message& presence) { hub->publish_transient(presence); });
+      std::chrono::milliseconds(config_.presence_grace_ms), announce);
   ServiceCredential credential;
   if (config_.exposure.accounts()) {
     AuthKey key = resolve_auth_key(config_.auth, "", /*create=*/false);
@@ -85,6 +97,11 @@ bool NotifyService::start() {
     p.feed =
         std::make_unique<RedisFeed>(config_.broker, *p.hub, config_.ring_size, logger_, p.metrics);
     p.routes->set_bus_connected([feed = p.feed.get()] { return feed->connected(); });
+    auto* cluster = p.cluster_presence.get();
+    p.feed->set_presence_sink([cluster](const std::string& json) { cluster->remote_entry(json); });
+    p.routes->set_presence_view(
+        [cluster](const std::optional<std::string>& channel) { return cluster->users(channel); });
+    p.routes->set_instance_id(cluster->instance_id());
   }
   p.routes->add_routes(p.router);
 
@@ -120,6 +137,7 @@ bool NotifyService::start() {
   }
   p.running = true;
   if (p.feed) p.feed->start();
+  if (p.cluster_presence) p.cluster_presence->start();
   // After the listening line, which operators and the tests read as the first line of a start.
   if (config_.exposure.accounts()) {
     p.table_loader = std::thread([&p, credential, this] {
@@ -157,6 +175,7 @@ void NotifyService::stop() {
   p.hub->shutdown();
   p.server->stop();
   p.presence->stop();
+  if (p.cluster_presence) p.cluster_presence->stop();
   logger_.info("stopped");
 }
 

@@ -20,8 +20,9 @@ constexpr int kRetryMaxMs = 2000;
 /// One stream entry: its id and the fields RedisBus writes.
 struct BusEntry {
   std::string id;
-  std::string event;  // the wire form of one event, or empty
-  std::string table;  // a table cue's version, or empty
+  std::string event;     // the wire form of one event, or empty
+  std::string table;     // a table cue's version, or empty
+  std::string presence;  // a presence change (ClusterPresence's JSON), or empty
   int64_t version = 0;
 };
 
@@ -46,6 +47,7 @@ std::optional<BusEntry> read_entry(const RedisReply& reply) {
     const std::string& value = fields[i + 1].text;
     if (name == "event") entry.event = value;
     if (name == "table") entry.table = value;
+    if (name == "presence") entry.presence = value;
     if (name == "v") entry.version = to_int(value);
   }
   return entry;
@@ -203,7 +205,9 @@ bool RedisFeed::read_once(std::string* error) {
       }
       transient_cursor_ = entry->id;
       transient_.add();
-      if (auto event = entry_event(*entry)) {
+      if (!entry->presence.empty()) {
+        if (presence_sink_) presence_sink_(entry->presence);
+      } else if (auto event = entry_event(*entry)) {
         if (event->kind == EventKind::kTyping) hub_.publish_transient(*event);
       } else if (!entry->table.empty() && !ensure_table(to_int(entry->table), error) &&
                  !connection_.connected()) {

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -35,6 +36,11 @@ class RedisFeed {
   void start();
   /// Stops the thread (within about one XREAD block, a second).
   void stop();
+  /// Where `presence` entries of the transient stream go (ClusterPresence::remote_entry); set
+  /// before start().
+  void set_presence_sink(std::function<void(const std::string& json)> sink) {
+    presence_sink_ = std::move(sink);
+  }
   /// Whether the last call to Redis succeeded.
   bool connected() const { return connected_.load(); }
 
@@ -52,6 +58,7 @@ class RedisFeed {
   bool stopping();
 
   Hub& hub_;
+  std::function<void(const std::string&)> presence_sink_;
   size_t ring_size_;
   const Logger& logger_;
   Counter& events_;

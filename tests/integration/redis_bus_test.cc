@@ -220,6 +220,104 @@ TEST_CASE(
   CHECK(after > marker);
 }
 
+namespace {
+
+/// The presence events (`state` "join" / "leave") a stream received for `user`.
+std::vector<std::string> presence_of(const SseStream& stream, const std::string& user) {
+  std::vector<std::string> states;
+  for (const auto& event : stream.events()) {
+    if (event.event != "presence") continue;
+    Json data = Json::parse(event.data, nullptr, false);
+    if (data.value("user", "") == user) states.push_back(data.value("state", ""));
+  }
+  return states;
+}
+
+Json present_users(int port) {
+  return HttpClient(port).get("/presence").json()["users"];
+}
+
+}  // namespace
+
+TEST_CASE(
+    "redis bus: GET /presence on any instance lists the users streaming on any, and a user leaves "
+    "only when their last stream on any instance closed") {
+  Bus bus;
+  RelayOptions options;
+  options.notify_env["PRESENCE_GRACE_MS"] = "300";
+  Relay relay(bus.options(options));
+  auto second = start_instance(relay, "notify-service-2");
+  INFO(relay.diagnostics() << second->diagnostics());
+  wait_ready(second->port(), false);
+  const int a = relay.notify_port();
+  const int b = second->port();
+
+  SseStream watcher(a, "/events");
+  REQUIRE(watcher.wait_connected());
+  auto alice_on_a = std::make_unique<SseStream>(a, "/events?user=alice");
+  SseStream bob_on_b(b, "/events?user=bob");
+  REQUIRE(alice_on_a->wait_connected());
+  REQUIRE(bob_on_b.wait_connected());
+  const Json both = Json::array({"alice", "bob"});
+  CHECK(eventually([&] { return present_users(a) == both && present_users(b) == both; }));
+  REQUIRE(watcher.wait_until([&] {
+    return presence_of(watcher, "alice") == std::vector<std::string>{"join"} &&
+           presence_of(watcher, "bob") == std::vector<std::string>{"join"};
+  }));
+
+  // alice moves from instance a to b: a says she left it (after its grace period), and still
+  // nobody hears a leave, because she is on b.
+  auto alice_on_b = std::make_unique<SseStream>(b, "/events?user=alice");
+  REQUIRE(alice_on_b->wait_connected());
+  std::string a_instance = HttpClient(a).get("/health").json().value("instance", "");
+  REQUIRE(!a_instance.empty());
+  auto a_has_alice = [&] {
+    auto members = bus.redis.command({"SMEMBERS", "relay:presence:" + a_instance});
+    if (!members) return true;
+    for (const auto& member : members->elements) {
+      if (member.text.rfind("alice\n", 0) == 0) return true;
+    }
+    return false;
+  };
+  REQUIRE(a_has_alice());
+  alice_on_a->stop();
+  REQUIRE(eventually([&] { return !a_has_alice(); }));
+  CHECK(present_users(a) == both);
+  CHECK(present_users(b) == both);
+
+  // Her last stream closes: one leave, after the grace period, seen on every instance.
+  alice_on_b->stop();
+  REQUIRE(watcher.wait_until([&] {
+    return presence_of(watcher, "alice") == std::vector<std::string>{"join", "leave"};
+  }));
+  CHECK(eventually([&] {
+    return present_users(a) == Json::array({"bob"}) && present_users(b) == Json::array({"bob"});
+  }));
+  CHECK(presence_of(watcher, "bob") == std::vector<std::string>{"join"});
+}
+
+TEST_CASE(
+    "redis bus: the users of a notify-service killed with -9 leave the other instances' presence "
+    "when its entry in Redis expires") {
+  Bus bus;
+  RelayOptions options;
+  options.notify_env["PRESENCE_GRACE_MS"] = "300";
+  Relay relay(bus.options(options));
+  auto second = start_instance(relay, "notify-service-2");
+  INFO(relay.diagnostics() << second->diagnostics());
+  wait_ready(second->port(), false);
+  SseStream watcher(relay.notify_port(), "/events");
+  REQUIRE(watcher.wait_connected());
+  SseStream carol(second->port(), "/events?user=carol");
+  REQUIRE(carol.wait_connected());
+  REQUIRE(eventually([&] { return present_users(relay.notify_port()) == Json::array({"carol"}); }));
+  second->kill9();
+  REQUIRE(watcher.wait_until([&] {
+    return presence_of(watcher, "carol") == std::vector<std::string>{"join", "leave"};
+  }));
+  CHECK(present_users(relay.notify_port()) == Json::array());
+}
+
 TEST_SUITE_END();
 
 }  // namespace relay::itest
