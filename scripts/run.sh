@@ -29,14 +29,24 @@ export NOTIFY_TOKEN
 
 message_port="${MESSAGE_PORT:-8080}"
 notify_port="${NOTIFY_PORT:-8081}"
-PORT="$notify_port" \
-  MESSAGE_SERVICE_URL="${MESSAGE_SERVICE_URL:-http://127.0.0.1:$message_port}" \
-  ./build/notify-service/notify-service &
-notify_pid=$!
 PORT="$message_port" \
   NOTIFICATION_SERVICE_URL="${NOTIFICATION_SERVICE_URL:-http://127.0.0.1:$notify_port}" \
   ./build/message-service/message-service &
 message_pid=$!
+
+# AUTH_MODE=accounts: notify-service checks tokens with message-service's key. Without AUTH_SECRET
+# (or AUTH_KEY_FILE) that is the key file message-service creates in its DATA_DIR on first start.
+if [ "${AUTH_MODE:-open}" = "accounts" ] && [ -z "${AUTH_SECRET:-}" ] && [ -z "${AUTH_KEY_FILE:-}" ]; then
+  export AUTH_KEY_FILE="${DATA_DIR:-./data}/auth.key"
+  for _ in $(seq 100); do
+    [ -s "$AUTH_KEY_FILE" ] || ! kill -0 "$message_pid" 2>/dev/null && break
+    sleep 0.1
+  done
+fi
+PORT="$notify_port" \
+  MESSAGE_SERVICE_URL="${MESSAGE_SERVICE_URL:-http://127.0.0.1:$message_port}" \
+  ./build/notify-service/notify-service &
+notify_pid=$!
 
 echo "relay: chat page http://localhost:$message_port/, terminal client build/cli/relay  (Ctrl-C stops both services)"
 # Returns when either service exits (or on Ctrl-C); the trap then stops the other.
