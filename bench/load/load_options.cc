@@ -61,7 +61,10 @@ std::string load_usage() {
          "  --server-pid PID     sample RSS and CPU of this process; repeat to sum several\n"
          "  --max-connecting K   streams being opened at once (default 100)\n"
          "  --drain-ms D         after publishing, stop when no event came for D ms (default "
-         "2000)\n";
+         "2000)\n"
+         "  --listen-only        publish nothing: count the messages another sse_load publishes\n"
+         "                       (says 'sse_load: listening' on stderr once its streams are "
+         "open)\n";
 }
 
 std::optional<LoadOptions> parse_load_options(const std::vector<std::string>& args,
@@ -74,6 +77,10 @@ std::optional<LoadOptions> parse_load_options(const std::vector<std::string>& ar
     if (flag == "--help" || flag == "-h") {
       *help = true;
       return options;
+    }
+    if (flag == "--listen-only") {
+      options.listen_only = true;
+      continue;
     }
     if (i + 1 >= args.size()) {
       *error = flag.rfind("--", 0) == 0 ? flag + " needs a value" : "unknown argument " + flag;
@@ -124,6 +131,10 @@ std::optional<LoadOptions> parse_load_options(const std::vector<std::string>& ar
       *error = "bad value for " + flag + ": " + std::string(value);
       return std::nullopt;
     }
+  }
+  if (options.listen_only && options.subscribers == 0) {
+    *error = "--listen-only needs --subscribers above 0";
+    return std::nullopt;
   }
   if (options.target == Target::kNchan) {
     if (options.nchan_sub_path.empty() || options.nchan_pub_path.empty()) {

@@ -36,6 +36,11 @@ struct LoadOptions {
   std::vector<int64_t> server_pids;  // summed for RSS and CPU; empty = no /proc sampling
   size_t max_connecting = 100;
   int64_t drain_ms = 2000;  // stop this long after publishing ends with no event arriving
+  /// Open the streams and count what arrives, publishing nothing: one of several load processes
+  /// (each may hold about 20,000 descriptors) whose messages another sse_load publishes. It says
+  /// "sse_load: listening" on stderr once its streams are open, then stops when every stream has
+  /// all `messages`, or `drain_ms` after the last event, or at the time limit.
+  bool listen_only = false;
 };
 
 /// The usage text printed for --help and after a bad argument.

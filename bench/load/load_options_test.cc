@@ -40,6 +40,17 @@ TEST_CASE("parse_load_options reads every flag") {
   CHECK(options->target == Target::kRelay);
   CHECK(options->max_connecting == 50);
   CHECK(options->drain_ms == 500);
+  CHECK_FALSE(options->listen_only);
+}
+
+TEST_CASE("parse_load_options: --listen-only takes no value and needs streams") {
+  std::string error;
+  auto options = parse({"--listen-only", "--subscribers", "16000", "--messages", "50"}, &error);
+  REQUIRE_MESSAGE(options, error);
+  CHECK(options->listen_only);
+  CHECK(options->subscribers == 16000);
+  CHECK_FALSE(parse({"--subscribers", "0", "--listen-only"}, &error));
+  CHECK(error.find("--listen-only") != std::string::npos);
 }
 
 TEST_CASE("parse_load_options takes nchan's two locations and publishes there") {

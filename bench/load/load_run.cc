@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -135,7 +136,8 @@ std::optional<LoadReport> run_load(const LoadOptions& options, std::string* erro
   if (sampling) cpu_before = total_cpu_us(options.server_pids);
   Publisher publisher(options, base_id);
   // With no subscribers asked for, the run measures publishing alone.
-  bool publishing = pool.opening_done() && (pool.connected() > 0 || options.subscribers == 0);
+  bool publishing = pool.opening_done() && !options.listen_only &&
+                    (pool.connected() > 0 || options.subscribers == 0);
   if (publishing) publisher.start();
   uint64_t expected = static_cast<uint64_t>(pool.connected()) * options.messages;
   int64_t publish_end_ns = 0;
@@ -146,6 +148,21 @@ std::optional<LoadReport> run_load(const LoadOptions& options, std::string* erro
     int64_t now = monotonic_ns();
     if (publish_end_ns == 0) publish_end_ns = now;
     if (now - std::max(publish_end_ns, last_event_ns) >= options.drain_ms * 1'000'000) break;
+  }
+  int64_t first_event_ns = 0;
+  if (options.listen_only && pool.opening_done()) {
+    std::fprintf(stderr, "sse_load: listening on %zu streams\n", pool.connected());
+    std::fflush(stderr);
+    uint64_t deliveries_before = report.deliveries;
+    while (monotonic_ns() < deadline_ns) {
+      pool.poll(kPollMs);
+      if (first_event_ns == 0 && report.deliveries > deliveries_before)
+        first_event_ns = last_event_ns;
+      if (ledger.distinct_total() >= expected) break;
+      if (first_event_ns != 0 && monotonic_ns() - last_event_ns >= options.drain_ms * 1'000'000) {
+        break;
+      }
+    }
   }
   std::optional<int64_t> cpu_after;
   if (cpu_before) cpu_after = total_cpu_us(options.server_pids);
@@ -166,7 +183,11 @@ std::optional<LoadReport> run_load(const LoadOptions& options, std::string* erro
     report.publish_rate = static_cast<double>(published.published + published.failed) * 1e9 /
                           static_cast<double>(published.last_end_ns - published.first_start_ns);
   }
-  if (published.first_start_ns > 0 && last_event_ns > published.first_start_ns) {
+  if (options.listen_only && first_event_ns > 0 && last_event_ns > first_event_ns) {
+    // From the first event this process saw: the publisher's start is in another process.
+    report.deliveries_per_s = static_cast<double>(report.deliveries) * 1e9 /
+                              static_cast<double>(last_event_ns - first_event_ns);
+  } else if (published.first_start_ns > 0 && last_event_ns > published.first_start_ns) {
     report.deliveries_per_s = static_cast<double>(report.deliveries) * 1e9 /
                               static_cast<double>(last_event_ns - published.first_start_ns);
   }

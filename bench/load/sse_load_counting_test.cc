@@ -13,10 +13,12 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "bench/load/fake_server.h"
 #include "bench/load/load_stamp.h"
 #include "bench/load/sse_load_runner.h"
-#include "bench/load/fake_server.h"
 #include "shared/sse.h"
+#include "tests/support/child_process.h"
+#include "tests/support/eventually.h"
 
 namespace relay::load {
 namespace {
@@ -189,6 +191,42 @@ TEST_CASE("sse_load reports a clean run as clean, with batches and several publi
     CHECK(report["duplicated"] == 0);
     CHECK(report["out_of_order"] == 0);
     CHECK(report["latency_max_ms"].get<double>() > 0);
+  }
+}
+
+TEST_CASE("sse_load --listen-only counts what another sse_load publishes, drops included") {
+  for (bool misbehave : {false, true}) {
+    CAPTURE(misbehave);
+    FakeNotify fake(misbehave);
+    int port = fake.start();
+    REQUIRE(port > 0);
+    testing::ServiceProcess listener("sse_load --listen-only", SSE_LOAD_BIN, {});
+    listener.set_args(notify_args(port, {"--listen-only"}));
+    REQUIRE(listener.spawn());
+    REQUIRE(testing::eventually([&] {
+      return listener.stderr_text().find("sse_load: listening on 4 streams") != std::string::npos;
+    }));
+    RunResult publisher = run_sse_load(notify_args(port, {}));
+    INFO(publisher.output);
+    auto status = listener.wait_exit(std::chrono::seconds(30));
+    REQUIRE(status.has_value());
+    std::string output;
+    for (const std::string& line : listener.stdout_lines()) output += line + "\n";
+    INFO(output);
+    json report = last_json_line(output);
+    REQUIRE(report.is_object());
+    CHECK(report["messages_published"] == 0);
+    if (misbehave) {
+      CHECK(status->code == 1);
+      report["messages_published"] = 20;  // what the other process published
+      check_one_drop_duplicate_reorder(report, 4, 20);
+    } else {
+      CHECK(status->clean());
+      CHECK(report["deliveries"] == 80);
+      CHECK(report["missing"] == 0);
+      CHECK(report["duplicated"] == 0);
+      CHECK(report["deliveries_per_s"].get<double>() > 0);
+    }
   }
 }
 

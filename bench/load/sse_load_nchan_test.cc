@@ -19,9 +19,9 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "bench/load/fake_server.h"
 #include "bench/load/load_stamp.h"
 #include "bench/load/sse_load_runner.h"
-#include "bench/load/fake_server.h"
 
 namespace relay::load {
 namespace {
