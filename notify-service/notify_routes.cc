@@ -180,9 +180,28 @@ std::optional<HttpReply> NotifyRoutes::admit_stream(HttpRequest& head) {
         "/auth/stream-ticket");
   }
   switch (used_tickets_.use(ticket->id, ticket->expires_at_s, now_s)) {
-    case UsedTickets::Verdict::kFirstUse:
+    case UsedTickets::Verdict::kFirstUse: {
+      if (claim_ticket_) {
+        // BROKER=redis: first here, but perhaps not first in the cluster.
+        std::optional<bool> first =
+            claim_ticket_(ticket->id, (ticket->expires_at_s - now_s) * 1000);
+        if (!first) {
+          HttpReply reply = HttpReply::error(
+              {503, "ticket_check_unavailable",
+               "the ticket's single use cannot be checked (Redis is unreachable); retry"});
+          reply.headers.emplace_back("Retry-After", "1");
+          return reply;
+        }
+        if (!*first) {
+          tickets_refused_.add();
+          return unauthenticated_reply(
+              "this stream ticket was used already; a ticket opens one stream: get a new one "
+              "with POST /auth/stream-ticket");
+        }
+      }
       head.caller = ticket->user;
       return std::nullopt;
+    }
     case UsedTickets::Verdict::kUsedBefore:
       tickets_refused_.add();
       return unauthenticated_reply(

@@ -56,6 +56,10 @@ class NotifyRoutes {
   void add_routes(Router& router);
   /// BROKER=redis: how /health learns whether the Redis feed is connected (before add_routes).
   void set_bus_connected(std::function<bool()> connected) { bus_connected_ = std::move(connected); }
+  /// BROKER=redis: records a stream ticket's first use cluster-wide (see ClusterTickets::claim).
+  void set_ticket_claim(std::function<std::optional<bool>(const std::string&, int64_t)> claim) {
+    claim_ticket_ = std::move(claim);
+  }
   /// BROKER=redis: this instance's id, shown by /health.
   void set_instance_id(std::string id) { instance_ = std::move(id); }
   /// BROKER=redis: GET /presence answers from the cluster's view (before add_routes).
@@ -104,6 +108,7 @@ class NotifyRoutes {
   std::function<bool()> bus_connected_;  // unset: BROKER=direct
   std::function<std::vector<std::string>(const std::optional<std::string>&)> presence_view_;
   std::string instance_;  // BROKER=redis: this instance's id in the cluster
+  std::function<std::optional<bool>(const std::string&, int64_t)> claim_ticket_;
 };
 
 }  // namespace relay

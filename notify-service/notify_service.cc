@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "notify-service/cluster_presence.h"
+#include "notify-service/cluster_tickets.h"
 #include "notify-service/history_client.h"
 #include "notify-service/hub.h"
 #include "notify-service/notify_routes.h"
@@ -25,6 +26,7 @@ struct NotifyService::Parts {
   std::unique_ptr<NotifyRoutes> routes;
   std::unique_ptr<RedisFeed> feed;                      // BROKER=redis only
   std::unique_ptr<ClusterPresence> cluster_presence;    // BROKER=redis only
+  std::unique_ptr<ClusterTickets> cluster_tickets;      // BROKER=redis, AUTH_MODE=accounts
   std::unique_ptr<RequestAuthenticator> authenticator;  // AUTH_MODE=accounts only
   Router router;
   std::unique_ptr<HttpServer> server;
@@ -102,6 +104,13 @@ bool NotifyService::start() {
     p.routes->set_presence_view(
         [cluster](const std::optional<std::string>& channel) { return cluster->users(channel); });
     p.routes->set_instance_id(cluster->instance_id());
+    if (p.authenticator) {
+      p.cluster_tickets = std::make_unique<ClusterTickets>(config_.broker.redis_url);
+      p.routes->set_ticket_claim(
+          [tickets = p.cluster_tickets.get()](const std::string& id, int64_t ttl_ms) {
+            return tickets->claim(id, ttl_ms);
+          });
+    }
   }
   p.routes->add_routes(p.router);
 

@@ -220,6 +220,36 @@ TEST_CASE(
   CHECK(after > marker);
 }
 
+TEST_CASE(
+    "redis bus: a stream ticket opens one stream in the whole cluster, and none while Redis cannot "
+    "say") {
+  Bus bus;
+  Relay relay(bus.options(accounts_options()));
+  auto second = start_instance(relay, "notify-service-2");
+  INFO(relay.diagnostics() << second->diagnostics());
+  wait_ready(second->port(), true);
+  auto http = relay.message_http();
+  Account alice = register_account(http, "alice");
+  auto issue = [&] {
+    auto issued = http.post("/auth/stream-ticket", "", "application/json", bearer(alice.token));
+    REQUIRE_MESSAGE(issued.status == 201, issued.describe());
+    return issued.json()["ticket"].get<std::string>();
+  };
+  std::string ticket = issue();
+  SseStream first(relay.notify_port(), "/events?ticket=" + ticket);
+  REQUIRE_MESSAGE(first.wait_connected(), first.describe());
+  SseStream again(second->port(), "/events?ticket=" + ticket);
+  REQUIRE(again.wait_ended());
+  CHECK(again.status() == 401);
+  CHECK(again.body().find("used already") != std::string::npos);
+
+  bus.redis.kill9();
+  SseStream unchecked(second->port(), "/events?ticket=" + issue());
+  REQUIRE(unchecked.wait_ended());
+  CHECK(unchecked.status() == 503);
+  CHECK(unchecked.body().find("ticket_check_unavailable") != std::string::npos);
+}
+
 namespace {
 
 /// The presence events (`state` "join" / "leave") a stream received for `user`.
