@@ -428,10 +428,18 @@ TEST_CASE("forwarder takes what committed() handed over, and reads the store pas
     return eventually([&] { return value_of(store->forwarded_upto()) == upto; });
   };
   REQUIRE(settled(4));
-  // A failed send drops what was taken from memory: the retry reads the store.
+  // A failed send drops what was taken from memory: the retry reads the store. The copy is
+  // handed over before d is stored (a round still running from before could otherwise read d from
+  // the store first and fail on that, and then the copy would go out); wake() then covers a retry
+  // that read the store before d was in it.
   failures_left = 1;
+  Message early = a;
+  early.id = 5;
+  early.content = "d";
+  forwarder.committed(handed(early));
   Message d = store->insert(draft("d"), "").message;
-  forwarder.committed(handed(d));
+  REQUIRE(d.id == 5);
+  forwarder.wake();
   REQUIRE(settled(5));
   // An id at or below the cursor is dropped, never sent twice.
   Message stale = handed(b);
