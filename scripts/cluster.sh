@@ -61,7 +61,8 @@ redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$dir/redis" --save "" 
   --appendonly yes --appendfsync everysec --daemonize no >"$dir/logs/redis.log" 2>&1 &
 pids+=($!)
 wait_for "redis-server" redis-cli -p "$redis_port" ping
-export BROKER=redis REDIS_URL="redis://127.0.0.1:$redis_port"
+# nginx (on 127.0.0.1) names each client in X-Forwarded-For: the per-address limits count clients.
+export BROKER=redis REDIS_URL="redis://127.0.0.1:$redis_port" TRUSTED_PROXIES=127.0.0.1
 
 # The page learns the streams' port from NOTIFICATION_SERVICE_URL: nginx's stream port.
 PORT="$message_port" DATA_DIR="$dir/message" \

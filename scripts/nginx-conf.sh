@@ -57,6 +57,7 @@ $(servers "$notify_instances")
       proxy_http_version 1.1;
       proxy_set_header Connection "";
       proxy_set_header Host \$http_host;
+      # The client's address, for the services' per-address limits (TRUSTED_PROXIES=this host).
       proxy_set_header X-Forwarded-For \$remote_addr;
       proxy_max_temp_file_size 0;
       # A request that failed to connect may go to another instance; one that was sent, never
@@ -69,6 +70,12 @@ $(servers "$notify_instances")
   # (nginx passes request headers as they are), a dead instance skipped at connect.
   server {
     listen $listen:$stream_port;
+    # message-service's own door into notify-service (BROKER=direct): never for the public. Through
+    # a proxy on the same host it would come from loopback, which POST /notify trusts without a
+    # token.
+    location /notify {
+      return 404;
+    }
     location / {
       proxy_pass http://relay_streams;
       proxy_http_version 1.1;

@@ -21,6 +21,7 @@
 
 #include <fmt/format.h>
 
+#include "shared/http/forwarded_for.h"
 #include "shared/http/redaction.h"
 #include "shared/http/worker_pool.h"
 
@@ -623,6 +624,9 @@ HttpServer::Loop::Stop HttpServer::Loop::process_buffered(Connection& conn) {
       }
       conn.in.erase(0, result.head_bytes);
       conn.head_started.reset();
+      if (!options_.trusted_proxies.empty()) {
+        request.remote_addr = client_address(conn.remote, options_.trusted_proxies, request);
+      }
       begin_request(conn, std::move(request));
       continue;
     }

@@ -60,6 +60,9 @@ class HttpServer {
     size_t loop_threads = 2;         // event loops (1 to 16)
     size_t worker_threads = 4;       // the blocking-work pool
     size_t max_queued_work = 10000;  // blocking tasks waiting at once; past it: 503 busy
+    /// Peers whose X-Forwarded-For names the client (see client_address): request.remote_addr,
+    /// the access log and every per-address limit then use that address.
+    std::vector<std::string> trusted_proxies;
   };
 
   explicit HttpServer(Options options);

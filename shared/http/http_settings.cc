@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <thread>
 
+#include "shared/http/forwarded_for.h"
+
 namespace relay {
 
 namespace {
@@ -20,26 +22,43 @@ size_t default_max_connections() {
 
 void HttpSettings::apply(HttpServer::Options* options) const {
   options->limits = limits;
-  options->loop_threads =
-      loop_threads != 0 ? loop_threads
-                        : std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 16);
+  options->loop_threads = loop_threads != 0
+                              ? loop_threads
+                              : std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 16);
   options->worker_threads = worker_threads;
+  options->trusted_proxies = trusted_proxies;
 }
 
 HttpSettings read_http_settings(EnvReader& env, int default_keep_alive_seconds) {
   HttpSettings settings;
   auto& limits = settings.limits;
-  limits.header_timeout =
-      std::chrono::seconds(env.integer("REQUEST_HEADER_TIMEOUT", 10, 1, 3600));
+  limits.header_timeout = std::chrono::seconds(env.integer("REQUEST_HEADER_TIMEOUT", 10, 1, 3600));
   limits.body_timeout = std::chrono::seconds(env.integer("REQUEST_BODY_TIMEOUT", 10, 1, 3600));
   limits.keep_alive_timeout =
       std::chrono::seconds(env.integer("KEEP_ALIVE_SECONDS", default_keep_alive_seconds, 1, 3600));
-  limits.max_connections = static_cast<size_t>(env.integer(
-      "MAX_CONNECTIONS", static_cast<int64_t>(default_max_connections()), 1, 10000000));
+  limits.max_connections = static_cast<size_t>(
+      env.integer("MAX_CONNECTIONS", static_cast<int64_t>(default_max_connections()), 1, 10000000));
   limits.max_idle_connections = static_cast<size_t>(env.integer(
       "MAX_IDLE_CONNECTIONS", static_cast<int64_t>(limits.max_idle_connections), 1, 10000000));
   settings.loop_threads = static_cast<size_t>(env.integer("EVENT_THREADS", 0, 0, 16));
   settings.worker_threads = static_cast<size_t>(env.integer("WORKER_THREADS", 4, 1, 256));
+  std::string proxies = env.text("TRUSTED_PROXIES", "");
+  size_t start = 0;
+  while (start <= proxies.size() && !proxies.empty()) {
+    size_t comma = proxies.find(',', start);
+    std::string item =
+        proxies.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    item.erase(0, item.find_first_not_of(' '));
+    item.erase(item.find_last_not_of(' ') + 1);
+    if (is_ip_address(item)) {
+      settings.trusted_proxies.push_back(item);
+    } else {
+      env.refuse("TRUSTED_PROXIES must be comma-separated IP addresses (such as 127.0.0.1)");
+      break;
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
   return settings;
 }
 

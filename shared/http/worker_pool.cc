@@ -46,8 +46,7 @@ void WorkerPool::run() {
     std::function<void()> task;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      changed_.wait(lock,
-                    [this] { return stopping_ || !tasks_.empty() || !background_.empty(); });
+      changed_.wait(lock, [this] { return stopping_ || !tasks_.empty() || !background_.empty(); });
       // Stopping still runs what was queued: a worker leaves only once the queue is empty.
       auto& queue = !tasks_.empty() ? tasks_ : background_;
       if (queue.empty()) return;

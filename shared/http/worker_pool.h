@@ -44,7 +44,7 @@ class WorkerPool {
   std::condition_variable changed_;
   std::deque<std::function<void()>> tasks_;       // guarded by mutex_: urgent ones
   std::deque<std::function<void()>> background_;  // guarded by mutex_
-  bool stopping_ = false;                    // guarded by mutex_
+  bool stopping_ = false;                         // guarded by mutex_
   std::vector<std::thread> workers_;
 };
 

@@ -9,6 +9,7 @@
 
 #include <doctest/doctest.h>
 
+#include "tests/integration/accounts_support.h"
 #include "tests/integration/bus_support.h"
 #include "tests/support/nginx_server.h"
 
@@ -51,6 +52,13 @@ TEST_CASE(
   CHECK(streams[0]->header("Content-Type").find("text/event-stream") == 0);
   CHECK(streams[0]->header("X-Accel-Buffering").empty());
   HttpClient api(nginx.api_port());
+  // notify-service's /notify is not reachable through the front door.
+  HttpResponse notify_through_nginx =
+      HttpClient(nginx.stream_port())
+          .post("/notify", R"({"id":"1","content":"x","user":"u","channel":"general"})",
+                "application/json");
+  CHECK(notify_through_nginx.status == 404);
+  CHECK(notify_through_nginx.body.find("nginx") != std::string::npos);  // nginx's page, not ours
   std::vector<int64_t> ids = post_many(api, "before-", 10);
   for (auto& stream : streams) REQUIRE(stream->wait_message_id(ids.back()));
 
@@ -90,6 +98,44 @@ TEST_CASE(
     if (cut[i]) continue;
     REQUIRE_MESSAGE(streams[i]->wait_message_id(marker), streams[i]->describe());
     CHECK(compare_ids(streams[i]->message_ids(), with(everything, marker)) == "");
+  }
+}
+
+TEST_CASE(
+    "cluster: behind a trusted proxy the per-address limits count the client's address, and "
+    "anyone else's X-Forwarded-For is ignored") {
+  for (bool trusted : {true, false}) {
+    CAPTURE(trusted);
+    RelayOptions options = accounts_options();
+    options.notify_env["MAX_STREAMS_PER_ADDRESS"] = "1";
+    if (trusted) options.notify_env["TRUSTED_PROXIES"] = "127.0.0.1";
+    Relay relay(options);
+    INFO(relay.diagnostics());
+    Account alice = register_account(relay.message_http(), "alice");
+    auto from = [&](const std::string& address) {
+      return httplib::Headers{{"Authorization", "Bearer " + alice.token},
+                              {"X-Forwarded-For", address}};
+    };
+    SseStream first(relay.notify_port(), "/events", from("203.0.113.1"));
+    REQUIRE_MESSAGE(first.wait_connected(), first.describe());
+    SseStream other_client(relay.notify_port(), "/events", from("203.0.113.2"));
+    SseStream same_client(relay.notify_port(), "/events", from("203.0.113.1"));
+    if (trusted) {
+      CHECK_MESSAGE(other_client.wait_connected(), other_client.describe());
+    } else {
+      REQUIRE(other_client.wait_ended());
+      CHECK(other_client.status() == 429);  // all one address: the header is not believed
+    }
+    REQUIRE(same_client.wait_ended());
+    CHECK(same_client.status() == 429);
+    bool logged = false;
+    for (const auto& line : relay.notify().stdout_lines()) {
+      if (line.find("msg=\"stream opened\"") != std::string::npos &&
+          line.find("remote=203.0.113.1") != std::string::npos) {
+        logged = true;
+      }
+    }
+    CHECK(logged == trusted);
   }
 }
 
