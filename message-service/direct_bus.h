@@ -19,6 +19,7 @@ class DirectBus : public EventBus {
   bool send_memberships(std::string* error) override;
   bool reachable(int timeout_ms) override;
   const char* name() const override { return "direct"; }
+  const char* far_side() const override { return "notify-service"; }
 
  private:
   std::string notify_url_;

@@ -27,6 +27,8 @@ class EventBus {
   virtual bool reachable(int timeout_ms) = 0;
   /// "direct" or "redis".
   virtual const char* name() const = 0;
+  /// Who takes the events, for logs and errors: "notify-service" or "Redis".
+  virtual const char* far_side() const = 0;
 };
 
 }  // namespace relay

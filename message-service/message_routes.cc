@@ -375,8 +375,7 @@ HttpReply MessageRoutes::post_typing(HttpRequest& req) {
   if (!bus_.send_transient(typing, &error)) {
     HttpReply reply = HttpReply::error(
         {503, "notify_unavailable",
-         std::string(bus_.name() == std::string_view("redis") ? "Redis" : "notify-service") +
-             " could not be reached; the typing notice was dropped"});
+         std::string(bus_.far_side()) + " could not be reached; the typing notice was dropped"});
     reply.headers.emplace_back("Retry-After", "1");
     return reply;
   }
@@ -428,7 +427,7 @@ HttpReply MessageRoutes::health(HttpRequest&) {
   bool bus_ok = bus_.reachable(500);
   std::optional<int64_t> backlog = forwarder_.backlog();  // nullopt: the store cannot say
   bool forwarding = forwarder_.last_attempt_ok();
-  bool redis = bus_.name() == std::string_view("redis");
+  bool redis = config_.broker.redis;
   // Degraded but 200 while the bus is down: posts are still stored (201) and go out later.
   nlohmann::json body = {
       {"status", store_ok && (!redis || (bus_ok && forwarding)) ? "ok" : "degraded"},

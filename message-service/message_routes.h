@@ -36,8 +36,8 @@ HttpReply store_unavailable(const Logger& logger, const char* what, const std::s
 class MessageRoutes {
  public:
   MessageRoutes(const MessageServiceConfig& config, MessageStore& store, Forwarder& forwarder,
-                EventBus& bus, const ChannelDirectory& channels, MetricsRegistry& metrics, const Logger& logger,
-                const RequestAuthenticator* authenticator = nullptr);
+                EventBus& bus, const ChannelDirectory& channels, MetricsRegistry& metrics,
+                const Logger& logger, const RequestAuthenticator* authenticator = nullptr);
 
   /// Adds the service's routes to `router`.
   void add_routes(Router& router);

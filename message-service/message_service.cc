@@ -67,7 +67,7 @@ bool MessageService::start() {
   Forwarder::Options options;
   options.batch_size = static_cast<size_t>(config_.forward_batch_size);
   options.retry_max_ms = config_.forward_retry_max_ms;
-  options.target = config_.broker.redis ? "Redis" : "notify-service";
+  options.target = p.bus->far_side();
   p.forwarder = std::make_unique<Forwarder>(
       *p.store,
       [bus = p.bus.get()](const std::vector<Message>& batch, std::string* why) {

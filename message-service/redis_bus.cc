@@ -38,74 +38,69 @@ RedisBus::RedisBus(const BrokerSettings& settings, NotifyClient::MembershipSourc
       forwarder_connection_(settings.redis_url, kTimeoutMs),
       transient_connection_(settings.redis_url, kTimeoutMs) {}
 
-bool RedisBus::send(const std::vector<Message>& batch, std::string* error) {
-  PrivateChannelsPtr table = memberships_ ? memberships_() : nullptr;
-  int64_t version = table ? table->version : 0;
+bool RedisBus::publish(RedisConnection& connection, int64_t* table_written,
+                       const PrivateChannelsPtr& table,
+                       std::vector<std::vector<std::string>> commands, bool duplicates_ok,
+                       std::string* error) {
   // A new connection may be to a Redis that restarted empty: write the table again.
-  if (!forwarder_connection_.connected()) published_version_ = -1;
-  std::vector<std::vector<std::string>> commands;
-  bool writes_table = table && version != published_version_;
-  if (writes_table) commands.push_back(write_table_command(*table));
-  std::string version_text = std::to_string(version);
-  for (const auto& event : batch) {
-    commands.push_back({"XADD", kEventsStream, "MAXLEN", "~", max_len_,
-                        std::to_string(event.id) + "-0", "event", wire_json(event), "v",
-                        version_text});
-  }
-  auto replies = forwarder_connection_.pipeline(commands, error);
+  if (!connection.connected()) *table_written = -1;
+  bool writes_table = table && table->version != *table_written;
+  if (writes_table) commands.insert(commands.begin(), write_table_command(*table));
+  auto replies = connection.pipeline(commands, error);
   if (!replies) return false;
   for (const auto& reply : *replies) {
-    if (reply.is_error() && !already_in_stream(reply)) {
-      *error = "Redis refused an event: " + reply.text;
-      published_version_ = -1;
+    if (reply.is_error() && !(duplicates_ok && already_in_stream(reply))) {
+      *error = "Redis refused a command: " + reply.text;
+      *table_written = -1;
       return false;
     }
   }
-  if (writes_table) published_version_ = version;
+  if (writes_table) *table_written = table->version;
   return true;
+}
+
+std::vector<std::string> RedisBus::transient_entry(const std::string& field,
+                                                   const std::string& value, int64_t version) {
+  return {"XADD",
+          kTransientStream,
+          "MAXLEN",
+          "~",
+          std::to_string(kTransientStreamMaxLen),
+          "*",
+          field,
+          value,
+          "v",
+          std::to_string(version)};
+}
+
+bool RedisBus::send(const std::vector<Message>& batch, std::string* error) {
+  PrivateChannelsPtr table = memberships_ ? memberships_() : nullptr;
+  std::string version = std::to_string(table ? table->version : 0);
+  std::vector<std::vector<std::string>> commands;
+  for (const auto& event : batch) {
+    commands.push_back({"XADD", kEventsStream, "MAXLEN", "~", max_len_,
+                        std::to_string(event.id) + "-0", "event", wire_json(event), "v", version});
+  }
+  return publish(forwarder_connection_, &published_version_, table, std::move(commands),
+                 /*duplicates_ok=*/true, error);
 }
 
 bool RedisBus::send_transient(const Message& event, std::string* error) {
   PrivateChannelsPtr table = memberships_ ? memberships_() : nullptr;
-  int64_t version = table ? table->version : 0;
   std::lock_guard lock(transient_mutex_);
-  if (!transient_connection_.connected()) transient_version_ = -1;
-  std::vector<std::vector<std::string>> commands;
-  bool writes_table = table && version != transient_version_;
-  if (writes_table) commands.push_back(write_table_command(*table));
-  commands.push_back({"XADD", kTransientStream, "MAXLEN", "~",
-                      std::to_string(kTransientStreamMaxLen), "*", "event", wire_json(event), "v",
-                      std::to_string(version)});
-  auto replies = transient_connection_.pipeline(commands, error);
-  if (!replies) return false;
-  for (const auto& reply : *replies) {
-    if (reply.is_error()) {
-      *error = "Redis refused the event: " + reply.text;
-      transient_version_ = -1;
-      return false;
-    }
-  }
-  if (writes_table) transient_version_ = version;
-  return true;
+  return publish(transient_connection_, &transient_version_, table,
+                 {transient_entry("event", wire_json(event), table ? table->version : 0)},
+                 /*duplicates_ok=*/false, error);
 }
 
 bool RedisBus::send_memberships(std::string* error) {
   PrivateChannelsPtr table = memberships_ ? memberships_() : nullptr;
   if (!table) return true;
   std::lock_guard lock(transient_mutex_);
-  auto replies = transient_connection_.pipeline(
-      {write_table_command(*table),
-       {"XADD", kTransientStream, "MAXLEN", "~", std::to_string(kTransientStreamMaxLen), "*",
-        "table", std::to_string(table->version)}},
-      error);
-  if (!replies) return false;
-  for (const auto& reply : *replies) {
-    if (reply.is_error()) {
-      *error = "Redis refused the private channel table: " + reply.text;
-      return false;
-    }
-  }
-  return true;
+  transient_version_ = -1;  // always written, then the cue to read it
+  return publish(transient_connection_, &transient_version_, table,
+                 {transient_entry("table", std::to_string(table->version), table->version)},
+                 /*duplicates_ok=*/false, error);
 }
 
 bool RedisBus::reachable(int timeout_ms) {

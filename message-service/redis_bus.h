@@ -29,8 +29,19 @@ class RedisBus : public EventBus {
   bool send_memberships(std::string* error) override;
   bool reachable(int timeout_ms) override;
   const char* name() const override { return "redis"; }
+  const char* far_side() const override { return "Redis"; }
 
  private:
+  /// Runs `commands` on `connection` in one round trip, first writing `table` when
+  /// `*table_written` (what this connection last wrote; -1: unknown) is another version; false on
+  /// a failure or an error reply (an id already in the stream is not one when `duplicates_ok`).
+  bool publish(RedisConnection& connection, int64_t* table_written, const PrivateChannelsPtr& table,
+               std::vector<std::vector<std::string>> commands, bool duplicates_ok,
+               std::string* error);
+  /// An XADD to kTransientStream of `field` = `value`, sent under table `version`.
+  static std::vector<std::string> transient_entry(const std::string& field,
+                                                  const std::string& value, int64_t version);
+
   NotifyClient::MembershipSource memberships_;
   std::string max_len_;
   RedisConnection forwarder_connection_;  // the forwarder's thread only

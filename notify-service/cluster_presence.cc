@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "shared/time_format.h"
+#include "notify-service/presence.h"
 #include "shared/validation.h"
 
 namespace relay {
@@ -64,13 +64,7 @@ void ClusterPresence::stop() {
 }
 
 void ClusterPresence::announce_locked(const Key& key, const char* state) {
-  Message event;
-  event.kind = EventKind::kPresence;
-  event.user = key.first;
-  event.channel = key.second;
-  event.status = state;
-  event.timestamp_ms = now_unix_ms();
-  announce_(event);
+  announce_(presence_event(key.first, key.second, state));
 }
 
 void ClusterPresence::add_locked(const Key& key, const std::string& instance) {
@@ -122,16 +116,8 @@ void ClusterPresence::remote_entry(const std::string& json) {
 }
 
 std::vector<std::string> ClusterPresence::users(const std::optional<std::string>& channel) {
-  std::vector<std::string> out;
-  {
-    std::lock_guard lock(mutex_);
-    for (const auto& [key, instances] : where_) {
-      if (!channel || key.second.empty() || key.second == *channel) out.push_back(key.first);
-    }
-  }
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
+  std::lock_guard lock(mutex_);
+  return users_in(where_, channel);
 }
 
 bool ClusterPresence::flush(std::string* error) {

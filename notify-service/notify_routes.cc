@@ -116,7 +116,27 @@ void NotifyRoutes::add_routes(Router& router) {
               .pattern = "/events",
               .check_head = stream_check,
               .handler = bind(&NotifyRoutes::open_stream)});
-  if (!config_.broker.redis) add_notify_routes(router);
+  if (!config_.broker.redis) {
+    // Not for browsers (no CORS, OPTIONS refused), checked from the head before any body byte is
+    // read, and blocking: IdGuard may ask message-service for the store's newest id.
+    router.add(
+        {.method = "POST",
+         .pattern = "/notify",
+         .max_body_bytes = config_.max_notify_body_bytes,
+         .blocking = true,
+         .cors = false,
+         .check_head = [this](HttpRequest& head) { return check_notify_head(head, config_); },
+         .handler = bind(&NotifyRoutes::notify)});
+    // message-service's private channel table: the same service credential as POST /notify.
+    router.add(
+        {.method = "PUT",
+         .pattern = "/notify/memberships",
+         .max_body_bytes = config_.max_notify_body_bytes,
+         .blocking = true,
+         .cors = false,
+         .check_head = [this](HttpRequest& head) { return check_notify_head(head, config_); },
+         .handler = bind(&NotifyRoutes::put_memberships)});
+  }
   router.add({.method = "GET",
               .pattern = "/presence",
               .check_head = signed_in,
@@ -127,31 +147,8 @@ void NotifyRoutes::add_routes(Router& router) {
               }});
 }
 
-void NotifyRoutes::add_notify_routes(Router& router) {
-  auto bind = [this](HttpReply (NotifyRoutes::*handler)(const HttpRequest&)) {
-    return [this, handler](HttpRequest& req) { return (this->*handler)(req); };
-  };
-  // Not for browsers (no CORS, OPTIONS refused), checked from the head before any body byte is
-  // read, and blocking: IdGuard may ask message-service for the store's newest id.
-  router.add({.method = "POST",
-              .pattern = "/notify",
-              .max_body_bytes = config_.max_notify_body_bytes,
-              .blocking = true,
-              .cors = false,
-              .check_head = [this](HttpRequest& head) { return check_notify_head(head, config_); },
-              .handler = bind(&NotifyRoutes::notify)});
-  // message-service's private channel table: the same service credential as POST /notify.
-  router.add({.method = "PUT",
-              .pattern = "/notify/memberships",
-              .max_body_bytes = config_.max_notify_body_bytes,
-              .blocking = true,
-              .cors = false,
-              .check_head = [this](HttpRequest& head) { return check_notify_head(head, config_); },
-              .handler = bind(&NotifyRoutes::put_memberships)});
-}
-
 HttpReply NotifyRoutes::health(const HttpRequest&) {
-  bool bus_ok = !bus_connected_ || bus_connected_();
+  bool bus_ok = !cluster_ || cluster_->connected();
   nlohmann::json body = {{"status", bus_ok ? "ok" : "degraded"},
                          {"service", "notify-service"},
                          {"version", RELAY_VERSION},
@@ -162,9 +159,9 @@ HttpReply NotifyRoutes::health(const HttpRequest&) {
                          {"private_channels", authenticator_ == nullptr       ? "not_used"
                                               : hub_.knows_private_channels() ? "loaded"
                                                                               : "waiting"}};
-  if (config_.broker.redis) {
+  if (cluster_) {
     body["redis_connected"] = bus_ok;
-    body["instance"] = instance_;
+    body["instance"] = cluster_->instance;
   }
   return HttpReply::json(200, body);
 }
@@ -179,29 +176,24 @@ std::optional<HttpReply> NotifyRoutes::admit_stream(HttpRequest& head) {
         "the stream ticket is invalid or has expired; get a new one with POST "
         "/auth/stream-ticket");
   }
-  switch (used_tickets_.use(ticket->id, ticket->expires_at_s, now_s)) {
-    case UsedTickets::Verdict::kFirstUse: {
-      if (claim_ticket_) {
-        // BROKER=redis: first here, but perhaps not first in the cluster.
-        std::optional<bool> first =
-            claim_ticket_(ticket->id, (ticket->expires_at_s - now_s) * 1000);
-        if (!first) {
-          HttpReply reply = HttpReply::error(
-              {503, "ticket_check_unavailable",
-               "the ticket's single use cannot be checked (Redis is unreachable); retry"});
-          reply.headers.emplace_back("Retry-After", "1");
-          return reply;
-        }
-        if (!*first) {
-          tickets_refused_.add();
-          return unauthenticated_reply(
-              "this stream ticket was used already; a ticket opens one stream: get a new one "
-              "with POST /auth/stream-ticket");
-        }
-      }
+  UsedTickets::Verdict verdict = used_tickets_.use(ticket->id, ticket->expires_at_s, now_s);
+  if (verdict == UsedTickets::Verdict::kFirstUse && cluster_ && cluster_->claim_ticket) {
+    // BROKER=redis: first here, but perhaps not first in the cluster.
+    std::optional<bool> first =
+        cluster_->claim_ticket(ticket->id, (ticket->expires_at_s - now_s) * 1000);
+    if (!first) {
+      HttpReply reply = HttpReply::error(
+          {503, "ticket_check_unavailable",
+           "the ticket's single use cannot be checked (Redis is unreachable); retry"});
+      reply.headers.emplace_back("Retry-After", "1");
+      return reply;
+    }
+    if (!*first) verdict = UsedTickets::Verdict::kUsedBefore;
+  }
+  switch (verdict) {
+    case UsedTickets::Verdict::kFirstUse:
       head.caller = ticket->user;
       return std::nullopt;
-    }
     case UsedTickets::Verdict::kUsedBefore:
       tickets_refused_.add();
       return unauthenticated_reply(
@@ -411,7 +403,7 @@ HttpReply NotifyRoutes::presence(const HttpRequest& req) {
     return HttpReply::error(channel_not_found_error(*channel));
   }
   nlohmann::json body = {
-      {"users", presence_view_ ? presence_view_(channel) : presence_.users(channel)}};
+      {"users", cluster_ ? cluster_->present_users(channel) : presence_.users(channel)}};
   body["channel"] = channel ? nlohmann::json(*channel) : nlohmann::json(nullptr);
   HttpReply reply = HttpReply::json(200, body);
   reply.headers.emplace_back("Cache-Control", "no-store");

@@ -54,25 +54,20 @@ class NotifyRoutes {
   /// Adds the service's routes to `router` (the server answers 404 / 405 / OPTIONS from it). The
   /// routes call this object: it must outlive the server.
   void add_routes(Router& router);
-  /// BROKER=redis: how /health learns whether the Redis feed is connected (before add_routes).
-  void set_bus_connected(std::function<bool()> connected) { bus_connected_ = std::move(connected); }
-  /// BROKER=redis: records a stream ticket's first use cluster-wide (see ClusterTickets::claim).
-  void set_ticket_claim(std::function<std::optional<bool>(const std::string&, int64_t)> claim) {
-    claim_ticket_ = std::move(claim);
-  }
-  /// BROKER=redis: this instance's id, shown by /health.
-  void set_instance_id(std::string id) { instance_ = std::move(id); }
-  /// BROKER=redis: GET /presence answers from the cluster's view (before add_routes).
-  void set_presence_view(
-      std::function<std::vector<std::string>(const std::optional<std::string>&)> users) {
-    presence_view_ = std::move(users);
-  }
+  /// BROKER=redis: what the routes ask of the cluster (set before add_routes).
+  struct Cluster {
+    std::string instance;             // this instance's id, shown by /health
+    std::function<bool()> connected;  // whether the Redis feed is connected
+    std::function<std::vector<std::string>(const std::optional<std::string>&)>
+        present_users;  // GET /presence over every instance
+    /// A stream ticket's first use cluster-wide (ClusterTickets::claim); unset in open mode.
+    std::function<std::optional<bool>(const std::string& id, int64_t ttl_ms)> claim_ticket;
+  };
+  void set_cluster(Cluster cluster) { cluster_ = std::move(cluster); }
   /// Releases what a stream held once the server has closed it.
   void stream_ended(const StreamSession& session);
 
  private:
-  /// POST /notify and PUT /notify/memberships (BROKER=direct only).
-  void add_notify_routes(Router& router);
   /// The head check of GET /events in AUTH_MODE=accounts: with a `ticket` parameter the ticket
   /// alone decides (verified with the key, then spent: a second use, like a forged or expired
   /// ticket, is 401 `unauthenticated`; 503 while UsedTickets is full); without one, the access
@@ -105,10 +100,7 @@ class NotifyRoutes {
   StreamQuota quota_;
   UsedTickets used_tickets_;
   std::atomic<uint64_t> next_client_number_{1};
-  std::function<bool()> bus_connected_;  // unset: BROKER=direct
-  std::function<std::vector<std::string>(const std::optional<std::string>&)> presence_view_;
-  std::string instance_;  // BROKER=redis: this instance's id in the cluster
-  std::function<std::optional<bool>(const std::string&, int64_t)> claim_ticket_;
+  std::optional<Cluster> cluster_;  // BROKER=redis only
 };
 
 }  // namespace relay

@@ -98,19 +98,23 @@ bool NotifyService::start() {
   if (config_.broker.redis) {
     p.feed =
         std::make_unique<RedisFeed>(config_.broker, *p.hub, config_.ring_size, logger_, p.metrics);
-    p.routes->set_bus_connected([feed = p.feed.get()] { return feed->connected(); });
-    auto* cluster = p.cluster_presence.get();
-    p.feed->set_presence_sink([cluster](const std::string& json) { cluster->remote_entry(json); });
-    p.routes->set_presence_view(
-        [cluster](const std::optional<std::string>& channel) { return cluster->users(channel); });
-    p.routes->set_instance_id(cluster->instance_id());
+    auto* presence = p.cluster_presence.get();
+    p.feed->set_presence_sink(
+        [presence](const std::string& json) { presence->remote_entry(json); });
+    NotifyRoutes::Cluster cluster;
+    cluster.instance = presence->instance_id();
+    cluster.connected = [feed = p.feed.get()] { return feed->connected(); };
+    cluster.present_users = [presence](const std::optional<std::string>& channel) {
+      return presence->users(channel);
+    };
     if (p.authenticator) {
       p.cluster_tickets = std::make_unique<ClusterTickets>(config_.broker.redis_url);
-      p.routes->set_ticket_claim(
-          [tickets = p.cluster_tickets.get()](const std::string& id, int64_t ttl_ms) {
-            return tickets->claim(id, ttl_ms);
-          });
+      cluster.claim_ticket = [tickets = p.cluster_tickets.get()](const std::string& id,
+                                                                 int64_t ttl_ms) {
+        return tickets->claim(id, ttl_ms);
+      };
     }
+    p.routes->set_cluster(std::move(cluster));
   }
   p.routes->add_routes(p.router);
 

@@ -35,14 +35,18 @@ void PresenceTracker::stop() {
   if (timer_.joinable()) timer_.join();
 }
 
-void PresenceTracker::announce_locked(const Key& key, const char* state) {
+Message presence_event(const std::string& user, const std::string& channel, const char* state) {
   Message event;
   event.kind = EventKind::kPresence;
-  event.user = key.first;
-  event.channel = key.second;
+  event.user = user;
+  event.channel = channel;
   event.status = state;
   event.timestamp_ms = now_unix_ms();
-  announce_(event);
+  return event;
+}
+
+void PresenceTracker::announce_locked(const Key& key, const char* state) {
+  announce_(presence_event(key.first, key.second, state));
 }
 
 void PresenceTracker::stream_opened(const std::string& user,
@@ -99,16 +103,8 @@ void PresenceTracker::run_timer() {
 }
 
 std::vector<std::string> PresenceTracker::users(const std::optional<std::string>& channel) {
-  std::vector<std::string> out;
-  {
-    std::lock_guard lock(mutex_);
-    for (const auto& [key, presence] : presence_) {
-      if (!channel || key.second.empty() || key.second == *channel) out.push_back(key.first);
-    }
-  }
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
+  std::lock_guard lock(mutex_);
+  return users_in(presence_, channel);
 }
 
 }  // namespace relay

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -15,6 +16,23 @@
 #include "shared/message.h"
 
 namespace relay {
+
+/// A presence event (EventKind::kPresence): `user` `state` ("join" / "leave") in `channel` (""
+/// = every channel), stamped now.
+Message presence_event(const std::string& user, const std::string& channel, const char* state);
+
+/// The users among `by_key`'s keys ((user, channel) pairs) present in `channel`: following it by
+/// name or following every channel; with no channel, all of them. Sorted, each once.
+template <class Map>
+std::vector<std::string> users_in(const Map& by_key, const std::optional<std::string>& channel) {
+  std::vector<std::string> out;
+  for (const auto& [key, value] : by_key) {
+    if (!channel || key.second.empty() || key.second == *channel) out.push_back(key.first);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
 
 /// Who is online where: counts the open streams of each named user per channel they follow (the
 /// empty channel standing for "every channel", a stream that listed none). Announces `join` when

@@ -108,7 +108,12 @@ void RedisFeed::pause(int ms) {
 }
 
 bool RedisFeed::ensure_table(int64_t version, std::string* error) {
-  if (hub_.knows_private_channels() && hub_.private_channels()->version >= version) return true;
+  // Most entries carry the version already confirmed: no look at the hub per event.
+  if (version <= confirmed_version_) return true;
+  if (hub_.knows_private_channels() && hub_.private_channels()->version >= version) {
+    confirmed_version_ = version;
+    return true;
+  }
   auto reply = connection_.command({"HGET", kMembershipsKey, "table"}, error);
   if (!reply) return false;
   if (reply->type != RedisReply::Type::kString) {
@@ -133,6 +138,7 @@ bool RedisFeed::ensure_table(int64_t version, std::string* error) {
              std::to_string(version);
     return false;
   }
+  confirmed_version_ = version;
   return true;
 }
 
@@ -182,6 +188,11 @@ bool RedisFeed::read_once(std::string* error) {
     if (stream.elements.size() != 2) continue;
     bool is_events = stream.elements[0].text == kEventsStream;
     std::vector<Message> batch;
+    auto publish_batch = [&] {
+      if (batch.empty()) return;
+      events_.add(batch.size());
+      hub_.publish(batch);
+    };
     for (const auto& raw : stream.elements[1].elements) {
       auto entry = read_entry(raw);
       if (!entry) continue;
@@ -192,8 +203,7 @@ bool RedisFeed::read_once(std::string* error) {
           continue;
         }
         // Publish what came before it; read this entry again after a pause.
-        events_.add(batch.size());
-        hub_.publish(batch);
+        publish_batch();
         logger_.warn("waiting for the private channel table", {{"error", *error}});
         pause(100);
         return true;
@@ -214,10 +224,7 @@ bool RedisFeed::read_once(std::string* error) {
         return false;
       }
     }
-    if (!batch.empty()) {
-      events_.add(batch.size());
-      hub_.publish(batch);
-    }
+    publish_batch();
   }
   return true;
 }

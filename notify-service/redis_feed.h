@@ -64,10 +64,11 @@ class RedisFeed {
   Counter& events_;
   Counter& transient_;
   Counter& errors_;
-  RedisConnection connection_;    // the feed's thread only
-  bool primed_ = false;           // the feed's thread only
-  std::string events_cursor_;     // the feed's thread only: the last entry id taken
-  std::string transient_cursor_;  // the feed's thread only
+  RedisConnection connection_;     // the feed's thread only
+  bool primed_ = false;            // the feed's thread only
+  int64_t confirmed_version_ = 0;  // the feed's thread only: the hub holds this table or newer
+  std::string events_cursor_;      // the feed's thread only: the last entry id taken
+  std::string transient_cursor_;   // the feed's thread only
   std::atomic<bool> connected_{false};
   std::mutex mutex_;
   std::condition_variable wake_;

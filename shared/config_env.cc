@@ -34,6 +34,22 @@ std::string EnvReader::text(const char* name, const std::string& fallback) {
   return value == nullptr ? fallback : std::string(value);
 }
 
+std::vector<std::string> EnvReader::list(const char* name) {
+  std::string value = text(name, "");
+  std::vector<std::string> items;
+  size_t start = 0;
+  while (start < value.size()) {
+    size_t comma = value.find(',', start);
+    if (comma == std::string::npos) comma = value.size();
+    std::string item = value.substr(start, comma - start);
+    while (!item.empty() && item.front() == ' ') item.erase(0, 1);
+    while (!item.empty() && item.back() == ' ') item.pop_back();
+    items.push_back(std::move(item));
+    start = comma + 1;
+  }
+  return items;
+}
+
 std::string EnvReader::service_url(const char* name, const std::string& fallback) {
   const char* value = env_value(name);
   if (value == nullptr) return fallback;

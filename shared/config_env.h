@@ -16,6 +16,9 @@ class EnvReader {
   int64_t integer(const char* name, int64_t fallback, int64_t min, int64_t max);
   /// Any string.
   std::string text(const char* name, const std::string& fallback);
+  /// A comma-separated list, each item with its surrounding spaces removed (an empty item between
+  /// two commas is kept, for the caller to refuse); unset or empty: no items.
+  std::vector<std::string> list(const char* name);
   /// An http:// or https:// base URL (scheme, host, optional port; a trailing slash is dropped).
   std::string service_url(const char* name, const std::string& fallback);
 

@@ -12,21 +12,13 @@ AuthSettings read_auth_settings(EnvReader& env) {
     if (!key.error.empty()) env.refuse(key.error);
   }
   settings.key_file = env.text("AUTH_KEY_FILE", "");
-  std::string origins = env.text("ALLOWED_ORIGINS", "");
-  size_t start = 0;
-  while (start < origins.size()) {
-    size_t comma = origins.find(',', start);
-    if (comma == std::string::npos) comma = origins.size();
-    std::string origin = origins.substr(start, comma - start);
-    while (!origin.empty() && origin.front() == ' ') origin.erase(0, 1);
-    while (!origin.empty() && origin.back() == ' ') origin.pop_back();
+  for (const auto& origin : env.list("ALLOWED_ORIGINS")) {
     if (!is_serialized_origin(origin)) {
       env.refuse("ALLOWED_ORIGINS: \"" + origin +
                  "\" is not an origin (scheme://host[:port], comma-separated, no path, no *)");
       break;
     }
     settings.allowed_origins.push_back(origin);
-    start = comma + 1;
   }
   settings.access_token_ttl_s =
       env.integer("ACCESS_TOKEN_TTL", settings.access_token_ttl_s, 30, 24 * 3600);

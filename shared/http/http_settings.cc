@@ -42,22 +42,12 @@ HttpSettings read_http_settings(EnvReader& env, int default_keep_alive_seconds) 
       "MAX_IDLE_CONNECTIONS", static_cast<int64_t>(limits.max_idle_connections), 1, 10000000));
   settings.loop_threads = static_cast<size_t>(env.integer("EVENT_THREADS", 0, 0, 16));
   settings.worker_threads = static_cast<size_t>(env.integer("WORKER_THREADS", 4, 1, 256));
-  std::string proxies = env.text("TRUSTED_PROXIES", "");
-  size_t start = 0;
-  while (start <= proxies.size() && !proxies.empty()) {
-    size_t comma = proxies.find(',', start);
-    std::string item =
-        proxies.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    item.erase(0, item.find_first_not_of(' '));
-    item.erase(item.find_last_not_of(' ') + 1);
-    if (is_ip_address(item)) {
-      settings.trusted_proxies.push_back(item);
-    } else {
+  for (const auto& proxy : env.list("TRUSTED_PROXIES")) {
+    if (!is_ip_address(proxy)) {
       env.refuse("TRUSTED_PROXIES must be comma-separated IP addresses (such as 127.0.0.1)");
       break;
     }
-    if (comma == std::string::npos) break;
-    start = comma + 1;
+    settings.trusted_proxies.push_back(proxy);
   }
   return settings;
 }

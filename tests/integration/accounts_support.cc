@@ -35,6 +35,18 @@ Account signed_in_from(const HttpResponse& response) {
           set_cookie(response, "relay_session")};
 }
 
+void create_private(const HttpClient& http, const Account& owner, const std::string& name,
+                    const std::vector<const Account*>& members) {
+  auto created =
+      http.post_json("/channels", {{"name", name}, {"private", true}}, bearer(owner.token));
+  REQUIRE_MESSAGE(created.status == 201, created.describe());
+  for (const Account* member : members) {
+    auto added = http.post_json("/channels/" + name + "/members", {{"user", member->user}},
+                                bearer(owner.token));
+    REQUIRE_MESSAGE(added.status == 201, added.describe());
+  }
+}
+
 Account register_account(const HttpClient& http, const std::string& name,
                          const std::string& password) {
   auto response = http.post_json("/auth/register", {{"username", name}, {"password", password}});

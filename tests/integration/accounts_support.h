@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "tests/integration/harness.h"
 
@@ -33,6 +34,10 @@ std::string set_cookie(const HttpResponse& response, const std::string& name,
 
 /// The account a sign-in answer (register or login) describes; REQUIREs a JSON object.
 Account signed_in_from(const HttpResponse& response);
+
+/// Creates private channel `name` owned by `owner` with `members` added; REQUIREs every step.
+void create_private(const HttpClient& http, const Account& owner, const std::string& name,
+                    const std::vector<const Account*>& members);
 
 /// Registers `name` and REQUIREs a 201.
 Account register_account(const HttpClient& http, const std::string& name,

@@ -47,19 +47,6 @@ bool lists_channel(const HttpResponse& response, const std::string& name) {
   return false;
 }
 
-// Creates private channel `name` owned by `owner` with `members` added; REQUIREs every step.
-void create_private(const HttpClient& http, const Account& owner, const std::string& name,
-                    const std::vector<const Account*>& members) {
-  auto created =
-      http.post_json("/channels", {{"name", name}, {"private", true}}, bearer(owner.token));
-  REQUIRE_MESSAGE(created.status == 201, created.describe());
-  for (const Account* member : members) {
-    auto added = http.post_json("/channels/" + name + "/members", {{"user", member->user}},
-                                bearer(owner.token));
-    REQUIRE_MESSAGE(added.status == 201, added.describe());
-  }
-}
-
 }  // namespace
 
 TEST_CASE("private channels: invisible to outsiders on every route, live and on resume") {

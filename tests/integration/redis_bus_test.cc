@@ -178,12 +178,7 @@ TEST_CASE(
   Account alice = register_account(http, "alice");
   Account bob = register_account(http, "bob");
   Account carol = register_account(http, "carol");
-  auto created =
-      http.post_json("/channels", {{"name", "secret"}, {"private", true}}, bearer(alice.token));
-  REQUIRE_MESSAGE(created.status == 201, created.describe());
-  REQUIRE(
-      http.post_json("/channels/secret/members", {{"user", "bob"}}, bearer(alice.token)).status ==
-      201);
+  create_private(http, alice, "secret", {&bob});
 
   // bob and carol on the second instance, which learns the table through Redis only.
   SseStream bob_live(second->port(), "/events", bearer(bob.token));
