@@ -34,6 +34,10 @@ TEST_CASE_TEMPLATE(
   }
   for (auto& stream : streams) REQUIRE_MESSAGE(stream->wait_connected(), stream->describe());
 
+  // With Redis as the bus nothing enters through POST /notify: it is not a route at all.
+  HttpResponse notify = relay.notify_http().post(
+      "/notify", R"({"id":"1","content":"x","user":"u","channel":"general"})", "application/json");
+  CHECK(notify.status == 404);
   HttpClient alice = relay.message_as("alice");
   std::vector<int64_t> ids = post_many(alice, "m-", 40);
   auto typing = alice.post_json("/typing", {{"channel", "general"}, {"user", "alice"}});
