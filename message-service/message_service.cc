@@ -9,7 +9,7 @@
 #include "message-service/message_routes.h"
 #include "message-service/redis_bus.h"
 #include "message-service/revoked_sessions.h"
-#include "message-service/store.h"
+#include "message-service/sqlite_store.h"
 #include "shared/auth/request_auth.h"
 #include "shared/http/http_server.h"
 #include "shared/http/router.h"
@@ -47,7 +47,7 @@ MessageService::~MessageService() {
 bool MessageService::start() {
   auto& p = *parts_;
   std::string error;
-  p.store = MessageStore::open(config_.data_dir, &error);
+  p.store = SqliteMessageStore::open(config_.data_dir, &error);
   if (!p.store) {
     logger_.error("cannot open the message store", {{"error", error}});
     return false;

@@ -4,7 +4,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -15,29 +14,27 @@
 #include "shared/message.h"
 #include "shared/validation.h"
 
-struct sqlite3;
-
 namespace relay {
 
-/// The durable message log: one SQLite database (WAL mode, synchronous=FULL) in a data directory.
-/// Inserts are queued and committed by the store's own commit thread: it takes everything queued
-/// (up to a maximum group) into one transaction, so one fsync serves all of them, and only after
-/// that commit answers each insert, in queue order. Ids strictly increase and become visible in id
-/// order (one transaction at a time holds the database, ids given in queue order; receipts take
-/// the next id of the same sequence), which the forwarder relies on. Also keeps the forwarder's
-/// cursor, so forwarding resumes where it stopped after a restart.
+/// The durable message log, as every part of message-service sees it: messages and read receipts
+/// in one id sequence, the idempotency keys of posts, and the forwarder's cursor. Two engines hold
+/// it: SqliteMessageStore (one file, one process: the default) and PostgresMessageStore (shared by
+/// several message-service instances). Both promise the same:
+/// - Inserts are group-committed: insert_async() queues, the store's commit thread writes
+///   everything queued (up to a maximum group) in one transaction, so one fsync serves all of
+///   them, and only after that commit answers each insert, in queue order.
+/// - Ids strictly increase and become visible in id order: a reader that saw id N has seen every
+///   id below N that will ever exist, whichever instance stored it. The forwarder and every
+///   `after=` reader rely on that. Receipts take the next id of the same sequence.
+/// - A group is all or nothing; a failed read is an error (StoreRead), never an empty result.
 ///
-/// Threads: every method may be called from any thread (the database handle is guarded by one
-/// mutex, and everything on it is serialised). insert_async() never blocks on the database; reads,
-/// insert() and record_receipt() block, and are meant for a worker thread, never an event loop.
-/// The `done` callbacks of insert_async() run on the commit thread.
+/// Threads: every method may be called from any thread. insert_async() never blocks on the
+/// database; reads, insert() and record_receipt() block, and are meant for a worker thread,
+/// never an event loop. The `done` callbacks of insert_async() run on the commit thread.
 class MessageStore {
  public:
-  /// Opens (creating if needed) `<data_dir>/messages.db` and starts the commit thread. Returns
-  /// nullptr and sets `*error` when the directory or database cannot be opened.
-  static std::unique_ptr<MessageStore> open(const std::string& data_dir, std::string* error);
-  /// stop(), then closes the database. Whatever `done` callbacks touch must outlive the store.
-  ~MessageStore();
+  /// Callers stop() first (a subclass's destructor does, before its connection goes).
+  virtual ~MessageStore();
   MessageStore(const MessageStore&) = delete;
   MessageStore& operator=(const MessageStore&) = delete;
 
@@ -75,16 +72,17 @@ class MessageStore {
 
   /// How group commit of inserts is doing: groups committed (transactions, one fsync each; messages
   /// stored per group tell how well it works), inserts waiting, whether a group is being written.
-  GroupCommitStats insert_stats() const { return committer_->stats(); }
+  GroupCommitStats insert_stats() const;
 
   /// The message `id`, or nullopt inside when there is none.
-  StoreRead<std::optional<Message>> get(int64_t id);
+  virtual StoreRead<std::optional<Message>> get(int64_t id) = 0;
 
   /// Messages visible through `filter`, ascending by id: those after `after` (the first `limit`),
   /// or without `after` the newest `limit`. With a non-empty `with`, only the direct messages
   /// between `filter.user` and `with`.
-  StoreRead<std::vector<Message>> list(const MessageFilter& filter, std::optional<int64_t> after,
-                                       int limit, const std::string& with = {});
+  virtual StoreRead<std::vector<Message>> list(const MessageFilter& filter,
+                                               std::optional<int64_t> after, int limit,
+                                               const std::string& with = {}) = 0;
 
   /// One reader's latest acknowledgement of a message.
   struct Receipt {
@@ -93,8 +91,8 @@ class MessageStore {
     int64_t timestamp_ms = 0;
   };
   /// The receipts of each of `message_ids` that has any, oldest first.
-  StoreRead<std::map<int64_t, std::vector<Receipt>>> receipts_for(
-      const std::vector<int64_t>& message_ids);
+  virtual StoreRead<std::map<int64_t, std::vector<Receipt>>> receipts_for(
+      const std::vector<int64_t>& message_ids) = 0;
 
   enum class ReceiptOutcome {
     kChanged,     // the status moved forward: stored, with a new event id
@@ -113,11 +111,11 @@ class MessageStore {
   };
   /// Records that `user` got (`status` "delivered") or read ("read") message `message_id`.
   /// Status only moves forward (none -> delivered -> read); each forward move is committed
-  /// durably before this returns and takes the next id of the message sequence (under the same
-  /// mutex as the insert groups, so ids stay strictly increasing and visible in id order, and the
+  /// durably before this returns and takes the next id of the message sequence (serialised with
+  /// the insert groups, so ids stay strictly increasing and visible in id order, and the
   /// forwarder and resumes see it in order with the messages). Blocks.
-  ReceiptResult record_receipt(int64_t message_id, const std::string& user,
-                               const std::string& status);
+  virtual ReceiptResult record_receipt(int64_t message_id, const std::string& user,
+                                       const std::string& status) = 0;
 
   /// A channel that has messages: how many, and its newest one.
   struct ChannelSummary {
@@ -128,11 +126,12 @@ class MessageStore {
   };
   /// Every channel with at least one message (direct messages excluded), most recently active
   /// first. Counts with one pass over the channel index.
-  StoreRead<std::vector<ChannelSummary>> channels();
+  virtual StoreRead<std::vector<ChannelSummary>> channels() = 0;
 
   /// Every event (messages and receipts) after `after`, ascending, at most `max_count` and about
   /// `max_bytes` of content (always at least one when any exists). For the forwarder.
-  StoreRead<std::vector<Message>> load_after(int64_t after, size_t max_count, size_t max_bytes);
+  virtual StoreRead<std::vector<Message>> load_after(int64_t after, size_t max_count,
+                                                     size_t max_bytes) = 0;
 
   /// A page of the log and how far the whole log reaches, read in one transaction.
   struct LogPage {
@@ -142,20 +141,23 @@ class MessageStore {
   /// The events (messages and receipts) visible through `filter` after `after`, ascending, at
   /// most `limit`: the log a resuming stream replays; with the store's newest id, so a reader can
   /// tell a cursor ahead of the store.
-  StoreRead<LogPage> log(const MessageFilter& filter, int64_t after, int limit);
+  virtual StoreRead<LogPage> log(const MessageFilter& filter, int64_t after, int limit) = 0;
 
   /// The id up to which messages were handed to notify-service (0 at first).
-  StoreRead<int64_t> forwarded_upto();
-  /// Durably records the forwarder's progress. Returns false if the write failed.
-  bool set_forwarded_upto(int64_t id);
+  virtual StoreRead<int64_t> forwarded_upto() = 0;
+  /// Durably records the forwarder's progress; the stored cursor never moves back (a forwarder
+  /// that lost its lease late cannot undo another's). Returns false if the write failed.
+  virtual bool set_forwarded_upto(int64_t id) = 0;
 
   /// The highest id of the event sequence so far (0 when empty).
-  StoreRead<int64_t> last_id();
+  virtual StoreRead<int64_t> last_id() = 0;
 
   /// True when the database answers a read (that of last_id()).
-  bool healthy();
+  virtual bool healthy() = 0;
+  /// "sqlite" or "postgres", for /health and logs.
+  virtual const char* engine() const = 0;
 
- private:
+ protected:
   /// One insert_async() call on its way through the commit thread.
   struct PendingInsert {
     MessageDraft draft;
@@ -163,24 +165,21 @@ class MessageStore {
     std::function<void(InsertResult)> done;
     InsertResult result;  // written by write_group()
   };
-  struct Statements;  // the prepared statements, defined in store.cc
+  /// The most inserts one transaction takes: bounds the transaction's size (and the wait of the
+  /// last insert in it); inserts beyond it form the next group. Measured with
+  /// bench/store/store_bench: 64 submitters never fill it; at 1,024 submitters groups of 512 and
+  /// 1,024 commit at the same rate per message, so larger groups only lengthen the wait of the
+  /// first insert in them.
+  static constexpr size_t kMaxInsertGroup = 512;
 
-  MessageStore(sqlite3* db, std::unique_ptr<Statements> statements);
-  /// Writes `group` in one transaction and sets every item's result: all stored, or all kFailed.
-  /// On the commit thread.
-  void write_group(std::span<PendingInsert> group);
-  bool try_write_group(std::span<PendingInsert> group, int64_t now_ms, std::string* error);
-  bool try_record_receipt(int64_t message_id, const std::string& user, int status_rank,
-                          int64_t now_ms, ReceiptResult* result);
-  /// Events after `after` in id order; with `filter`, only those it lets through. Needs mutex_.
-  StoreRead<std::vector<Message>> query_log_locked(const MessageFilter* filter, int64_t after,
-                                                   size_t limit, size_t max_bytes);
-  StoreRead<int64_t> last_id_locked();
+  MessageStore() = default;
+  /// Starts the commit thread: the last step of a subclass's construction.
+  void start_committing();
+  /// Writes `group` in one transaction and sets every item's result: all stored, or all kFailed
+  /// with the reason. On the commit thread only.
+  virtual void write_group(std::span<PendingInsert> group) = 0;
 
-  std::mutex mutex_;
-  sqlite3* db_;                             // guarded by mutex_
-  std::unique_ptr<Statements> statements_;  // guarded by mutex_
-  // Last: started after everything it uses exists, stopped before it goes.
+ private:
   std::unique_ptr<GroupCommitter<PendingInsert>> committer_;
 };
 

@@ -25,7 +25,7 @@
 #include <string_view>
 #include <vector>
 
-#include "message-service/store.h"
+#include "message-service/sqlite_store.h"
 
 namespace {
 
@@ -158,7 +158,7 @@ int main(int argc, char** argv) {
     options.dir = pattern;
   }
   std::string error;
-  auto store = relay::MessageStore::open(options.dir, &error);
+  auto store = relay::SqliteMessageStore::open(options.dir, &error);
   if (!store) {
     std::fprintf(stderr, "store_bench: %s\n", error.c_str());
     return 1;

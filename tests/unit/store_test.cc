@@ -14,7 +14,7 @@
 #include <sqlite3.h>
 
 #include "message-service/forwarder.h"
-#include "message-service/store.h"
+#include "message-service/sqlite_store.h"
 
 namespace relay {
 namespace {
@@ -31,7 +31,7 @@ struct TempDir {
 
 std::unique_ptr<MessageStore> open_store(const TempDir& dir) {
   std::string error;
-  auto store = MessageStore::open(dir.path.string(), &error);
+  auto store = SqliteMessageStore::open(dir.path.string(), &error);
   REQUIRE_MESSAGE(store, error);
   return store;
 }
@@ -192,7 +192,7 @@ TEST_CASE("store open reports a data directory it cannot use") {
     std::fclose(f);
   }
   std::string error;
-  CHECK_FALSE(MessageStore::open(file.string(), &error));
+  CHECK_FALSE(SqliteMessageStore::open(file.string(), &error));
   CHECK(error.find("not-a-dir") != std::string::npos);
 }
 
