@@ -5,7 +5,8 @@
 # symbolizer for readable crash stacks), and for the browser tests and the API lint Debian's
 # chromium, Node.js (Debian's, unless some node is on PATH already) and the npm packages of
 # tests/browser (playwright-core) and tests/api (Redocly CLI), each from its package-lock.json,
-# and, as with --cluster (what scripts/cluster.sh needs), redis-server and nginx-light.
+# and, as with --cluster (what scripts/cluster.sh needs), redis-server, nginx-light and
+# postgresql-15.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,12 +16,14 @@ with_cluster=0
 [ "${1:-}" = "--cluster" ] && with_cluster=1
 
 # libyaml-dev: the route test of docs/openapi.yaml (tests/api) reads it (tests build by default).
+# libpq-dev: message-service's PostgreSQL store (STORE=postgres) and the tests' PostgresServer.
 packages=(g++ cmake make pkg-config libcpp-httplib-dev nlohmann-json3-dev libfmt-dev doctest-dev
-          libyaml-dev libsqlite3-dev libjwt-dev libargon2-dev libhiredis-dev curl ca-certificates)
+          libyaml-dev libsqlite3-dev libjwt-dev libargon2-dev libhiredis-dev libpq-dev curl
+          ca-certificates)
 if [ "$with_cluster" -eq 1 ]; then
-  # scripts/cluster.sh and the cluster tests run Redis 7 and nginx in front (their own processes,
-  # on ports of their own; the packages' system services are not used).
-  packages+=(redis-server nginx-light)
+  # scripts/cluster.sh and the cluster tests run Redis 7, PostgreSQL 15 and nginx in front (their
+  # own processes, on ports of their own; the packages' system services are not used).
+  packages+=(redis-server nginx-light postgresql-15)
 fi
 if [ "$with_tests" -eq 1 ]; then
   packages+=(clang-14 libclang-rt-14-dev llvm-14)

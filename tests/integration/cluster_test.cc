@@ -150,8 +150,11 @@ TEST_CASE(
   int stream_port = reserve_free_port();
   std::filesystem::path build =
       std::filesystem::path(message_service_binary()).parent_path().parent_path();
+  // STORE=sqlite: the single-node topology (one message-service), until message-service takes
+  // STORE=postgres; then this should run the default one, PostgreSQL and two message-services.
   ServiceProcess cluster("cluster.sh", "/bin/bash",
                          {{"PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"},
+                          {"STORE", "sqlite"},
                           {"SKIP_BUILD", "1"},
                           {"BUILD_DIR", build.string()},
                           {"CLUSTER_DIR", dir.subdir("cluster")},

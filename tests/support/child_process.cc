@@ -306,7 +306,7 @@ std::optional<ExitStatus> ServiceProcess::wait_exit(Millis timeout) {
 
 void ServiceProcess::terminate() {
   stopped_by_test_ = true;
-  send_signal(SIGTERM);
+  send_signal(stop_signal_);
 }
 
 ExitStatus ServiceProcess::stop(Millis grace, Millis* took) {
@@ -317,8 +317,8 @@ ExitStatus ServiceProcess::stop(Millis grace, Millis* took) {
   if (!status) {
     {
       std::lock_guard lock(mutex_);
-      last_lines_.push_back(
-          "---- harness: no exit within grace period after SIGTERM; SIGKILL ----");
+      last_lines_.push_back("---- harness: no exit within grace period after SIG" +
+                            std::string(::sigabbrev_np(stop_signal_)) + "; SIGKILL ----");
     }
     send_signal(SIGKILL);
     status = wait_exit(60s);

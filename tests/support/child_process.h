@@ -5,6 +5,7 @@
 // killed on request and never outliving the test; plus the temp dirs and free ports such runs
 // need. Failures to set these up are doctest REQUIREs: a test cannot go on without them.
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <condition_variable>
@@ -89,6 +90,9 @@ class ServiceProcess {
   /// the next spawn(): for running a client such as `relay` rather than a service.
   void set_args(std::vector<std::string> args) { args_ = std::move(args); }
   void set_stdin_file(std::string path) { stdin_path_ = std::move(path); }
+  /// The signal terminate() and stop() send: SIGTERM unless set (postgres's fast shutdown is
+  /// SIGINT; its SIGTERM waits for every client to leave).
+  void set_stop_signal(int signal_number) { stop_signal_ = signal_number; }
   const std::string& name() const { return name_; }
 
   /// Starts the child and returns at once. False when it could not be started (see diagnostics()).
@@ -107,11 +111,13 @@ class ServiceProcess {
 
   /// Sends `signal_number` to the child (by PID) if it runs.
   void send_signal(int signal_number);
-  /// Sends SIGTERM and returns at once; the exit that follows counts as asked for.
+  /// Sends the stop signal (SIGTERM) and returns at once; the exit that follows counts as asked
+  /// for.
   void terminate();
   /// Waits up to `timeout` for the child to exit and reaps it.
   std::optional<ExitStatus> wait_exit(Millis timeout);
-  /// SIGTERM, then SIGKILL if it has not exited within `grace`. `took` gets the time until exit.
+  /// The stop signal (SIGTERM), then SIGKILL if it has not exited within `grace`. `took` gets the
+  /// time until exit.
   ExitStatus stop(Millis grace = 10s, Millis* took = nullptr);
   /// SIGKILL, and reap.
   ExitStatus kill9();
@@ -143,6 +149,7 @@ class ServiceProcess {
   pid_t pid_ = -1;
   std::optional<ExitStatus> exit_status_;
   bool stopped_by_test_ = false;
+  int stop_signal_ = SIGTERM;
   std::string spawn_error_;
   std::thread reader_;
 
