@@ -38,10 +38,20 @@ MessageServiceConfig load_message_service_config() {
   config.forward_retry_max_ms = static_cast<int>(
       env.integer("FORWARD_RETRY_MAX_MS", config.forward_retry_max_ms, 10, 600000));
   config.broker = read_broker_settings(env);
-  // Only SQLite is built in so far; a shared PostgreSQL store is on its way (STORE=postgres).
-  if (std::string store = env.choice("STORE", "sqlite", {"sqlite", "postgres"});
-      store == "postgres") {
-    env.refuse("STORE=postgres is not available in this version; use STORE=sqlite (the default)");
+  config.postgres = env.choice("STORE", "sqlite", {"sqlite", "postgres"}) == "postgres";
+  config.database_url = env.text("DATABASE_URL", "");
+  if (config.postgres) {
+    if (config.database_url.empty()) {
+      env.refuse("STORE=postgres needs DATABASE_URL (postgresql://user:password@host:port/db)");
+    } else if (!config.broker.redis) {
+      env.refuse(
+          "STORE=postgres needs BROKER=redis: the instances sharing the store forward through a "
+          "Redis stream that every notify-service reads");
+    } else if (config.exposure.accounts()) {
+      env.refuse(
+          "STORE=postgres runs with AUTH_MODE=open for now: accounts and private channels live "
+          "in DATA_DIR's SQLite files, one per instance");
+    }
   }
   config.http = read_http_settings(env);
   config.auth = read_auth_settings(env);

@@ -18,6 +18,10 @@ struct MessageServiceConfig {
   /// AUTH_MODE, BIND_ADDRESS (loopback unless set), ALLOW_OPEN_NETWORK.
   Exposure exposure;
   std::string data_dir = "./data";
+  /// STORE: false = SQLite in DATA_DIR (the default), true = PostgreSQL at DATABASE_URL, shared
+  /// by several instances (needs BROKER=redis).
+  bool postgres = false;
+  std::string database_url;
   std::string notification_service_url = "http://127.0.0.1:8081";
   /// The notify-service URL a browser should use; empty = same host as the page, notify's port.
   std::string public_notify_url;

@@ -10,7 +10,7 @@ Forwarder::Forwarder(MessageStore& store, SendBatch send, Options options, const
                      MetricsRegistry& metrics)
     : store_(store),
       send_(std::move(send)),
-      options_(options),
+      options_(std::move(options)),
       logger_(logger),
       forwarded_(metrics.counter("relay_messages_forwarded_total",
                                  "Messages acknowledged by notify-service.")),
@@ -18,6 +18,7 @@ Forwarder::Forwarder(MessageStore& store, SendBatch send, Options options, const
                               "Failed attempts to deliver a batch to notify-service.")),
       batches_(metrics.counter("relay_forward_batches_total",
                                "Batches acknowledged by notify-service.")) {
+  leading_ = options_.starts_leading;
   metrics.gauge("relay_forward_backlog",
                 "Messages stored but not yet acknowledged by notify-service.", [this] {
                   auto messages = backlog();
@@ -41,6 +42,16 @@ void Forwarder::stop() {
   }
   wakeup_.notify_all();
   if (thread_.joinable()) thread_.join();
+}
+
+void Forwarder::set_leading(bool leading) {
+  {
+    std::lock_guard lock(mutex_);
+    if (leading_.load() == leading) return;
+    leading_ = leading;
+    wakes_.fetch_add(1);  // an idle thread looks again
+  }
+  wakeup_.notify_all();
 }
 
 void Forwarder::wake() {
@@ -86,6 +97,11 @@ std::vector<Message> Forwarder::take_recent(int64_t cursor) {
 
 std::optional<int64_t> Forwarder::backlog() {
   int64_t cursor = cursor_.load();
+  if (!leading_.load()) {
+    auto stored = store_.forwarded_upto();
+    if (!stored.ok()) return std::nullopt;
+    cursor = *stored;
+  }
   if (cursor < 0) return std::nullopt;  // not loaded yet
   auto last = store_.last_id();
   if (!last.ok()) return std::nullopt;
@@ -138,19 +154,46 @@ bool Forwarder::load_cursor() {
   }
 }
 
+bool Forwarder::wait_for_lease(int64_t* saved_cursor) {
+  if (cursor_.load() >= 0 && cursor_.load() != *saved_cursor) {
+    save_cursor();  // what this leader had sent; the stored cursor never moves back
+    *saved_cursor = cursor_.load();
+  }
+  logger_.info("forwarding on standby: another instance holds the lease");
+  {
+    std::unique_lock lock(mutex_);
+    wakeup_.wait(lock, [&] { return stopping_ || leading_.load(); });
+    if (stopping_) return false;
+  }
+  if (!load_cursor()) return false;
+  *saved_cursor = cursor_.load();
+  logger_.info("forwarding: this instance holds the lease", {{"forwarded_upto", cursor_.load()}});
+  return true;
+}
+
 void Forwarder::run() {
   using Clock = std::chrono::steady_clock;
-  if (!load_cursor()) return;
+  int64_t saved_cursor = -1;
+  if (!leading_.load()) {
+    if (!wait_for_lease(&saved_cursor)) return;
+  } else if (!load_cursor()) {
+    return;
+  }
   int retry_ms = options_.retry_initial_ms;
   bool failing = false;
   bool read_failing = false;
-  int64_t saved_cursor = cursor_.load();
+  saved_cursor = cursor_.load();
   auto saved_at = Clock::now();
   while (true) {
     uint64_t seen_wakes = wakes_.load();
     {
       std::lock_guard lock(mutex_);
       if (stopping_) break;
+    }
+    if (!leading_.load()) {
+      if (!wait_for_lease(&saved_cursor)) return;
+      saved_at = Clock::now();
+      continue;
     }
     if (cursor_.load() != saved_cursor &&
         Clock::now() - saved_at >= std::chrono::milliseconds(options_.cursor_save_ms)) {

@@ -42,6 +42,9 @@ class Forwarder {
     int cursor_save_ms = 100;
     /// Who acknowledges batches, for the logs: "notify-service" or "Redis".
     std::string target = "notify-service";
+    /// False with several message-service instances on one store: this one forwards only once
+    /// set_leading(true) says it holds the forwarding lease (ForwardingLease).
+    bool starts_leading = true;
   };
 
   Forwarder(MessageStore& store, SendBatch send, Options options, const Logger& logger,
@@ -65,8 +68,15 @@ class Forwarder {
   void committed(const Message& message);
   static constexpr size_t kMaxRecentBytes = 4 << 20;
 
+  /// Whether this forwarder may send (it holds the forwarding lease, or there is no other). While
+  /// not leading it sends nothing; on becoming leader it first reads the stored cursor again (the
+  /// previous leader moved it), and saves its own when it stops leading. Any thread.
+  void set_leading(bool leading);
+  bool leading() const { return leading_.load(); }
+
   /// Messages stored but not yet acknowledged by notify-service; nullopt while the store cannot
-  /// be read (or the cursor was not read yet). Any thread; reads the store.
+  /// be read (or the cursor was not read yet). On a standby, counted from the stored cursor (the
+  /// leader's). Any thread; reads the store.
   std::optional<int64_t> backlog();
   /// Whether the last delivery attempt succeeded (true before any attempt).
   bool last_attempt_ok() const { return last_attempt_ok_.load(); }
@@ -76,6 +86,9 @@ class Forwarder {
   /// Reads the stored cursor into `cursor_`, retrying with backoff while the store fails. False
   /// when stopped first.
   bool load_cursor();
+  /// Waits while not leading (saving an unsaved cursor first); true when leading again, with the
+  /// cursor reloaded, false when stopped.
+  bool wait_for_lease(int64_t* saved_cursor);
   /// Waits until stopped or `timeout_ms` passed (-1: no timeout); with `until_news`, also until
   /// a wake() after `seen_wakes`.
   void wait(uint64_t seen_wakes, int timeout_ms, bool until_news);
@@ -101,6 +114,7 @@ class Forwarder {
   std::atomic<bool> idle_{false};
   std::atomic<int64_t> cursor_{-1};  // -1 until load_cursor() read it
   std::atomic<bool> last_attempt_ok_{true};
+  std::atomic<bool> leading_{true};  // written under mutex_ (its waits watch it)
   std::mutex recent_mutex_;
   std::deque<Message> recent_;  // guarded by recent_mutex_: committed, ascending ids
   size_t recent_bytes_ = 0;     // guarded by recent_mutex_: content bytes in recent_

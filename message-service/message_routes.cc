@@ -434,6 +434,8 @@ HttpReply MessageRoutes::health(HttpRequest&) {
       {"service", "message-service"},
       {"version", RELAY_VERSION},
       {"store", store_ok ? "ok" : "error"},
+      {"store_engine", store_.engine()},
+      {"forwarding_role", forwarder_.leading() ? "leader" : "standby"},
       {"broker", bus_.name()},
       {"forward_backlog", backlog ? nlohmann::json(*backlog) : nlohmann::json(nullptr)},
       {"forwarding", forwarding ? "ok" : "retrying"}};

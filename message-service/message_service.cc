@@ -6,7 +6,9 @@
 #include "message-service/channel_routes.h"
 #include "message-service/direct_bus.h"
 #include "message-service/forwarder.h"
+#include "message-service/forwarding_lease.h"
 #include "message-service/message_routes.h"
+#include "message-service/postgres_store.h"
 #include "message-service/redis_bus.h"
 #include "message-service/revoked_sessions.h"
 #include "message-service/sqlite_store.h"
@@ -24,6 +26,7 @@ struct MessageService::Parts {
   std::unique_ptr<ChannelDirectory> channels;
   std::unique_ptr<EventBus> bus;
   std::unique_ptr<Forwarder> forwarder;
+  std::unique_ptr<ForwardingLease> lease;  // STORE=postgres only
   std::unique_ptr<MessageRoutes> routes;
   std::unique_ptr<ChannelRoutes> channel_routes;
   // AUTH_MODE=accounts only.
@@ -47,7 +50,8 @@ MessageService::~MessageService() {
 bool MessageService::start() {
   auto& p = *parts_;
   std::string error;
-  p.store = SqliteMessageStore::open(config_.data_dir, &error);
+  p.store = config_.postgres ? PostgresMessageStore::open(config_.database_url, &error)
+                             : SqliteMessageStore::open(config_.data_dir, &error);
   if (!p.store) {
     logger_.error("cannot open the message store", {{"error", error}});
     return false;
@@ -68,6 +72,7 @@ bool MessageService::start() {
   options.batch_size = static_cast<size_t>(config_.forward_batch_size);
   options.retry_max_ms = config_.forward_retry_max_ms;
   options.target = p.bus->far_side();
+  options.starts_leading = !config_.postgres;  // with a shared store, the lease decides
   p.forwarder = std::make_unique<Forwarder>(
       *p.store,
       [bus = p.bus.get()](const std::vector<Message>& batch, std::string* why) {
@@ -100,16 +105,19 @@ bool MessageService::start() {
   p.server = std::make_unique<HttpServer>(http);
   // The listening line comes first, before any request can be served and logged.
   int port = p.server->start(config_.exposure.bind_address, config_.port, [&](int bound_port) {
-    logger_.info("listening", {{"port", bound_port},
-                               {"address", config_.exposure.bind_address},
-                               {"version", RELAY_VERSION},
-                               {"data_dir", config_.data_dir},
-                               {"www_dir", config_.www_dir},
-                               {"broker", broker_name(config_.broker)},
-                               {config_.broker.redis ? "redis_url" : "notify_url",
-                                config_.broker.redis ? config_.broker.redis_url.display()
-                                                     : config_.notification_service_url},
-                               {"auth_mode", auth_mode_name(config_.exposure)}});
+    logger_.info("listening",
+                 {{"port", bound_port},
+                  {"address", config_.exposure.bind_address},
+                  {"version", RELAY_VERSION},
+                  {"store", p.store->engine()},
+                  {config_.postgres ? "database_url" : "data_dir",
+                   config_.postgres ? pg_url_for_display(config_.database_url) : config_.data_dir},
+                  {"www_dir", config_.www_dir},
+                  {"broker", broker_name(config_.broker)},
+                  {config_.broker.redis ? "redis_url" : "notify_url",
+                   config_.broker.redis ? config_.broker.redis_url.display()
+                                        : config_.notification_service_url},
+                  {"auth_mode", auth_mode_name(config_.exposure)}});
   });
   if (port < 0) {
     logger_.error("cannot listen",
@@ -122,6 +130,13 @@ bool MessageService::start() {
                  {{"www_dir", config_.www_dir}});
   }
   p.forwarder->start();
+  if (config_.postgres) {
+    Forwarder* forwarder = p.forwarder.get();
+    p.lease = std::make_unique<ForwardingLease>(
+        config_.database_url, [forwarder](bool leading) { forwarder->set_leading(leading); },
+        [forwarder] { forwarder->wake(); }, logger_);
+    p.lease->start();
+  }
   auto forwarded_upto = p.store->forwarded_upto();
   auto last_id = p.store->last_id();
   if (forwarded_upto.ok() && last_id.ok()) {
@@ -179,6 +194,7 @@ void MessageService::stop() {
   // The server first (no new requests; answers still being committed are dropped with their
   // connections, but their messages are committed), then the forwarder, then the store.
   p.server->stop();
+  if (p.lease) p.lease->stop();  // the lease goes to another instance at once
   p.forwarder->stop();
   p.store.reset();  // runs the callbacks of inserts still queued, while the routes exist
   logger_.info("stopped");

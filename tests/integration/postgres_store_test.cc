@@ -1,0 +1,297 @@
+// STORE=postgres: several message-service instances on one real PostgreSQL 15, forwarding through
+// a real Redis stream. The hazards of a shared store, tried for real: concurrent posters on both
+// instances against a reader polling `after=`, the forwarding lease's failover on kill -9, and
+// PostgreSQL itself killed and brought back. "Nothing twice" is proven with markers.
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include <doctest/doctest.h>
+
+#include "tests/integration/bus_support.h"
+#include "tests/support/postgres_server.h"
+
+namespace relay::itest {
+
+namespace {
+
+/// Redis, PostgreSQL, one Relay pair with STORE=postgres, and a second message-service instance
+/// on the same database and bus (its own DATA_DIR and port).
+struct SharedStore {
+  Bus bus;
+  PostgresServer postgres{bus.dir.subdir("postgres")};
+  std::unique_ptr<Relay> relay;
+  std::unique_ptr<ServiceProcess> second;
+
+  SharedStore() {
+    REQUIRE_MESSAGE(postgres.start(), postgres.diagnostics());
+    RelayOptions options;
+    options.message_env["STORE"] = "postgres";
+    options.message_env["DATABASE_URL"] = postgres.url();
+    relay = std::make_unique<Relay>(bus.options(options));
+    Environment env = relay->message().env();
+    env["PORT"] = "0";
+    env["DATA_DIR"] = bus.dir.subdir("message-2");
+    second = std::make_unique<ServiceProcess>("message-service-2", message_service_binary(), env);
+    REQUIRE_MESSAGE(second->start(), second->diagnostics());
+  }
+
+  std::string diagnostics() const {
+    return relay->diagnostics() + second->diagnostics() + postgres.diagnostics();
+  }
+};
+
+Json health_of(int port) {
+  return HttpClient(port, 5s).get("/health").json();
+}
+
+/// The ports of the instance whose /health says it forwards, and of the one on standby; waits
+/// until exactly one leads.
+std::pair<int, int> leader_and_standby(int first, int second) {
+  std::pair<int, int> roles{0, 0};
+  bool one_leads = eventually([&] {
+    std::string a = health_of(first).value("forwarding_role", "");
+    std::string b = health_of(second).value("forwarding_role", "");
+    if (a == "leader" && b == "standby") roles = {first, second};
+    if (b == "leader" && a == "standby") roles = {second, first};
+    return roles.first != 0;
+  });
+  REQUIRE_MESSAGE(one_leads, health_of(first).dump() << health_of(second).dump());
+  return roles;
+}
+
+}  // namespace
+
+TEST_SUITE_BEGIN("cluster");
+
+TEST_CASE(
+    "postgres store: concurrent posters on two instances and a reader polling GET /messages?after= "
+    "on both: ids strictly increase, none is ever skipped, and every stream gets each once in "
+    "order") {
+  SharedStore cluster;
+  INFO(cluster.diagnostics());
+  Relay& relay = *cluster.relay;
+  int ports[2] = {relay.message_port(), cluster.second->port()};
+  for (int port : ports) {
+    Json health = health_of(port);
+    CHECK(health.value("store_engine", "") == "postgres");
+    CHECK(health.value("status", "") == "ok");
+  }
+  SseStream live(relay.notify_port(), "/events");
+  REQUIRE(live.wait_connected());
+
+  // 4 posters (2 per instance) x 100 messages while a reader pages with after= on both instances
+  // in turn; a skipped id would be one committed below a cursor the reader already passed.
+  constexpr int kPosters = 4;
+  constexpr int kPerPoster = 100;
+  std::atomic<bool> posting{true};
+  std::vector<std::vector<int64_t>> acknowledged(kPosters);
+  std::vector<std::thread> posters;
+  for (int p = 0; p < kPosters; ++p) {
+    posters.emplace_back([&, p] {
+      HttpClient http(ports[p % 2]);
+      for (int i = 0; i < kPerPoster; ++i) {
+        HttpResponse answer = http.post_json(
+            "/messages", Json{{"content", "p" + std::to_string(p) + "-" + std::to_string(i)}});
+        if (answer.status != 201) break;  // the check below reports the shortfall
+        acknowledged[p].push_back(std::stoll(answer.json().value("id", "0")));
+      }
+    });
+  }
+  std::vector<int64_t> read;
+  std::string reader_error;
+  std::thread reader([&] {
+    int64_t cursor = 0;
+    for (int turn = 0;; ++turn) {
+      bool last_round = !posting.load();
+      for (int port : ports) {
+        for (;;) {
+          HttpResponse page =
+              HttpClient(port).get("/messages?after=" + std::to_string(cursor) + "&limit=50");
+          if (page.status != 200) {
+            reader_error = page.describe();
+            return;
+          }
+          Json body = page.json();
+          const Json& messages = body.is_array() ? body : body["messages"];
+          if (messages.empty()) break;
+          for (const Json& message : messages) {
+            int64_t id = std::stoll(message.value("id", "0"));
+            if (id <= cursor) reader_error = "id " + std::to_string(id) + " after cursor";
+            cursor = id;
+            read.push_back(id);
+          }
+        }
+      }
+      if (last_round) return;
+    }
+  });
+  for (auto& poster : posters) poster.join();
+  posting = false;
+  reader.join();
+  CHECK_MESSAGE(reader_error.empty(), reader_error);
+
+  std::vector<int64_t> all;
+  for (const auto& ids : acknowledged) {
+    CHECK(ids.size() == kPerPoster);
+    for (size_t i = 1; i < ids.size(); ++i) CHECK(ids[i] > ids[i - 1]);
+    all.insert(all.end(), ids.begin(), ids.end());
+  }
+  std::sort(all.begin(), all.end());
+  // The reader saw each acknowledged message exactly once, in order: none skipped.
+  CHECK(compare_ids(read, all) == "");
+
+  int64_t marker = post_marker(HttpClient(ports[1]));
+  REQUIRE_MESSAGE(live.wait_message_id(marker), live.describe());
+  CHECK(compare_ids(live.message_ids(), with(all, marker)) == "");
+  CHECK(compare_ids(stream_ids(cluster.bus.redis), with(all, marker)) == "");
+
+  // An idempotency key holds across instances: the retry through the other one gets the original.
+  httplib::Headers key{{"Idempotency-Key", "retry-elsewhere"}};
+  HttpResponse first = HttpClient(ports[0]).post_json("/messages", Json{{"content", "once"}}, key);
+  HttpResponse again = HttpClient(ports[1]).post_json("/messages", Json{{"content", "once"}}, key);
+  REQUIRE(first.status == 201);
+  CHECK(again.status == 200);
+  CHECK(again.json().value("id", "") == first.json().value("id", ""));
+  HttpResponse other = HttpClient(ports[1]).post_json("/messages", Json{{"content", "not"}}, key);
+  CHECK(other.status == 409);
+}
+
+TEST_CASE(
+    "postgres store: one instance holds the forwarding lease, and when it is killed with -9 the "
+    "other takes over "
+    "within seconds and a stream gets everything once, in order") {
+  SharedStore cluster;
+  INFO(cluster.diagnostics());
+  Relay& relay = *cluster.relay;
+  auto [leader, standby] = leader_and_standby(relay.message_port(), cluster.second->port());
+  SseStream live(relay.notify_port(), "/events");
+  REQUIRE(live.wait_connected());
+  // Posts through the standby go out through the leader.
+  std::vector<int64_t> ids = post_many(HttpClient(standby), "via-standby-", 5);
+  std::vector<int64_t> more = post_many(HttpClient(leader), "via-leader-", 5);
+  ids.insert(ids.end(), more.begin(), more.end());
+  REQUIRE_MESSAGE(live.wait_message_id(ids.back()), live.describe());
+  CHECK(compare_ids(live.message_ids(), ids) == "");
+
+  ServiceProcess& dying = leader == relay.message_port() ? relay.message() : *cluster.second;
+  dying.kill9();
+  std::vector<int64_t> after = post_many(HttpClient(standby), "after-kill-", 5);
+  ids.insert(ids.end(), after.begin(), after.end());
+  bool took_over =
+      eventually([&] { return health_of(standby).value("forwarding_role", "") == "leader"; });
+  CHECK_MESSAGE(took_over, health_of(standby).dump());
+  int64_t marker = post_marker(HttpClient(standby));
+  REQUIRE_MESSAGE(live.wait_message_id(marker), live.describe());
+  CHECK(compare_ids(live.message_ids(), with(ids, marker)) == "");
+  CHECK(compare_ids(stream_ids(cluster.bus.redis), with(ids, marker)) == "");
+  CHECK(eventually([&] { return health_of(standby).value("forward_backlog", -1) == 0; }));
+}
+
+TEST_CASE(
+    "postgres store: PostgreSQL killed with -9 under load: nothing acknowledged is lost, posts "
+    "get 503 store_unavailable while it is down, and everything works again by itself") {
+  SharedStore cluster;
+  INFO(cluster.diagnostics());
+  Relay& relay = *cluster.relay;
+  int ports[2] = {relay.message_port(), cluster.second->port()};
+  SseStream live(relay.notify_port(), "/events");
+  REQUIRE(live.wait_connected());
+
+  // Two posters, one per instance, post until told to stop; PostgreSQL dies under them.
+  std::atomic<bool> posting{true};
+  std::mutex mutex;
+  std::vector<int64_t> acknowledged;  // guarded by mutex
+  std::atomic<int> refused{0};
+  std::atomic<int> other{0};
+  std::vector<std::thread> posters;
+  for (int p = 0; p < 2; ++p) {
+    posters.emplace_back([&, p] {
+      HttpClient http(ports[p], 5s);
+      for (int i = 0; posting.load(); ++i) {
+        HttpResponse answer = http.post_json(
+            "/messages", Json{{"content", "p" + std::to_string(p) + "-" + std::to_string(i)}});
+        if (answer.status == 201) {
+          std::lock_guard lock(mutex);
+          acknowledged.push_back(std::stoll(answer.json().value("id", "0")));
+        } else if (answer.status == 503 &&
+                   answer.json().value("error", "") == "store_unavailable") {
+          ++refused;
+        } else {
+          ++other;
+        }
+      }
+    });
+  }
+  auto acknowledged_count = [&] {
+    std::lock_guard lock(mutex);
+    return acknowledged.size();
+  };
+  REQUIRE(eventually([&] { return acknowledged_count() >= 50; }));
+  cluster.postgres.kill9();
+  REQUIRE(eventually([&] { return refused.load() >= 4; }));
+  // While it is down: reads are 503 too, and /health says so.
+  HttpResponse listing = HttpClient(ports[0]).get("/messages");
+  CHECK(listing.status == 503);
+  CHECK(listing.json().value("error", "") == "store_unavailable");
+  CHECK(HttpClient(ports[1]).get("/health").status == 503);
+
+  REQUIRE_MESSAGE(cluster.postgres.start(), cluster.postgres.diagnostics());
+  size_t before_return = acknowledged_count();
+  REQUIRE(eventually([&] { return acknowledged_count() >= before_return + 20; }));
+  posting = false;
+  for (auto& poster : posters) poster.join();
+  CHECK(other.load() == 0);
+
+  std::vector<int64_t> all;
+  {
+    std::lock_guard lock(mutex);
+    all = acknowledged;
+  }
+  std::sort(all.begin(), all.end());
+  // Every 201 is in the database, and nothing else is: a refused post stored nothing.
+  CHECK(cluster.postgres.query("SELECT count(*) FROM relay_messages") ==
+        std::to_string(all.size()));
+  int64_t marker = post_marker(HttpClient(ports[0]));
+  REQUIRE_MESSAGE(live.wait_message_id(marker, 60s), live.describe());
+  CHECK(compare_ids(live.message_ids(), with(all, marker)) == "");
+  for (int port : ports) {
+    CHECK(eventually([&] { return health_of(port).value("status", "") == "ok"; }));
+  }
+}
+
+TEST_CASE("postgres store: a combination that cannot work refuses to start with one line") {
+  TempDir dir;
+  struct Refused {
+    Environment env;
+    std::string says;
+  };
+  std::vector<Refused> cases = {
+      {{{"STORE", "postgres"}}, "DATABASE_URL"},
+      {{{"STORE", "postgres"}, {"DATABASE_URL", "postgresql://relay@127.0.0.1:1/relay"}},
+       "BROKER=redis"},
+      {{{"STORE", "postgres"},
+        {"DATABASE_URL", "postgresql://relay@127.0.0.1:1/relay"},
+        {"BROKER", "redis"},
+        {"AUTH_MODE", "accounts"}},
+       "AUTH_MODE"},
+      {{{"STORE", "mysql"}}, "STORE"},
+  };
+  for (const Refused& refused : cases) {
+    Environment env = refused.env;
+    env["PORT"] = "0";
+    env["DATA_DIR"] = dir.subdir("data");
+    ServiceProcess service("message-service", message_service_binary(), env);
+    REQUIRE(service.spawn());
+    auto status = service.wait_exit(kPatience);
+    REQUIRE(status.has_value());
+    CHECK(status->code == 2);
+    CHECK_MESSAGE(service.diagnostics().find(refused.says) != std::string::npos,
+                  service.diagnostics());
+  }
+}
+
+TEST_SUITE_END();
+
+}  // namespace relay::itest
