@@ -22,8 +22,24 @@ RelayOptions in_mode(bool accounts, RelayOptions options) {
 
 }  // namespace
 
-ModeRelay::ModeRelay(bool accounts, RelayOptions options)
-    : Relay(in_mode(accounts, std::move(options))), accounts_(accounts) {}
+SharedEngines::SharedEngines(bool start) {
+  if (!start) return;
+  bus = std::make_unique<Bus>();
+  postgres = std::make_unique<PostgresServer>(bus->dir.subdir("postgres"));
+  REQUIRE_MESSAGE(postgres->start(), postgres->diagnostics());
+}
+
+RelayOptions SharedEngines::apply(RelayOptions options) const {
+  if (!postgres) return options;
+  options.message_env["STORE"] = "postgres";
+  options.message_env["DATABASE_URL"] = postgres->url();
+  return bus->options(std::move(options));
+}
+
+ModeRelay::ModeRelay(bool accounts, bool shared_store, RelayOptions options)
+    : SharedEngines(shared_store),
+      Relay(apply(in_mode(accounts, std::move(options)))),
+      accounts_(accounts) {}
 
 httplib::Headers ModeRelay::as(const std::string& user) {
   if (!accounts_) return {};

@@ -9,7 +9,7 @@ namespace relay::itest {
 
 TEST_CASE_TEMPLATE(
     "channels: GET /channels lists channels with counts and last activity, newest first", Mode,
-    OpenMode, AccountsMode) {
+    OpenMode, AccountsMode, SharedStoreMode) {
   ModeRelay relay(Mode{});
   INFO(relay.diagnostics());
   HttpClient http = relay.message_as("ann");

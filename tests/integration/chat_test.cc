@@ -49,7 +49,7 @@ Json presence_users(const HttpClient& notify, const std::string& query) {
 TEST_SUITE_BEGIN("integration");
 
 TEST_CASE_TEMPLATE("receipts: stored once, forward only, shown in history and broadcast with ids",
-                   Mode, OpenMode, AccountsMode) {
+                   Mode, OpenMode, AccountsMode, SharedStoreMode) {
   ModeRelay relay(Mode{});
   INFO(relay.diagnostics());
   HttpClient http = relay.message_as("alice");
@@ -177,7 +177,7 @@ TEST_CASE("receipts: bad input gets a clear error and stores nothing") {
 }
 
 TEST_CASE_TEMPLATE("receipts: a resuming stream gets them replayed from the ring and from history",
-                   Mode, OpenMode, AccountsMode) {
+                   Mode, OpenMode, AccountsMode, SharedStoreMode) {
   ModeRelay relay(Mode{});
   INFO(relay.diagnostics());
   HttpClient http = relay.message_as("alice");
@@ -216,7 +216,7 @@ TEST_CASE_TEMPLATE("receipts: a resuming stream gets them replayed from the ring
 
 TEST_CASE_TEMPLATE(
     "typing: reaches the channel's or the DM partner's streams, without an id, never stored", Mode,
-    OpenMode, AccountsMode) {
+    OpenMode, AccountsMode, SharedStoreMode) {
   ModeRelay relay(Mode{});
   INFO(relay.diagnostics());
   HttpClient http = relay.message_as("alice");
@@ -307,7 +307,7 @@ TEST_CASE("typing: more than 5 a second per user get 429, notify-service down ge
 }
 
 TEST_CASE_TEMPLATE("presence: join when the first stream opens, no leave for a quick reconnect",
-                   Mode, OpenMode, AccountsMode) {
+                   Mode, OpenMode, AccountsMode, SharedStoreMode) {
   RelayOptions options;
   options.notify_env["PRESENCE_GRACE_MS"] = "4000";
   ModeRelay relay(Mode{}, options);
@@ -376,7 +376,7 @@ TEST_CASE("presence: leave once the last stream closed and the grace period pass
 }
 
 TEST_CASE_TEMPLATE("history: ?with= lists only the direct messages between two users", Mode,
-                   OpenMode, AccountsMode) {
+                   OpenMode, AccountsMode, SharedStoreMode) {
   ModeRelay relay(Mode{});
   INFO(relay.diagnostics());
   HttpClient http = relay.message_as("alice");

@@ -150,14 +150,20 @@ TEST_CASE(
   int stream_port = reserve_free_port();
   std::filesystem::path build =
       std::filesystem::path(message_service_binary()).parent_path().parent_path();
-  // STORE=sqlite: the single-node topology (one message-service), until message-service takes
-  // STORE=postgres; then this should run the default one, PostgreSQL and two message-services.
+  // The default topology: PostgreSQL and two message-services on it. Run as root, PostgreSQL runs
+  // as nobody, who must be able to reach its folder.
+  std::string cluster_dir = dir.subdir("cluster");
+  for (std::filesystem::path path = cluster_dir; path != path.root_path();
+       path = path.parent_path()) {
+    std::error_code ignored;
+    std::filesystem::permissions(path, std::filesystem::perms::others_exec,
+                                 std::filesystem::perm_options::add, ignored);
+  }
   ServiceProcess cluster("cluster.sh", "/bin/bash",
                          {{"PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"},
-                          {"STORE", "sqlite"},
                           {"SKIP_BUILD", "1"},
                           {"BUILD_DIR", build.string()},
-                          {"CLUSTER_DIR", dir.subdir("cluster")},
+                          {"CLUSTER_DIR", cluster_dir},
                           {"API_PORT", std::to_string(api_port)},
                           {"STREAM_PORT", std::to_string(stream_port)},
                           {"INTERNAL_PORT_BASE", std::to_string(base)}});
@@ -174,15 +180,33 @@ TEST_CASE(
   REQUIRE(cluster.running());
   CHECK(said("notify-service   127.0.0.1:" + std::to_string(base + 91) + " 127.0.0.1:" +
              std::to_string(base + 92) + " 127.0.0.1:" + std::to_string(base + 93)));
+  CHECK(said("message-service  127.0.0.1:" + std::to_string(base + 80) +
+             " 127.0.0.1:" + std::to_string(base + 81) + " (STORE=postgres"));
+  CHECK(said("postgres         127.0.0.1:" + std::to_string(base + 432)));
+  // Both message-services on the one database; exactly one forwards.
+  for (int port : {base + 80, base + 81}) {
+    CHECK(HttpClient(port).get("/health").json().value("store_engine", "") == "postgres");
+  }
+  CHECK(eventually([&] {
+    int now = 0;
+    for (int port : {base + 80, base + 81}) {
+      now += HttpClient(port).get("/health").json().value("forwarding_role", "") == "leader";
+    }
+    return now == 1;
+  }));
 
   SseStream first(stream_port, "/events");
   SseStream second(stream_port, "/events");
   REQUIRE(first.wait_connected());
   REQUIRE(second.wait_connected());
   HttpClient api(api_port);
-  int64_t id = id_of(post_message(api, {{"user", "me"}, {"content", "through nginx"}}));
+  // Round robin spreads the posts over both message-services; the streams get them all, in order.
+  std::vector<int64_t> ids = post_many(api, "through nginx ", 4);
+  int64_t id = post_marker(api);
   REQUIRE(first.wait_message_id(id));
   REQUIRE(second.wait_message_id(id));
+  CHECK(compare_ids(first.message_ids(), with(ids, id)) == "");
+  CHECK(compare_ids(second.message_ids(), with(ids, id)) == "");
   HttpResponse page = api.get("/");
   CHECK(page.status == 200);
   HttpResponse config = api.get("/config.json");
@@ -193,7 +217,7 @@ TEST_CASE(
   REQUIRE(status.has_value());
   CHECK(status->clean());
   CHECK(said("cluster: stopped"));
-  for (int port : {api_port, stream_port, base + 80, base + 91, base + 92, base + 93}) {
+  for (int port : {api_port, stream_port, base + 80, base + 81, base + 91, base + 92, base + 93}) {
     CAPTURE(port);
     CHECK_FALSE(listening(port));
   }

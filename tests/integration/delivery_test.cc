@@ -38,7 +38,7 @@ std::vector<Json> history(const HttpClient& http, const std::string& path) {
 TEST_SUITE_BEGIN("integration");
 
 TEST_CASE_TEMPLATE("fan-out: 1000 messages reach 50 open streams exactly once and in order", Mode,
-                   OpenMode, AccountsMode) {
+                   OpenMode, AccountsMode, SharedStoreMode) {
   ModeRelay relay(Mode{});
   INFO(relay.diagnostics());
   const httplib::Headers watcher = relay.as();
@@ -105,7 +105,7 @@ TEST_CASE_TEMPLATE("fan-out: 1000 messages reach 50 open streams exactly once an
 }
 
 TEST_CASE_TEMPLATE("filtering: streams get exactly their channels and their direct messages", Mode,
-                   OpenMode, AccountsMode) {
+                   OpenMode, AccountsMode, SharedStoreMode) {
   ModeRelay relay(Mode{});
   INFO(relay.diagnostics());
   // Streams without a user are someone nobody writes to (in accounts mode a stream is always

@@ -28,7 +28,7 @@ TEST_SUITE_BEGIN("integration");
 TEST_CASE_TEMPLATE(
     "durability: every acknowledged message survives kill -9 of message-service and is delivered "
     "once",
-    Mode, OpenMode, AccountsMode) {
+    Mode, OpenMode, AccountsMode, SharedStoreMode) {
   ModeRelay relay(Mode{});
   INFO(relay.diagnostics());
   // In accounts mode the session behind this credential must survive the kill as well.
@@ -121,7 +121,7 @@ TEST_CASE(
 
 TEST_CASE_TEMPLATE(
     "idempotency: the same key and body store and broadcast one message and another body is 409",
-    Mode, OpenMode, AccountsMode) {
+    Mode, OpenMode, AccountsMode, SharedStoreMode) {
   ModeRelay relay(Mode{});
   INFO(relay.diagnostics());
   HttpClient http = relay.message_as("retry");

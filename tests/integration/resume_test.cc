@@ -34,7 +34,7 @@ TEST_SUITE_BEGIN("integration");
 TEST_CASE_TEMPLATE(
     "resume: Last-Event-ID header and last_event_id query replay the missed messages from the "
     "ring",
-    Mode, OpenMode, AccountsMode) {
+    Mode, OpenMode, AccountsMode, SharedStoreMode) {
   ModeRelay relay(Mode{});
   INFO(relay.diagnostics());
   HttpClient http = relay.message_as("poster");
@@ -76,7 +76,7 @@ TEST_CASE_TEMPLATE(
 }
 
 TEST_CASE_TEMPLATE("resume: an id older than the ring is replayed from message-service history",
-                   Mode, OpenMode, AccountsMode) {
+                   Mode, OpenMode, AccountsMode, SharedStoreMode) {
   RelayOptions options;
   options.notify_env["RING_SIZE"] = "10";
   ModeRelay relay(Mode{}, options);
@@ -172,7 +172,7 @@ TEST_CASE("resume: when history is unreachable an old id gets event reset and th
 
 TEST_CASE_TEMPLATE(
     "resume: a Last-Event-ID ahead of the newest id gets event reset, then what comes next", Mode,
-    OpenMode, AccountsMode) {
+    OpenMode, AccountsMode, SharedStoreMode) {
   ModeRelay relay(Mode{});
   INFO(relay.diagnostics());
   HttpClient http = relay.message_as("poster");
@@ -208,7 +208,7 @@ TEST_CASE_TEMPLATE(
 TEST_CASE_TEMPLATE(
     "resume: streams resume after a notify-service restart and get every message posted while it "
     "was down",
-    Mode, OpenMode, AccountsMode) {
+    Mode, OpenMode, AccountsMode) {  // direct: the forwarder retries while it is down
   ModeRelay relay(Mode{});
   INFO(relay.diagnostics());
   HttpClient http = relay.message_as("poster");
