@@ -1,7 +1,7 @@
-// In-process tests of notify-service on the shared event-loop server: a real HttpServer on 127.0.0.1 with a
-// real Hub and NotifyRoutes, driven through plain sockets while other threads publish, so the
-// ThreadSanitizer suite (which runs the unit label) covers the loops, wake-ups and history
-// workers. Every wait has a deadline; nothing sleeps to make a test pass.
+// In-process tests of notify-service on the shared event-loop server: a real HttpServer on
+// 127.0.0.1 with a real Hub and NotifyRoutes, driven through plain sockets while other threads
+// publish, so the ThreadSanitizer suite (which runs the unit label) covers the loops, wake-ups and
+// history workers. Every wait has a deadline; nothing sleeps to make a test pass.
 #include <doctest/doctest.h>
 
 #include <atomic>

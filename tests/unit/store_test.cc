@@ -1,4 +1,6 @@
-// Unit tests for message-service's store (a real SQLite file in a temp dir) and forwarder.
+// Unit tests for message-service's store and forwarder. The store's contract is checked on both
+// engines: a real SQLite file in a temp dir, and a real PostgreSQL 15 server started for the
+// test case (tests/support/postgres_server.h).
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -14,7 +16,10 @@
 #include <sqlite3.h>
 
 #include "message-service/forwarder.h"
+#include "message-service/pg_connection.h"
+#include "message-service/postgres_store.h"
 #include "message-service/sqlite_store.h"
+#include "tests/support/postgres_server.h"
 
 namespace relay {
 namespace {
@@ -95,11 +100,89 @@ bool eventually(Predicate predicate) {
   return predicate();
 }
 
-}  // namespace
-
-TEST_CASE("store assigns strictly increasing ids and reads messages back") {
+// The engines the store contract is checked on. Each is a fresh, empty store's home; open() opens
+// a store on it (again after a reset, as a restart would). The rest acts on the database from
+// another connection, as another process or an operator would: hold_writes() takes the write lock
+// so the store's next transaction waits (the inserts queued behind it then form one group);
+// refuse_content() makes the database itself refuse a row; drop_tables() breaks every read.
+struct SqliteEngine {
+  static constexpr const char* kNoTable = "no such table";
   TempDir dir;
-  auto store = open_store(dir);
+  std::unique_ptr<OtherConnection> other;
+
+  std::unique_ptr<MessageStore> open() { return open_store(dir); }
+  OtherConnection& connection() {
+    if (!other) other = std::make_unique<OtherConnection>(dir);
+    return *other;
+  }
+  void hold_writes() { connection().exec("BEGIN IMMEDIATE;"); }
+  void release_writes() { connection().exec("ROLLBACK;"); }
+  bool stored(int64_t id) {
+    return connection().count("SELECT COUNT(*) FROM messages WHERE id = " + std::to_string(id)) ==
+           1;
+  }
+  void refuse_content(const std::string& content) {
+    connection().exec(
+        "CREATE TRIGGER refuse_poison BEFORE INSERT ON messages WHEN NEW.content = '" + content +
+        "' BEGIN SELECT RAISE(ABORT, '" + content + " refused'); END;");
+  }
+  void drop_tables() {
+    connection().exec("DROP TABLE message_status; DROP TABLE forward_state; DROP TABLE messages;");
+  }
+};
+
+struct PostgresEngine {
+  static constexpr const char* kNoTable = "does not exist";
+  TempDir dir;
+  testing::PostgresServer server{(dir.path / "postgres").string()};
+  std::unique_ptr<PgConnection> other;
+
+  PostgresEngine() { REQUIRE_MESSAGE(server.start(), server.diagnostics()); }
+  std::unique_ptr<MessageStore> open() {
+    std::string error;
+    auto store = PostgresMessageStore::open(server.url(), &error);
+    REQUIRE_MESSAGE(store, error);
+    return store;
+  }
+  PgConnection& connection() {
+    if (!other) other = std::make_unique<PgConnection>(server.url());
+    return *other;
+  }
+  void exec(const std::string& sql) {
+    PgResult result = connection().exec_script(sql);
+    REQUIRE_MESSAGE(result.ok(), sql << ": " << result.error());
+  }
+  // Every writer of the store takes this row's lock first.
+  void hold_writes() {
+    exec("BEGIN; SELECT last_id FROM relay_sequence WHERE singleton = 1 FOR UPDATE;");
+  }
+  void release_writes() { exec("ROLLBACK;"); }
+  bool stored(int64_t id) {
+    PgResult result = connection().exec("SELECT COUNT(*) FROM relay_messages WHERE id = $1",
+                                        {PgParam::number(id)});
+    return result.ok() && result.number(0, 0) == 1;
+  }
+  void refuse_content(const std::string& content) {
+    exec("ALTER TABLE relay_messages ADD CONSTRAINT \"" + content +
+         " refused\" CHECK (content <> convert_to('" + content + "', 'UTF8'));");
+  }
+  void drop_tables() {
+    exec("DROP TABLE relay_message_status, relay_forward_state, relay_messages, relay_sequence;");
+  }
+};
+
+}  // namespace
+}  // namespace relay
+
+TYPE_TO_STRING_AS("sqlite", relay::SqliteEngine);
+TYPE_TO_STRING_AS("postgres", relay::PostgresEngine);
+
+namespace relay {
+
+TEST_CASE_TEMPLATE("store assigns strictly increasing ids and reads messages back", Engine,
+                   SqliteEngine, PostgresEngine) {
+  Engine engine;
+  auto store = engine.open();
   auto first = store->insert(draft("one"), "");
   auto second = store->insert(draft("two", "dev", "bob", "alice"), "");
   REQUIRE(first.outcome == MessageStore::InsertOutcome::kCreated);
@@ -119,9 +202,10 @@ TEST_CASE("store assigns strictly increasing ids and reads messages back") {
   CHECK(store->healthy());
 }
 
-TEST_CASE("store idempotency keys replay the original or refuse a different message") {
-  TempDir dir;
-  auto store = open_store(dir);
+TEST_CASE_TEMPLATE("store idempotency keys replay the original or refuse a different message",
+                   Engine, SqliteEngine, PostgresEngine) {
+  Engine engine;
+  auto store = engine.open();
   auto original = store->insert(draft("hello"), "key-1");
   auto retry = store->insert(draft("hello"), "key-1");
   auto conflict = store->insert(draft("changed"), "key-1");
@@ -133,23 +217,26 @@ TEST_CASE("store idempotency keys replay the original or refuse a different mess
   CHECK(store->insert(draft("hello"), "key-2").message.id == 2);
 }
 
-TEST_CASE("store keeps messages and the forward cursor across reopening") {
-  TempDir dir;
+TEST_CASE_TEMPLATE("store keeps messages and the forward cursor across reopening", Engine,
+                   SqliteEngine, PostgresEngine) {
+  Engine engine;
   {
-    auto store = open_store(dir);
+    auto store = engine.open();
     for (int i = 0; i < 5; ++i) store->insert(draft(numbered("m", i)), "");
     CHECK(store->set_forwarded_upto(3));
+    CHECK(store->set_forwarded_upto(2));  // never moves back: a late forwarder cannot undo
   }
-  auto store = open_store(dir);
+  auto store = engine.open();
   CHECK(value_of(store->last_id()) == 5);
   CHECK(value_of(store->forwarded_upto()) == 3);
   CHECK(value_of(store->get(5))->content == "m4");
   CHECK(store->insert(draft("after reopen"), "").message.id == 6);
 }
 
-TEST_CASE("store history honours channels, direct-message parties, after and limit") {
-  TempDir dir;
-  auto store = open_store(dir);
+TEST_CASE_TEMPLATE("store history honours channels, direct-message parties, after and limit",
+                   Engine, SqliteEngine, PostgresEngine) {
+  Engine engine;
+  auto store = engine.open();
   store->insert(draft("a1", "a"), "");                    // 1
   store->insert(draft("b1", "b"), "");                    // 2
   store->insert(draft("dm", "a", "alice", "bob"), "");    // 3
@@ -173,9 +260,10 @@ TEST_CASE("store history honours channels, direct-message parties, after and lim
   CHECK(ids(value_of(store->list({}, std::nullopt, 2))) == std::vector<int64_t>{2, 4});
 }
 
-TEST_CASE("store load_after bounds batches by count and bytes but returns at least one") {
-  TempDir dir;
-  auto store = open_store(dir);
+TEST_CASE_TEMPLATE("store load_after bounds batches by count and bytes but returns at least one",
+                   Engine, SqliteEngine, PostgresEngine) {
+  Engine engine;
+  auto store = engine.open();
   for (int i = 0; i < 10; ++i) store->insert(draft(std::string(100, 'x')), "");
   CHECK(value_of(store->load_after(0, 4, 1 << 20)).size() == 4);
   CHECK(value_of(store->load_after(0, 100, 250)).size() == 3);
@@ -196,9 +284,11 @@ TEST_CASE("store open reports a data directory it cannot use") {
   CHECK(error.find("not-a-dir") != std::string::npos);
 }
 
-TEST_CASE("store group commit: concurrent inserts get distinct increasing ids and all are stored") {
-  TempDir dir;
-  auto store = open_store(dir);
+TEST_CASE_TEMPLATE(
+    "store group commit: concurrent inserts get distinct increasing ids and all are stored", Engine,
+    SqliteEngine, PostgresEngine) {
+  Engine engine;
+  auto store = engine.open();
   constexpr int kThreads = 32;
   constexpr int kPerThread = 40;
   std::vector<std::vector<Message>> stored(kThreads);
@@ -247,14 +337,15 @@ TEST_CASE("store group commit: concurrent inserts get distinct increasing ids an
 
 namespace {
 
-// Inserts `drafts` so that they form exactly one group: `other` holds the write lock while a first
+// Inserts `drafts` so that they form exactly one group: `engine` holds the write lock while a first
 // insert (the blocker) waits to begin its transaction, `drafts` queue behind it one by one (so
 // their order in the group is theirs), then the lock is released. Returns their results in order.
+template <class Engine>
 std::vector<MessageStore::InsertResult> insert_as_one_group(
-    MessageStore& store, OtherConnection& other,
+    MessageStore& store, Engine& engine,
     const std::vector<std::pair<MessageDraft, std::string>>& drafts) {
   uint64_t groups_before = store.insert_stats().groups;
-  other.exec("BEGIN IMMEDIATE;");
+  engine.hold_writes();
   std::thread blocker([&] { store.insert(draft("blocker", "blocking"), ""); });
   REQUIRE(eventually([&] { return store.insert_stats().committing; }));
   std::vector<MessageStore::InsertResult> results(drafts.size());
@@ -263,7 +354,7 @@ std::vector<MessageStore::InsertResult> insert_as_one_group(
     threads.emplace_back([&, i] { results[i] = store.insert(drafts[i].first, drafts[i].second); });
     REQUIRE(eventually([&] { return store.insert_stats().queued == i + 1; }));
   }
-  other.exec("ROLLBACK;");
+  engine.release_writes();
   blocker.join();
   for (auto& thread : threads) thread.join();
   CHECK(store.insert_stats().groups == groups_before + 2);  // the blocker's, then theirs
@@ -272,14 +363,15 @@ std::vector<MessageStore::InsertResult> insert_as_one_group(
 
 }  // namespace
 
-TEST_CASE("store group commit: idempotency keys repeated inside one group replay or conflict") {
-  TempDir dir;
-  auto store = open_store(dir);
-  OtherConnection other(dir);
+TEST_CASE_TEMPLATE(
+    "store group commit: idempotency keys repeated inside one group replay or conflict", Engine,
+    SqliteEngine, PostgresEngine) {
+  Engine engine;
+  auto store = engine.open();
   auto earlier = store->insert(draft("before"), "key-old");
   REQUIRE(earlier.outcome == MessageStore::InsertOutcome::kCreated);
 
-  auto results = insert_as_one_group(*store, other,
+  auto results = insert_as_one_group(*store, engine,
                                      {{draft("same"), "key-new"},
                                       {draft("same"), "key-new"},
                                       {draft("other body"), "key-new"},
@@ -303,15 +395,14 @@ TEST_CASE("store group commit: idempotency keys repeated inside one group replay
   CHECK(value_of(store->get(results[0].message.id))->content == "same");
 }
 
-TEST_CASE("store group commit: a write that fails fails the whole group and stores none of it") {
-  TempDir dir;
-  auto store = open_store(dir);
-  OtherConnection other(dir);
+TEST_CASE_TEMPLATE(
+    "store group commit: a write that fails fails the whole group and stores none of it", Engine,
+    SqliteEngine, PostgresEngine) {
+  Engine engine;
+  auto store = engine.open();
   // A real failure inside the transaction: the database itself refuses one row of the group.
-  other.exec(
-      "CREATE TRIGGER refuse_poison BEFORE INSERT ON messages WHEN NEW.content = 'poison' "
-      "BEGIN SELECT RAISE(ABORT, 'poison refused'); END;");
-  auto results = insert_as_one_group(*store, other,
+  engine.refuse_content("poison");
+  auto results = insert_as_one_group(*store, engine,
                                      {{draft("first"), ""},
                                       {draft("keyed"), "key-1"},
                                       {draft("poison"), ""},
@@ -465,9 +556,10 @@ TEST_CASE("forwarder takes what committed() handed over, and reads the store pas
   CHECK((delivered[5].content == "e" || delivered[5].content == "e (memory)"));
 }
 
-TEST_CASE("store: receipts move forward only and take ids from the message sequence") {
-  TempDir dir;
-  auto store = open_store(dir);
+TEST_CASE_TEMPLATE("store: receipts move forward only and take ids from the message sequence",
+                   Engine, SqliteEngine, PostgresEngine) {
+  Engine engine;
+  auto store = engine.open();
   auto message = store->insert(draft("hello", "general", "alice"), "").message;
   auto dm = store->insert(draft("psst", "general", "alice", "bob"), "").message;
 
@@ -526,16 +618,17 @@ TEST_CASE("store: receipts move forward only and take ids from the message seque
 
   // Durable, and the sequence continues after a reopen.
   store.reset();
-  store = open_store(dir);
+  store = engine.open();
   CHECK(value_of(store->receipts_for({message.id}))[message.id].at(0).status == "read");
   auto after_reopen = store->record_receipt(next.id, "bob", "delivered");
   CHECK(after_reopen.event.id == next.id + 1);
 }
 
-TEST_CASE("store insert_async answers on the commit thread, in queue order, after the commit") {
-  TempDir dir;
-  auto store = open_store(dir);
-  OtherConnection other(dir);
+TEST_CASE_TEMPLATE(
+    "store insert_async answers on the commit thread, in queue order, after the commit", Engine,
+    SqliteEngine, PostgresEngine) {
+  Engine engine;
+  auto store = engine.open();
   constexpr int kInserts = 300;
   std::mutex mutex;
   std::condition_variable all_done;
@@ -547,9 +640,7 @@ TEST_CASE("store insert_async answers on the commit thread, in queue order, afte
     store->insert_async(draft(numbered("m", i)), i % 2 ? numbered("key-", i) : "",
                         [&, i](MessageStore::InsertResult result) {
                           // Committed before the answer: another connection already sees it.
-                          int64_t visible =
-                              other.count("SELECT COUNT(*) FROM messages WHERE id = " +
-                                          std::to_string(result.message.id));
+                          int64_t visible = engine.stored(result.message.id) ? 1 : 0;
                           std::lock_guard lock(mutex);
                           results.push_back(std::move(result));
                           order.push_back(i);
@@ -573,12 +664,14 @@ TEST_CASE("store insert_async answers on the commit thread, in queue order, afte
   MESSAGE("groups: " << store->insert_stats().groups << " for " << kInserts << " inserts");
 }
 
-TEST_CASE("store stop commits and answers everything queued, and later inserts answer kFailed") {
-  TempDir dir;
+TEST_CASE_TEMPLATE(
+    "store stop commits and answers everything queued, and later inserts answer kFailed", Engine,
+    SqliteEngine, PostgresEngine) {
+  Engine engine;
   constexpr int kInserts = 2000;
   std::atomic<int> created{0};
   std::atomic<int> answered{0};
-  auto store = open_store(dir);
+  auto store = engine.open();
   for (int i = 0; i < kInserts; ++i) {
     store->insert_async(draft(numbered("m", i)), "", [&](MessageStore::InsertResult r) {
       if (r.outcome == MessageStore::InsertOutcome::kCreated) ++created;
@@ -595,13 +688,15 @@ TEST_CASE("store stop commits and answers everything queued, and later inserts a
   CHECK(inline_answer);  // answered before insert_async returned, on this thread
   CHECK(store->insert(draft("late"), "").outcome == MessageStore::InsertOutcome::kFailed);
   store.reset();
-  store = open_store(dir);
+  store = engine.open();
   CHECK(value_of(store->last_id()) == kInserts);
 }
 
-TEST_CASE("store insert() inside a done callback answers kFailed instead of waiting for itself") {
-  TempDir dir;
-  auto store = open_store(dir);
+TEST_CASE_TEMPLATE(
+    "store insert() inside a done callback answers kFailed instead of waiting for itself", Engine,
+    SqliteEngine, PostgresEngine) {
+  Engine engine;
+  auto store = engine.open();
   std::promise<MessageStore::InsertResult> nested;
   store->insert_async(draft("outer"), "", [&](MessageStore::InsertResult) {
     nested.set_value(store->insert(draft("inner"), ""));
@@ -614,9 +709,10 @@ TEST_CASE("store insert() inside a done callback answers kFailed instead of wait
   CHECK(value_of(store->last_id()) == 1);
 }
 
-TEST_CASE("store log returns the newest id, read with the page") {
-  TempDir dir;
-  auto store = open_store(dir);
+TEST_CASE_TEMPLATE("store log returns the newest id, read with the page", Engine, SqliteEngine,
+                   PostgresEngine) {
+  Engine engine;
+  auto store = engine.open();
   auto empty = value_of(store->log(MessageFilter{}, 0, 10));
   CHECK(empty.events.empty());
   CHECK(empty.last_id == 0);
@@ -638,22 +734,22 @@ TEST_CASE("store log returns the newest id, read with the page") {
   CHECK(short_page.last_id == receipt.id);
 }
 
-TEST_CASE(
-    "store reads that fail report failure, never an empty result, and inserts answer kFailed") {
-  TempDir dir;
-  auto store = open_store(dir);
+TEST_CASE_TEMPLATE(
+    "store reads that fail report failure, never an empty result, and inserts answer kFailed",
+    Engine, SqliteEngine, PostgresEngine) {
+  Engine engine;
+  auto store = engine.open();
   auto message = store->insert(draft("hello", "general", "alice"), "key-1").message;
   REQUIRE(store->record_receipt(message.id, "bob", "read").outcome ==
           MessageStore::ReceiptOutcome::kChanged);
   REQUIRE(store->healthy());
   // Another connection breaks the database under the store, as a damaged file or an operator
   // would: every table the reads use is gone.
-  OtherConnection other(dir);
-  other.exec("DROP TABLE message_status; DROP TABLE forward_state; DROP TABLE messages;");
+  engine.drop_tables();
 
-  auto failed = [](const auto& read) {
+  auto failed = [&](const auto& read) {
     CHECK_FALSE(read.ok());
-    CHECK_MESSAGE(read.error.find("no such table") != std::string::npos, read.error);
+    CHECK_MESSAGE(read.error.find(Engine::kNoTable) != std::string::npos, read.error);
   };
   failed(store->get(message.id));
   failed(store->list({}, std::nullopt, 50));
@@ -678,7 +774,7 @@ TEST_CASE(
   REQUIRE(answer.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
   auto result = answer.get();
   CHECK(result.outcome == MessageStore::InsertOutcome::kFailed);
-  CHECK(result.error.find("no such table") != std::string::npos);
+  CHECK(result.error.find(Engine::kNoTable) != std::string::npos);
   CHECK(store->insert(draft("lost too"), "").outcome == MessageStore::InsertOutcome::kFailed);
 }
 
