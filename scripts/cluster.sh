@@ -107,31 +107,8 @@ wait_for "redis-server" redis-cli -p "$redis_port" ping
 export BROKER=redis REDIS_URL="redis://127.0.0.1:$redis_port" TRUSTED_PROXIES=127.0.0.1
 
 if [ "$store" = "postgres" ]; then
-  # PostgreSQL refuses root; setpriv execs postgres, so $! is the postmaster itself.
-  as_postgres=()
-  if [ "$(id -u)" -eq 0 ]; then
-    as_postgres=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
-  fi
-  mkdir -p "$dir/postgres"
-  if [ "$(id -u)" -eq 0 ]; then
-    chown nobody:nogroup "$dir/postgres"
-    if ! "${as_postgres[@]}" test -w "$dir/postgres"; then
-      echo "cluster: PostgreSQL runs as nobody, who cannot reach $dir/postgres: let others search" \
-        "its parent folders (chmod o+x) or set CLUSTER_DIR to a folder under /tmp" >&2
-      exit 1
-    fi
-  fi
-  # Locale C: the sort order of text does not change with the C library's collation data.
-  if [ ! -f "$dir/postgres/PG_VERSION" ]; then
-    if ! "${as_postgres[@]}" "$pg_bin/initdb" --pgdata="$dir/postgres" --username=relay \
-      --auth=trust --encoding=UTF8 --locale=C >"$dir/logs/postgres-initdb.log" 2>&1; then
-      echo "cluster: initdb failed; see $dir/logs/postgres-initdb.log" >&2
-      exit 1
-    fi
-  fi
-  # Every commit reaches the disk before it is acknowledged (fsync, synchronous_commit).
-  "${as_postgres[@]}" "$pg_bin/postgres" -D "$dir/postgres" -p "$postgres_port" -k "$dir/postgres" \
-    -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on \
+  # scripts/postgres.sh execs postgres, so $! is the postmaster itself.
+  bash scripts/postgres.sh "$dir/postgres" "$postgres_port" "$dir/logs" \
     >"$dir/logs/postgres.log" 2>&1 &
   postgres_pid=$!
   pids+=($!)

@@ -1,6 +1,7 @@
 // store_bench: how many durable inserts per second MessageStore sustains through insert_async.
 //
 //   store_bench [--messages N] [--submitters K] [--in-flight F] [--bytes B] [--keyed] [--dir D]
+//               [--database-url URL]
 //
 // K submitters each keep F inserts in flight (as K HTTP connections would, one request each when
 // F = 1): a submitter's next insert is queued from the `done` callback of its previous one, on the
@@ -8,7 +9,9 @@
 // with fsync (the store's WAL, synchronous=FULL) before it is counted. Prints one line of figures:
 // inserts/s, groups (transactions, one WAL fsync each), the mean wall time of a group, and the
 // disk's floor (median write + fdatasync of 32 KiB, probed in the same directory just before and
-// just after the run), so a slow run can be told from a slow (or busy) disk.
+// just after the run), so a slow run can be told from a slow (or busy) disk. With --database-url the
+// store is PostgresMessageStore on that database (bench/store/postgres.sh starts one) instead of
+// SQLite in D; the disk probe then runs in D (give the server's data folder's disk).
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -25,6 +28,7 @@
 #include <string_view>
 #include <vector>
 
+#include "message-service/postgres_store.h"
 #include "message-service/sqlite_store.h"
 
 namespace {
@@ -36,12 +40,13 @@ struct Options {
   size_t bytes = 100;
   bool keyed = false;  // an Idempotency-Key on every insert (one more index lookup and entry)
   std::string dir;     // empty: a fresh temp dir, removed at the end
+  std::string database_url;  // set: the PostgreSQL store there
 };
 
 [[noreturn]] void usage(const char* why) {
   std::fprintf(stderr,
                "store_bench: %s\nusage: store_bench [--messages N] [--submitters K] "
-               "[--in-flight F] [--bytes B] [--keyed] [--dir D]\n",
+               "[--in-flight F] [--bytes B] [--keyed] [--dir D] [--database-url URL]\n",
                why);
   std::exit(2);
 }
@@ -67,6 +72,9 @@ Options parse(int argc, char** argv) {
       options.bytes = static_cast<size_t>(number());
     } else if (arg == "--keyed") {
       options.keyed = true;
+    } else if (arg == "--database-url") {
+      if (i + 1 >= argc) usage("missing value");
+      options.database_url = argv[++i];
     } else if (arg == "--dir") {
       if (i + 1 >= argc) usage("missing value");
       options.dir = argv[++i];
@@ -158,7 +166,9 @@ int main(int argc, char** argv) {
     options.dir = pattern;
   }
   std::string error;
-  auto store = relay::SqliteMessageStore::open(options.dir, &error);
+  auto store = options.database_url.empty()
+                   ? relay::SqliteMessageStore::open(options.dir, &error)
+                   : relay::PostgresMessageStore::open(options.database_url, &error);
   if (!store) {
     std::fprintf(stderr, "store_bench: %s\n", error.c_str());
     return 1;
@@ -177,10 +187,11 @@ int main(int argc, char** argv) {
   store.reset();
   if (temp) std::filesystem::remove_all(options.dir);
   std::printf(
-      "messages=%lld submitters=%d in_flight=%d bytes=%zu keyed=%s seconds=%.3f "
+      "store=%s messages=%lld submitters=%d in_flight=%d bytes=%zu keyed=%s seconds=%.3f "
       "inserts_per_s=%.0f groups=%llu (fsyncs) per_group=%.1f group_ms=%.3f "
       "fsync_floor_ms=%.3f/%.3f "
       "failed=%lld\n",
+      options.database_url.empty() ? "sqlite" : "postgres",
       static_cast<long long>(options.messages), options.submitters, options.in_flight,
       options.bytes, options.keyed ? "yes" : "no", seconds,
       static_cast<double>(options.messages) / seconds, static_cast<unsigned long long>(groups),
