@@ -138,6 +138,18 @@ PgResult PgConnection::exec(const std::string& sql, const std::vector<PgParam>& 
   return PgResult(result, why.empty() ? "PostgreSQL statement failed" : why);
 }
 
+PgResult PgConnection::exec_repeatable(const std::string& sql, const std::vector<PgParam>& params) {
+  bool was_connected = conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK &&
+                       PQtransactionStatus(conn_) == PQTRANS_IDLE;
+  PgResult result = exec(sql, params);
+  if (result.ok() || !was_connected || conn_ == nullptr || PQstatus(conn_) != CONNECTION_BAD) {
+    return result;
+  }
+  reset();
+  last_error_.clear();  // the server may well be back: try now rather than fail fast
+  return exec(sql, params);
+}
+
 PgResult PgConnection::exec_script(const std::string& sql) {
   std::string error;
   if (!ensure(&error)) return PgResult(nullptr, error);

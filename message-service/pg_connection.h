@@ -69,6 +69,12 @@ class PgConnection {
   /// Runs one statement with `params` ($1, $2, ...), connecting first if needed. A failure
   /// (refused statement, broken connection) is in the result.
   PgResult exec(const std::string& sql, const std::vector<PgParam>& params = {});
+  /// exec() of a statement that may safely run twice (a read, a BEGIN, an idempotent write),
+  /// outside a transaction: when it fails because the connection turned out broken (PostgreSQL
+  /// restarted since its last use), it reconnects and runs it once more, so the first call after
+  /// a restart does not fail for nothing. Never for a statement whose session matters (the
+  /// forwarding lease's lock lives in its session).
+  PgResult exec_repeatable(const std::string& sql, const std::vector<PgParam>& params = {});
   /// Runs SQL text without parameters (may hold several statements; the last one's result).
   PgResult exec_script(const std::string& sql);
   /// Drops the connection (the next use reconnects): after a failure that left it unusable.

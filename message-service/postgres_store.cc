@@ -127,7 +127,7 @@ StoreRead<std::vector<Message>> run_log_query(PgConnection& db, const MessageFil
       PgParam::number(after),
       PgParam::number(static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)))};
   for (const std::string& value : values) params.push_back(PgParam::text(value));
-  PgResult rows = db.exec(sql, params);
+  PgResult rows = db.exec_repeatable(sql, params);
   if (!rows.ok()) return StoreRead<std::vector<Message>>::failed(rows.error());
   std::vector<Message> events;
   size_t bytes = 0;
@@ -152,7 +152,7 @@ void abandon(PgConnection& db) {
 }
 
 StoreRead<int64_t> read_number(PgConnection& db, const char* sql, const char* what) {
-  PgResult rows = db.exec(sql);
+  PgResult rows = db.exec_repeatable(sql);
   if (!rows.ok()) return StoreRead<int64_t>::failed(rows.error());
   if (rows.rows() != 1) return StoreRead<int64_t>::failed(std::string(what) + " has no row");
   return StoreRead<int64_t>::succeeded(rows.number(0, 0));
@@ -201,7 +201,7 @@ bool PostgresMessageStore::try_write_group(std::span<PendingInsert> group, int64
     *error = result.error();
     return false;
   };
-  PgResult begun = writer_.exec("BEGIN");
+  PgResult begun = writer_.exec_repeatable("BEGIN");
   if (!begun.ok()) return fail(begun);
   PgResult locked = writer_.exec(kLockSequence);
   if (!locked.ok()) return fail(locked);
@@ -297,8 +297,9 @@ bool PostgresMessageStore::try_write_group(std::span<PendingInsert> group, int64
 StoreRead<std::optional<Message>> PostgresMessageStore::get(int64_t id) {
   using Read = StoreRead<std::optional<Message>>;
   auto db = readers_.take();
-  PgResult rows = db->exec("SELECT " RELAY_PG_MESSAGE_COLUMNS " FROM relay_messages WHERE id = $1",
-                           {PgParam::number(id)});
+  PgResult rows =
+      db->exec_repeatable("SELECT " RELAY_PG_MESSAGE_COLUMNS " FROM relay_messages WHERE id = $1",
+                          {PgParam::number(id)});
   if (!rows.ok()) return Read::failed(rows.error());
   if (rows.rows() == 0) return Read::succeeded(std::nullopt);
   return Read::succeeded(read_message(rows, 0));
@@ -329,7 +330,7 @@ StoreRead<std::vector<Message>> PostgresMessageStore::list(const MessageFilter& 
   }
   params.push_back(PgParam::number(limit));
   auto db = readers_.take();
-  PgResult rows = db->exec(sql, params);
+  PgResult rows = db->exec_repeatable(sql, params);
   if (!rows.ok()) return Read::failed(rows.error());
   std::vector<Message> messages;
   messages.reserve(static_cast<size_t>(rows.rows()));
@@ -354,7 +355,7 @@ PostgresMessageStore::receipts_for(const std::vector<int64_t>& message_ids) {
   }
   sql.append(") ORDER BY message_id, event_id");
   auto db = readers_.take();
-  PgResult rows = db->exec(sql, params);
+  PgResult rows = db->exec_repeatable(sql, params);
   if (!rows.ok()) return Read::failed(rows.error());
   for (int row = 0; row < rows.rows(); ++row) {
     out[rows.number(row, 0)].push_back(Receipt{rows.text(row, 1),
@@ -386,7 +387,7 @@ bool PostgresMessageStore::try_record_receipt(PgConnection& db, int64_t message_
     result->error = failed.error();
     return false;
   };
-  PgResult begun = db.exec("BEGIN");
+  PgResult begun = db.exec_repeatable("BEGIN");
   if (!begun.ok()) return fail(begun);
   PgResult locked = db.exec(kLockSequence);
   if (!locked.ok()) return fail(locked);
@@ -451,7 +452,7 @@ bool PostgresMessageStore::try_record_receipt(PgConnection& db, int64_t message_
 StoreRead<std::vector<PostgresMessageStore::ChannelSummary>> PostgresMessageStore::channels() {
   using Read = StoreRead<std::vector<ChannelSummary>>;
   auto db = readers_.take();
-  PgResult rows = db->exec(
+  PgResult rows = db->exec_repeatable(
       "SELECT channel, COUNT(*), MAX(id), MAX(created_ms) FROM relay_messages WHERE recipient IS "
       "NULL GROUP BY channel ORDER BY MAX(id) DESC");
   if (!rows.ok()) return Read::failed(rows.error());
@@ -474,7 +475,7 @@ StoreRead<PostgresMessageStore::LogPage> PostgresMessageStore::log(const Message
   using Read = StoreRead<LogPage>;
   auto db = readers_.take();
   // One snapshot for the page and the newest id.
-  PgResult begun = db->exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+  PgResult begun = db->exec_repeatable("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
   if (!begun.ok()) return Read::failed(begun.error());
   auto events =
       run_log_query(*db, &filter, after, static_cast<size_t>(std::max(limit, 0)), SIZE_MAX);
@@ -501,7 +502,7 @@ StoreRead<int64_t> PostgresMessageStore::forwarded_upto() {
 bool PostgresMessageStore::set_forwarded_upto(int64_t id) {
   auto db = readers_.take();
   return db
-      ->exec(
+      ->exec_repeatable(
           "UPDATE relay_forward_state SET forwarded_upto = GREATEST(forwarded_upto, $1::bigint) "
           "WHERE singleton = 1",
           {PgParam::number(id)})

@@ -39,7 +39,10 @@ RelayOptions SharedEngines::apply(RelayOptions options) const {
 ModeRelay::ModeRelay(bool accounts, bool shared_store, RelayOptions options)
     : SharedEngines(shared_store),
       Relay(apply(in_mode(accounts, std::move(options)))),
-      accounts_(accounts) {}
+      accounts_(accounts) {
+  // Events and typing reach a notify-service from the moment its Redis feed is primed.
+  if (shared_store && notify().running()) wait_ready(notify_port(), accounts);
+}
 
 httplib::Headers ModeRelay::as(const std::string& user) {
   if (!accounts_) return {};

@@ -132,8 +132,10 @@ bool PostgresServer::prepare_folders() {
   const passwd* server_user = ::getpwnam(kServerUser);
   const group* server_group = ::getgrnam(kServerGroup);
   if (server_user == nullptr || server_group == nullptr) {
-    last_error_ = std::string("running as root, but there is no user ") + kServerUser +
-                  " or no group " + kServerGroup + " to run PostgreSQL as";
+    // Appended (GCC 12 reports a false -Wstringop-overread on this chain of operator+ at -O1).
+    last_error_ = "running as root, but there is no user ";
+    last_error_.append(kServerUser).append(" or no group ").append(kServerGroup);
+    last_error_.append(" to run PostgreSQL as");
     return false;
   }
   for (const char* name : {"data", "socket"}) {
