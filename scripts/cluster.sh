@@ -8,8 +8,8 @@
 # PostgreSQL keeps its data in CLUSTER_DIR/postgres (initdb on the first run: trust authentication
 # on 127.0.0.1, superuser and database `relay`) and listens on 127.0.0.1 only. It refuses to run as
 # root: when this script runs as root, initdb and postgres run as `nobody` (setpriv), who must be
-# able to reach CLUSTER_DIR. The notify-services read history from the first message-service (any
-# would do: they share the store).
+# able to reach CLUSTER_DIR. The notify-services read history through nginx, from whichever
+# message-service answers (they share the store); with STORE=sqlite from the one message-service.
 #
 # STORE=sqlite instead keeps the single-node store: no PostgreSQL, one message-service on SQLite
 # (MESSAGE_INSTANCES is then 1; several cannot share one SQLite file).
@@ -148,10 +148,17 @@ for i in $(seq "$message_instances"); do
   message_list+="127.0.0.1:$port "
 done
 
+# History for resumes: through nginx from any message-service when they share PostgreSQL (nginx
+# skips one that is down), else from the one there is.
+if [ "$store" = "postgres" ]; then
+  history_url="http://127.0.0.1:$api_port"
+else
+  history_url="http://127.0.0.1:$first_message_port"
+fi
 notify_list=""
 for i in $(seq "$instances"); do
   port=$((base + 90 + i))
-  PORT="$port" MESSAGE_SERVICE_URL="http://127.0.0.1:$first_message_port" \
+  PORT="$port" MESSAGE_SERVICE_URL="$history_url" \
     "$build/notify-service/notify-service" >"$dir/logs/notify-service-$i.log" 2>&1 &
   pids+=($!)
   wait_for "notify-service $i" healthy "$port"
@@ -176,7 +183,7 @@ cat <<INFO
 cluster: started (logs in $dir/logs)
   redis-server     127.0.0.1:$redis_port (append-only file in $dir/redis)
 ${postgres_info}  message-service  $message_list($store_info)
-  notify-service   $notify_list(BROKER=redis, history from 127.0.0.1:$first_message_port)
+  notify-service   $notify_list(BROKER=redis, history from ${history_url#http://})
   nginx            http://localhost:$api_port/ (API and chat page), http://localhost:$stream_port/events (streams)
 Try: curl -N localhost:$stream_port/events   and   curl -X POST localhost:$api_port/messages -H 'Content-Type: application/json' -d '{"user":"me","content":"hi"}'
 Ctrl-C stops everything.

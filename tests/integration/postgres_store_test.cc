@@ -10,26 +10,34 @@
 #include <doctest/doctest.h>
 
 #include "tests/integration/bus_support.h"
+#include "tests/support/nginx_server.h"
 #include "tests/support/postgres_server.h"
 
 namespace relay::itest {
 
 namespace {
 
+Json health_of(int port) {
+  return HttpClient(port, 5s).get("/health").json();
+}
+
 /// Redis, PostgreSQL, one Relay pair with STORE=postgres, and a second message-service instance
-/// on the same database and bus (its own DATA_DIR and port).
+/// on the same database and bus (its own DATA_DIR and port), started once the first holds the
+/// forwarding lease: the first is the leader.
 struct SharedStore {
   Bus bus;
   PostgresServer postgres{bus.dir.subdir("postgres")};
   std::unique_ptr<Relay> relay;
   std::unique_ptr<ServiceProcess> second;
 
-  SharedStore() {
+  explicit SharedStore(RelayOptions options = {}) {
     REQUIRE_MESSAGE(postgres.start(), postgres.diagnostics());
-    RelayOptions options;
     options.message_env["STORE"] = "postgres";
     options.message_env["DATABASE_URL"] = postgres.url();
     relay = std::make_unique<Relay>(bus.options(options));
+    wait_ready(relay->notify_port(), false);
+    int first = relay->message_port();
+    REQUIRE(eventually([&] { return health_of(first).value("forwarding_role", "") == "leader"; }));
     Environment env = relay->message().env();
     env["PORT"] = "0";
     env["DATA_DIR"] = bus.dir.subdir("message-2");
@@ -41,10 +49,6 @@ struct SharedStore {
     return relay->diagnostics() + second->diagnostics() + postgres.diagnostics();
   }
 };
-
-Json health_of(int port) {
-  return HttpClient(port, 5s).get("/health").json();
-}
 
 /// The ports of the instance whose /health says it forwards, and of the one on standby; waits
 /// until exactly one leads.
@@ -160,12 +164,24 @@ TEST_CASE(
 
 TEST_CASE(
     "postgres store: one instance holds the forwarding lease, and when it is killed with -9 the "
-    "other takes over "
-    "within seconds and a stream gets everything once, in order") {
-  SharedStore cluster;
+    "other takes over within seconds, a stream gets everything once, in order, and history comes "
+    "from the survivor") {
+  RelayOptions options;
+  options.notify_env["RING_SIZE"] = "4";  // a resume from further back reads history
+  SharedStore cluster(options);
   INFO(cluster.diagnostics());
   Relay& relay = *cluster.relay;
   auto [leader, standby] = leader_and_standby(relay.message_port(), cluster.second->port());
+  REQUIRE(leader == relay.message_port());
+  // notify-service reads history through nginx, from whichever message-service answers.
+  NginxServer nginx(cluster.bus.dir.subdir("nginx"), {leader, standby}, {relay.notify_port()});
+  REQUIRE_MESSAGE(nginx.start(), nginx.diagnostics());
+  relay.notify().stop();
+  relay.notify().env()["MESSAGE_SERVICE_URL"] =
+      "http://127.0.0.1:" + std::to_string(nginx.api_port());
+  relay.start_notify();
+  wait_ready(relay.notify_port(), false);
+
   SseStream live(relay.notify_port(), "/events");
   REQUIRE(live.wait_connected());
   // Posts through the standby go out through the leader.
@@ -175,8 +191,7 @@ TEST_CASE(
   REQUIRE_MESSAGE(live.wait_message_id(ids.back()), live.describe());
   CHECK(compare_ids(live.message_ids(), ids) == "");
 
-  ServiceProcess& dying = leader == relay.message_port() ? relay.message() : *cluster.second;
-  dying.kill9();
+  relay.message().kill9();
   std::vector<int64_t> after = post_many(HttpClient(standby), "after-kill-", 5);
   ids.insert(ids.end(), after.begin(), after.end());
   bool took_over =
@@ -187,6 +202,14 @@ TEST_CASE(
   CHECK(compare_ids(live.message_ids(), with(ids, marker)) == "");
   CHECK(compare_ids(stream_ids(cluster.bus.redis), with(ids, marker)) == "");
   CHECK(eventually([&] { return health_of(standby).value("forward_backlog", -1) == 0; }));
+
+  // A client back from far behind: beyond the ring, so from history, which only the survivor
+  // can give now.
+  SseStream resumed(relay.notify_port(), "/events", {{"Last-Event-ID", std::to_string(ids[1])}});
+  REQUIRE_MESSAGE(resumed.wait_message_id(marker), resumed.describe());
+  CHECK(resume_of(resumed) == "history");
+  std::vector<int64_t> expected(ids.begin() + 2, ids.end());
+  CHECK(compare_ids(resumed.message_ids(), with(expected, marker)) == "");
 }
 
 TEST_CASE(
