@@ -193,6 +193,9 @@ TEST_CASE("private channels: an added member's open stream starts and a removed 
   REQUIRE(dave_live.wait_connected());
   REQUIRE(bob_live.wait_connected());
   int64_t before = post_as(http, alice, "secret", "before dave");
+  // Broadcast before dave is added: who may see an event is decided when it is delivered, so a
+  // message still on its way when he joins would reach him (he may read it in history then too).
+  REQUIRE(bob_live.wait_message_id(before));
 
   auto added = http.post_json("/channels/secret/members", {{"user", "dave"}}, bearer(alice.token));
   REQUIRE_MESSAGE(added.status == 201, added.describe());
