@@ -26,11 +26,9 @@ Subscriber::Batch Subscriber::wait_for_events(std::chrono::milliseconds timeout)
   }
   Batch batch;
   batch.ended = cut_ || closed_;
-  if (!batch.ended) {
-    batch.events.assign(std::make_move_iterator(pending_.begin()),
-                        std::make_move_iterator(pending_.end()));
-  }
-  pending_.clear();
+  // The queue is handed over whole; an idle stream then holds no queue storage at all.
+  if (!batch.ended) batch.events.swap(pending_);
+  std::vector<EventPtr>().swap(pending_);
   pending_bytes_ = 0;
   return batch;
 }
@@ -51,15 +49,19 @@ bool Subscriber::push(const std::vector<EventPtr>& events, size_t max_backlog_by
     // always accepted; the cap applies to what piles up behind it.
     bool writer_caught_up = pending_.empty();
     size_t queued_before = pending_.size();
-    for (const auto& event : events) {
+    for (size_t i = 0; i < events.size(); ++i) {
+      const EventPtr& event = events[i];
       if (!filter_.matches(event->message, &private_channels)) continue;
+      if (pending_.size() == pending_.capacity()) {  // room for the rest of the batch at once
+        pending_.reserve(std::max(2 * pending_.capacity(), pending_.size() + events.size() - i));
+      }
       pending_bytes_ += event->frame.size();
       pending_.push_back(event);
     }
     if (pending_.size() == queued_before) return true;  // nothing for this stream
     if (!writer_caught_up && pending_bytes_ > max_backlog_bytes) {
       cut_ = true;
-      pending_.clear();
+      std::vector<EventPtr>().swap(pending_);
       pending_bytes_ = 0;
     }
     alive = !cut_;

@@ -42,6 +42,9 @@ std::string StreamSession::greeting() {
 void StreamSession::append_new(const std::vector<EventPtr>& events, std::string* out) {
   size_t written = 0;
   int64_t last_sent = last_sent_id_.load(std::memory_order_relaxed);
+  size_t bytes = 0;
+  for (const auto& event : events) bytes += event->frame.size();
+  out->reserve(out->size() + bytes);  // at most what is appended: one allocation, not a doubling
   for (const auto& event : events) {
     if (event->message.id == 0) {  // transient (typing, presence): no place in the id order
       out->append(event->frame);

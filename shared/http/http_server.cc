@@ -909,7 +909,11 @@ void HttpServer::Loop::start_stream(Connection& conn, const InFlight& info,
 
 void HttpServer::Loop::append_stream_bytes(Connection& conn, const std::string& bytes) {
   if (conn.chunked) {
-    conn.out.append(fmt::format("{:x}\r\n", bytes.size())).append(bytes).append("\r\n");
+    char size_line[24];
+    auto end = fmt::format_to_n(size_line, sizeof size_line, "{:x}\r\n", bytes.size()).out;
+    size_t line_length = static_cast<size_t>(end - size_line);
+    conn.out.reserve(conn.out.size() + line_length + bytes.size() + 2);  // one allocation at most
+    conn.out.append(size_line, line_length).append(bytes).append("\r\n");
   } else {
     conn.out.append(bytes);
   }

@@ -112,9 +112,13 @@ TEST_CASE(
   std::vector<int64_t> stored = post_many(http, "while-down-", 5);  // each REQUIREs a 201
   ids.insert(ids.end(), stored.begin(), stored.end());
   HttpClient message_health = relay.message_http();
+  // The backlog is the five posted while down, plus the last batch before the kill when Redis
+  // stored it (a stream saw it) but died before its answer reached the forwarder: that batch is
+  // sent again, and the stream refuses its ids as already there.
   bool degraded = eventually([&] {
     Json body = message_health.get("/health").json();
-    return body.value("status", "") == "degraded" && body.value("forward_backlog", 0) == 5 &&
+    int64_t backlog = body.value("forward_backlog", int64_t{0});
+    return body.value("status", "") == "degraded" && backlog >= 5 && backlog <= 8 &&
            body.value("redis_reachable", true) == false;
   });
   CHECK_MESSAGE(degraded, message_health.get("/health").describe());
