@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <iterator>
 #include <set>
+#include <utility>
 
 #include "shared/sse.h"
 #include "shared/time_format.h"
@@ -26,9 +27,10 @@ Subscriber::Batch Subscriber::wait_for_events(std::chrono::milliseconds timeout)
   }
   Batch batch;
   batch.ended = cut_ || closed_;
-  // The queue is handed over whole; an idle stream then holds no queue storage at all.
-  if (!batch.ended) batch.events.swap(pending_);
-  std::vector<EventPtr>().swap(pending_);
+  // The queue is handed over whole (dropped when the stream ended), so an idle stream holds no
+  // queue storage at all.
+  std::vector<EventPtr> taken = std::exchange(pending_, {});
+  if (!batch.ended) batch.events = std::move(taken);
   pending_bytes_ = 0;
   return batch;
 }

@@ -15,6 +15,7 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/../.." && pwd)"
+source "$root/bench/compare/common.sh"
 build="${BUILD_DIR:-$root/build-bench}"
 [ $# -ge 2 ] || { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 old_bin="$1" new_bin="$2"
@@ -46,16 +47,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-port_of_log() {  # the port from a relay service's listening line
-  local port
-  for _ in $(seq 250); do
-    port=$(sed -nE 's/.*msg=listening port=([0-9]+).*/\1/p' "$1" 2>/dev/null | head -n 1 || true)
-    [ -n "$port" ] && { echo "$port"; return 0; }
-    sleep 0.02
-  done
-  return 1
-}
-
 run_one() {  # LABEL NOTIFY_BIN -> one line "LABEL rate rss lost dup" in $work/results
   local label="$1" bin="$2" dir notify_port message_port notify_pid message_pid
   dir="$(mktemp -d -p "$work")"
@@ -79,11 +70,13 @@ run_one() {  # LABEL NOTIFY_BIN -> one line "LABEL rate rss lost dup" in $work/r
   kill -TERM "$notify_pid" "$message_pid" 2>/dev/null || true
   wait "$notify_pid" "$message_pid" 2>/dev/null || true
   pids=()
-  grep '^{' "$dir/out.txt" | tail -n 1 | python3 -c '
-import json, sys
-j = json.loads(sys.stdin.read() or "{}")
-print(sys.argv[1], round(j.get("deliveries_per_s", 0)), j.get("server_rss_kb_per_subscriber"),
-      j.get("missing"), j.get("duplicated"))' "$label" | tee -a "$work/results"
+  grep '^{' "$dir/out.txt" | tail -n 1 >"$dir/report.json" || true
+  local rate
+  rate=$(json_field deliveries_per_s "$dir/report.json")
+  printf '%s %.0f %s %s %s\n' "$label" "${rate:-0}" \
+    "$(json_field server_rss_kb_per_subscriber "$dir/report.json")" \
+    "$(json_field missing "$dir/report.json")" "$(json_field duplicated "$dir/report.json")" |
+    tee -a "$work/results"
 }
 
 echo "label deliveries/s rss_kb_per_stream lost duplicated"
@@ -91,14 +84,13 @@ for round in $(seq "$rounds"); do
   run_one old "$old_bin"
   run_one new "$new_bin"
 done
-python3 - "$work/results" <<'EOF'
-import statistics, sys
-rows = [line.split() for line in open(sys.argv[1])]
-for label in ("old", "new"):
-    mine = [r for r in rows if r[0] == label]
-    rates = [float(r[1]) for r in mine]
-    rss = [float(r[2]) for r in mine if r[2] != "None"]
-    print(f"median {label}: {statistics.median(rates):.0f} deliveries/s"
-          f" (runs {' / '.join(r[1] for r in mine)}),"
-          f" {statistics.median(rss) if rss else float('nan'):.2f} KB per idle stream")
-EOF
+for label in old new; do  # medians per binary (the middle value; the lower middle for even K)
+  awk -v label="$label" '$1 == label { rate[++n] = $2; runs = runs (n > 1 ? " / " : "") $2
+                                       if ($3 != "null" && $3 != "") rss[++m] = $3 }
+    function median(a, k,   i, j, t) {
+      for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+      return k ? a[int((k + 1) / 2)] : "-"
+    }
+    END { printf "median %s: %s deliveries/s (runs %s), %s KB per idle stream\n", label,
+          median(rate, n), runs, median(rss, m) }' "$work/results"
+done

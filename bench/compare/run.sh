@@ -13,6 +13,7 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/../.." && pwd)"
+source "$root/bench/compare/common.sh"
 build="${BUILD_DIR:-$root/build-bench}"
 runs=3
 quick=0
@@ -143,16 +144,6 @@ if [ "$nofile" != unlimited ] && [ "$nofile" -lt $((sizes[-1] + 500)) ]; then
 fi
 
 # --- servers ----------------------------------------------------------------------------------
-port_of_log() {  # the port from a relay service's first log line
-  local port
-  for _ in $(seq 250); do
-    port=$(head -n 1 "$1" 2>/dev/null | sed -nE 's/.*msg=listening port=([0-9]+).*/\1/p')
-    [ -n "$port" ] && { echo "$port"; return 0; }
-    sleep 0.02
-  done
-  return 1
-}
-
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 relay_pids=()
@@ -296,13 +287,6 @@ run_one() {
   cp "$dir/sse_load.out" "$results/$name.txt" 2>/dev/null || true
   say "$(printf '%-5s %-10s run %s: exit %s %s' "$server" "$scenario" "$run" "$rc" \
     "$(summary_of "$results/$name.json")")"
-}
-
-json_field() {  # KEY FILE: a number (or null) from sse_load's one-line JSON
-  awk -v key="$1" '{
-    if (match($0, "\"" key "\":[^,}]*")) print substr($0, RSTART + length(key) + 3,
-                                                     RLENGTH - length(key) - 3)
-  }' "$2" 2>/dev/null
 }
 
 summary_of() {
