@@ -16,7 +16,12 @@ pg_bin="${POSTGRES_BIN_DIR:-/usr/lib/postgresql/15/bin}"
 
 dir="$(mktemp -d /tmp/relay-store-bench-XXXXXX)"
 chmod o+x "$dir"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+port=""
+for _ in $(seq 50); do  # a port nothing listens on, below the ephemeral range (no python3 needed)
+  candidate=$((20000 + RANDOM % 10000))
+  (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null || { port=$candidate; break; }
+done
+[ -n "$port" ] || { echo "postgres.sh: no free port found" >&2; exit 1; }
 pid=""
 cleanup() {
   [ -z "$pid" ] || { kill -INT "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
