@@ -38,6 +38,10 @@ class IdGuard {
   /// Judges a batch whose highest id is `highest_id` against a hub whose newest is `hub_last_id`
   /// (0 for a hub that has seen nothing). Ids <= 0 (transient kinds) are always accepted.
   Decision check(int64_t hub_last_id, int64_t highest_id);
+  /// True when check() with these arguments would read the store's newest id (and so may block).
+  /// The hub's newest and the cached store's newest only grow, so a false answer stays false:
+  /// check() later, with a hub at least as new, does not block.
+  bool needs_store(int64_t hub_last_id, int64_t highest_id);
 
   IdGuard(const IdGuard&) = delete;
   IdGuard& operator=(const IdGuard&) = delete;

@@ -118,12 +118,12 @@ void NotifyRoutes::add_routes(Router& router) {
               .handler = bind(&NotifyRoutes::open_stream)});
   if (!config_.broker.redis) {
     // Not for browsers (no CORS, OPTIONS refused), checked from the head before any body byte is
-    // read, and blocking: IdGuard may ask message-service for the store's newest id.
+    // read. Runs on the loop; notify() hands a batch to the pool when IdGuard must ask
+    // message-service for the store's newest id.
     router.add(
         {.method = "POST",
          .pattern = "/notify",
          .max_body_bytes = config_.max_notify_body_bytes,
-         .blocking = true,
          .cors = false,
          .check_head = [this](HttpRequest& head) { return check_notify_head(head, config_); },
          .handler = bind(&NotifyRoutes::notify)});
@@ -303,6 +303,16 @@ void NotifyRoutes::stream_ended(const StreamSession& session) {
                                  {"cut_slow", session.subscriber()->was_cut() ? 1 : 0}});
 }
 
+std::optional<HttpReply> NotifyRoutes::check_memberships_version(int64_t version) {
+  int64_t held = hub_.private_channels()->version;
+  if (version == held) return std::nullopt;
+  stale_memberships_.add();
+  return HttpReply::error({409, "memberships_stale",
+                           "this batch was made under private channel table version " +
+                               std::to_string(version) + "; this service holds version " +
+                               std::to_string(held) + ": PUT /notify/memberships first"});
+}
+
 HttpReply NotifyRoutes::notify(const HttpRequest& req) {
   // The batch was made under message-service's private channel table of this version; fanning it
   // out under another could show a private channel to outsiders. Refused until PUT
@@ -314,22 +324,30 @@ HttpReply NotifyRoutes::notify(const HttpRequest& req) {
     return HttpReply::error(
         {400, "invalid_memberships_version", "Memberships-Version must be a whole number"});
   }
-  if (int64_t held = hub_.private_channels()->version; *version != held) {
-    stale_memberships_.add();
-    return HttpReply::error({409, "memberships_stale",
-                             "this batch was made under private channel table version " +
-                                 std::to_string(*version) + "; this service holds version " +
-                                 std::to_string(held) + ": PUT /notify/memberships first"});
-  }
+  if (auto stale = check_memberships_version(*version)) return std::move(*stale);
   auto parsed = parse_notify_batch(req.body);
   if (auto* error = std::get_if<ApiError>(&parsed)) return HttpReply::error(*error);
   auto& messages = std::get<std::vector<Message>>(parsed);
   // Sorted by id: the last one is the highest (typing has id 0).
   int64_t highest_id = messages.empty() ? 0 : messages.back().id;
+  // The forwarder's batches follow the hub's newest id: published here, on the loop, with no hop
+  // to a worker. Only ids far ahead make IdGuard ask message-service, which blocks.
+  if (!id_guard_.needs_store(hub_.last_id(), highest_id)) {
+    return publish_batch(std::move(messages), req.remote_addr);
+  }
+  return HttpReply::on_pool(
+      [this, version = *version, messages = std::move(messages), remote = req.remote_addr] {
+        // The table may have changed while the batch waited for a worker.
+        if (auto stale = check_memberships_version(version)) return std::move(*stale);
+        return publish_batch(messages, remote);
+      });
+}
+
+HttpReply NotifyRoutes::publish_batch(std::vector<Message> messages, const std::string& remote) {
+  int64_t highest_id = messages.empty() ? 0 : messages.back().id;
   auto decision = id_guard_.check(hub_.last_id(), highest_id);
   if (decision.verdict == IdGuard::Verdict::kCannotVerify) {
-    logger_.warn("notify ids unverified",
-                 {{"highest_id", highest_id}, {"remote", req.remote_addr}});
+    logger_.warn("notify ids unverified", {{"highest_id", highest_id}, {"remote", remote}});
     HttpReply reply = HttpReply::error(
         {503, "store_unreachable",
          "id " + std::to_string(highest_id) +
@@ -342,7 +360,7 @@ HttpReply NotifyRoutes::notify(const HttpRequest& req) {
     implausible_.add();
     logger_.warn("notify ids implausible", {{"highest_id", highest_id},
                                             {"store_last_id", decision.store_last_id.value_or(0)},
-                                            {"remote", req.remote_addr}});
+                                            {"remote", remote}});
     return HttpReply::error({400, "implausible_id",
                              "id " + std::to_string(highest_id) +
                                  " is above the store's newest id " +

@@ -74,7 +74,13 @@ class NotifyRoutes {
   /// token as on every route.
   std::optional<HttpReply> admit_stream(HttpRequest& head);
   HttpReply open_stream(const HttpRequest& req);
+  /// Runs on the loop; hands the batch to the pool only when IdGuard must ask the store.
   HttpReply notify(const HttpRequest& req);
+  /// 409 memberships_stale unless the hub holds private channel table `version`.
+  std::optional<HttpReply> check_memberships_version(int64_t version);
+  /// The rest of POST /notify once the batch is parsed: the id check, then publishing. Blocks
+  /// only when IdGuard::needs_store.
+  HttpReply publish_batch(std::vector<Message> messages, const std::string& remote);
   HttpReply put_memberships(const HttpRequest& req);
   HttpReply presence(const HttpRequest& req);
   HttpReply health(const HttpRequest& req);

@@ -32,6 +32,12 @@ HttpReply HttpReply::later() {
   return reply;
 }
 
+HttpReply HttpReply::on_pool(std::function<HttpReply()> rest) {
+  HttpReply reply;
+  reply.rest_on_pool = std::move(rest);
+  return reply;
+}
+
 const char* reason_phrase(int status) {
   // One status per line reads as the table it is.
   // clang-format off

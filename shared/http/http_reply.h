@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,7 +33,8 @@ class StreamSource {
   virtual void closed() {}
 };
 
-/// What a route answers: a whole response, an SSE stream, or "later" (a Responder answers).
+/// What a route answers: a whole response, an SSE stream, "later" (a Responder answers), or "the
+/// rest on the pool" (a loop route that found it must block after all).
 struct HttpReply {
   int status = 200;
   std::string content_type = "application/json";
@@ -43,6 +45,9 @@ struct HttpReply {
   std::shared_ptr<StreamSource> stream;
   /// Set by later(): the route keeps the Responder and answers from another thread.
   bool deferred = false;
+  /// Set by on_pool(): the server runs this on its worker pool and answers what it returns. For a
+  /// route that runs on the loop in the common case and must block only in a rare one.
+  std::function<HttpReply()> rest_on_pool;
 
   /// A JSON answer.
   static HttpReply json(int status, const nlohmann::json& body);
@@ -52,6 +57,10 @@ struct HttpReply {
   static HttpReply text(int status, std::string body, std::string content_type);
   /// "The Responder will answer": returned by async handlers.
   static HttpReply later();
+  /// "Answer what `rest` returns, run on the worker pool": returned by a non-blocking route when
+  /// the request needs blocking work (503 busy when the pool's queue is full). `rest` must not
+  /// answer on_pool() again.
+  static HttpReply on_pool(std::function<HttpReply()> rest);
 };
 
 /// The reason phrase of a status code ("Unknown" for codes we never send).

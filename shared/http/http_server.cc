@@ -17,6 +17,7 @@
 #include <optional>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -196,6 +197,12 @@ class HttpServer::Loop {
   void begin_request(Connection& conn, HttpRequest request);
   void dispatch(Connection& conn, HttpRequest request, const Route& route, const InFlight& info);
   HttpReply call_handler(const Route& route, HttpRequest& request);
+  /// Runs `work` (a handler or the rest of one), turning an escaped exception or a later() into
+  /// a JSON 500.
+  HttpReply guarded(const Route& route, const std::function<HttpReply()>& work);
+  /// Runs `work` on the pool and answers what it returns; 503 busy when the pool's queue is full.
+  void run_on_pool(Connection& conn, const InFlight& info, const Route& route,
+                   std::function<HttpReply()> work);
   void finish(Connection& conn, const InFlight& info, HttpReply reply);
   void refuse(Connection& conn, const InFlight* info, const ApiError& error, bool keep_alive,
               HeaderList headers = {});
@@ -758,14 +765,18 @@ void HttpServer::Loop::begin_request(Connection& conn, HttpRequest request) {
 }
 
 HttpReply HttpServer::Loop::call_handler(const Route& route, HttpRequest& request) {
+  return guarded(route, [&] { return route.handler(request); });
+}
+
+HttpReply HttpServer::Loop::guarded(const Route& route, const std::function<HttpReply()>& work) {
   try {
-    HttpReply reply = route.handler(request);
+    HttpReply reply = work();
     if (!reply.deferred) return reply;
     options_.logger->error("a synchronous route answered later()", {{"route", route.pattern}});
   } catch (const std::exception& e) {
-    options_.logger->error("unhandled exception", {{"path", request.path}, {"what", e.what()}});
+    options_.logger->error("unhandled exception", {{"route", route.pattern}, {"what", e.what()}});
   } catch (...) {
-    options_.logger->error("unhandled exception", {{"path", request.path}});
+    options_.logger->error("unhandled exception", {{"route", route.pattern}});
   }
   return HttpReply::error({500, "internal_error", "the server failed to handle this request"});
 }
@@ -785,22 +796,44 @@ void HttpServer::Loop::dispatch(Connection& conn, HttpRequest request, const Rou
     return;  // the answer arrives through the mailbox, perhaps already posted
   }
   if (route.blocking) {
-    conn.waiting = std::make_unique<InFlight>(info);
-    Responder responder(mailbox_, conn.id, info.serial);
-    bool queued =
-        shared_.pool->submit([this, &route, request = std::move(request), responder]() mutable {
-          responder.send(call_handler(route, request));
-        });
-    if (!queued) {
-      conn.waiting.reset();
-      HttpReply busy = HttpReply::error(
-          {503, "busy", "the server has too much blocking work queued; retry shortly"});
-      busy.headers.emplace_back("Retry-After", "1");
-      finish(conn, info, std::move(busy));
-    }
+    run_on_pool(conn, info, route, [this, &route, request = std::move(request)]() mutable {
+      HttpReply reply = call_handler(route, request);
+      // Already on a worker: the rest runs here.
+      if (reply.rest_on_pool) reply = guarded(route, std::exchange(reply.rest_on_pool, {}));
+      return reply;
+    });
     return;
   }
-  finish(conn, info, call_handler(route, request));
+  HttpReply reply = call_handler(route, request);
+  if (reply.rest_on_pool) {
+    run_on_pool(conn, info, route, [this, &route, rest = std::move(reply.rest_on_pool)] {
+      return guarded(route, rest);
+    });
+    return;
+  }
+  finish(conn, info, std::move(reply));
+}
+
+void HttpServer::Loop::run_on_pool(Connection& conn, const InFlight& info, const Route& route,
+                                   std::function<HttpReply()> work) {
+  conn.waiting = std::make_unique<InFlight>(info);
+  Responder responder(mailbox_, conn.id, info.serial);
+  bool queued = shared_.pool->submit([this, &route, work = std::move(work), responder] {
+    HttpReply reply = work();
+    if (reply.rest_on_pool) {
+      options_.logger->error("a route's rest on the pool answered on_pool() again",
+                             {{"route", route.pattern}});
+      reply = HttpReply::error({500, "internal_error", "the server failed to handle this request"});
+    }
+    responder.send(std::move(reply));
+  });
+  if (!queued) {
+    conn.waiting.reset();
+    HttpReply busy = HttpReply::error(
+        {503, "busy", "the server has too much blocking work queued; retry shortly"});
+    busy.headers.emplace_back("Retry-After", "1");
+    finish(conn, info, std::move(busy));
+  }
 }
 
 void HttpServer::Loop::finish(Connection& conn, const InFlight& info, HttpReply reply) {

@@ -137,6 +137,21 @@ struct Fixture {
            gate.wait();
            return HttpReply::json(200, {{"slow", true}});
          }});
+    // On the loop, unless asked to wait: then the rest runs on the pool, behind the gate. The
+    // thread that answered is recorded either way.
+    router.add({.method = "GET", .pattern = "/maybe", .handler = [this](HttpRequest& req) {
+                  auto answer = [](const char* where) {
+                    return HttpReply::json(200, {{"where", where}});
+                  };
+                  if (req.param("wait") == "throw") {
+                    return HttpReply::on_pool([]() -> HttpReply { throw std::runtime_error("x"); });
+                  }
+                  if (req.param("wait").empty()) return answer("loop");
+                  return HttpReply::on_pool([this, answer] {
+                    gate.wait();
+                    return answer("pool");
+                  });
+                }});
     router.add({.method = "POST",
                 .pattern = "/guarded",
                 .max_body_bytes = 1 << 20,
@@ -255,6 +270,30 @@ TEST_CASE("http server: a blocking route runs on the pool while the loops answer
   CHECK(slow.received().empty());
   f.gate.open();
   CHECK(slow.read_until("}").find("\"slow\":true") != std::string::npos);
+}
+
+TEST_CASE("http server: a loop route hands its rest to the pool only when it must block") {
+  Fixture f;
+  Client client(f.port);
+  // Pipelined: the waiting one holds back the answer after it, in order, while other connections
+  // are still answered on the loop.
+  client.send(
+      "GET /maybe?wait=1 HTTP/1.1\r\nHost: t\r\n\r\nGET /maybe HTTP/1.1\r\nHost: t\r\n\r\n");
+  Client quick(f.port);
+  quick.send("GET /maybe HTTP/1.1\r\nHost: t\r\n\r\n");
+  CHECK(quick.read_until("}").find("\"where\":\"loop\"") != std::string::npos);
+  CHECK(client.received().empty());
+  f.gate.open();
+  const std::string& both = client.read_until("}", 2);
+  size_t pool = both.find("\"where\":\"pool\"");
+  size_t loop = both.find("\"where\":\"loop\"");
+  CHECK(pool != std::string::npos);
+  CHECK(loop != std::string::npos);
+  CHECK(pool < loop);
+  Client thrower(f.port);
+  thrower.send("GET /maybe?wait=throw HTTP/1.1\r\nHost: t\r\n\r\n");
+  CHECK(thrower.read_until("}").find("HTTP/1.1 500") == 0);
+  CHECK(thrower.received().find("internal_error") != std::string::npos);
 }
 
 TEST_CASE("http server: a request nobody answers gets a 500, not a hang") {
