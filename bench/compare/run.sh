@@ -298,6 +298,17 @@ summary_of() {
 }
 
 results="$work/results"
+
+run_floor() {  # NAME RUN [fanout_floor flags]: one bench/floor run, kept as NAME-floor-N-RUN.*
+  local name="$1" run="$2" rc=0 base
+  shift 2
+  base="$results/$name-floor-$floor_size-$run"
+  "$fanout_floor" --streams "$floor_size" --rate 100 --seconds "$latency_seconds" --senders 2 \
+    "$@" >"$base.txt" 2>&1 || rc=$?
+  echo "$rc" >"$base.rc"
+  grep '^{' "$base.txt" >"$base.json" || true
+  say "$name floor-$floor_size run $run: exit $rc $(head -n 1 "$base.txt")"
+}
 mkdir -p "$results"
 
 # --- all runs -------------------------------------------------------------------------------
@@ -316,13 +327,11 @@ start_s=$SECONDS
   done
   run_one ours "floor-$floor_size" "$run" "$floor_size" $((latency_seconds * 100)) \
     "$latency_publishers" 100
-  # The kernel's own floor: the same fan-out by a program that only sends and receives.
-  rc=0
-  "$fanout_floor" --streams "$floor_size" --rate 100 --seconds "$latency_seconds" --senders 2 \
-    >"$results/kernel-floor-$floor_size-$run.txt" 2>&1 || rc=$?
-  echo "$rc" >"$results/kernel-floor-$floor_size-$run.rc"
-  grep '^{' "$results/kernel-floor-$floor_size-$run.txt" >"$results/kernel-floor-$floor_size-$run.json" || true
-  say "kernel floor-$floor_size run $run: exit $rc $(head -n 1 "$results/kernel-floor-$floor_size-$run.txt")"
+  # The kernel's own floor: the same fan-out by a program that only sends and receives; then the
+  # same with each event written and fdatasync'd first, on the filesystem of the relay's DATA_DIR
+  # (the floor of any relay that stores a message before showing it).
+  run_floor kernel "$run"
+  run_floor durable "$run" --sync-file "$work/floor.sync"
 done
 for n in "${sizes[@]}"; do scenarios+=("lat-$n" "thr-$n"); done
 
@@ -443,6 +452,16 @@ table="$work/table.txt"
     END {
       printf "kernel floor, %s loopback TCP streams x 100 events/s, no server (bench/floor/fanout_floor, 2 senders, 1 reader): p50 %s p99 %s ms, %s us CPU per delivery  clean %s\n",
         n, f(c[1], "%.2f"), f(c[2], "%.2f"), f(c[3], "%.2f"), c[4]
+    }'
+  printf '%s\n' "$(median_of durable "floor-$floor_size" latency_p50_ms)" \
+    "$(median_of durable "floor-$floor_size" latency_p99_ms)" \
+    "$(clean_count durable "floor-$floor_size")" | awk -v n="$floor_size" '
+    function num(v) { return v ~ /^-?[0-9.eE+-]+$/ }
+    function f(v, fmt) { return num(v) ? sprintf(fmt, v) : v }
+    { c[NR] = $0 }
+    END {
+      printf "durable floor, the same with each event appended to a file and fdatasync-ed before it is sent (what a store must do first): p50 %s p99 %s ms  clean %s\n",
+        f(c[1], "%.2f"), f(c[2], "%.2f"), c[3]
     }'
   echo "clean = runs with every stream connected and every message once, in order; marks per bad" \
     "run: t = sse_load's time limit hit, e = some POSTs failed, K = killed, S = server did not start."

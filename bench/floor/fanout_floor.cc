@@ -3,12 +3,17 @@
 // streams (one send per stream, as any SSE server must), one receiver thread reads them all with
 // epoll (as sse_load does). Latency is from the event's due time to its arrival on each stream.
 // It is the floor under bench/compare's lat-N rows: no HTTP, no SSE, no store, no hub.
+// With --sync-file PATH it is the floor of a durable relay: before an event is sent, one thread
+// appends a record of it to PATH and waits for fdatasync (as a store must before the event may be
+// shown), and the senders start when it is on disk; latency still counts from the due time.
 //
 //   fanout_floor [--streams N] [--rate R] [--seconds S] [--senders T] [--frame-bytes B]
+//                [--sync-file PATH]
 //
 // Loopback only, bounded by R x S events; prints one line of figures and a JSON line (keys as in
 // sse_load's report where they apply). Exits 1 when an event did not reach every stream.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
@@ -61,6 +66,7 @@ struct Options {
   int seconds = 10;
   int senders = 2;
   int frame_bytes = 160;  // about one SSE message frame of bench/compare, chunk framing included
+  std::string sync_file;  // empty: no durability step
 };
 
 Options parse(int argc, char** argv) {
@@ -69,12 +75,17 @@ Options parse(int argc, char** argv) {
     std::string flag = argv[i];
     if (flag == "-h" || flag == "--help") {
       std::puts(
-          "fanout_floor [--streams N] [--rate R] [--seconds S] [--senders T] [--frame-bytes B]");
+          "fanout_floor [--streams N] [--rate R] [--seconds S] [--senders T] [--frame-bytes B]\n"
+          "             [--sync-file PATH]");
       std::exit(0);
     }
     if (i + 1 >= argc) {
       std::fprintf(stderr, "fanout_floor: %s needs a value\n", flag.c_str());
       std::exit(2);
+    }
+    if (flag == "--sync-file") {
+      options.sync_file = argv[++i];
+      continue;
     }
     int value = std::atoi(argv[++i]);
     if (flag == "--streams" && value >= 1 && value <= 19000) {
@@ -172,13 +183,39 @@ int main(int argc, char** argv) {
     close(epoll_fd);
   });
 
+  // --sync-file: events become sendable only once on disk; `durable` counts those.
+  std::atomic<int64_t> durable{0};
+  std::thread committer;
+  if (!options.sync_file.empty()) {
+    int fd = open(options.sync_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) fail("open --sync-file");
+    committer = std::thread([&, fd] {
+      std::string record(200, 'r');  // about one stored message with its index entries
+      for (int64_t k = 0; k < events; ++k) {
+        sleep_until(due(k));
+        std::memcpy(record.data(), &k, sizeof(k));
+        if (write(fd, record.data(), record.size()) != static_cast<ssize_t>(record.size()) ||
+            fdatasync(fd) != 0) {
+          fail("write --sync-file");
+        }
+        durable.store(k + 1);
+        durable.notify_all();
+      }
+      close(fd);
+    });
+  }
+  auto wait_sendable = [&](int64_t k) {
+    if (options.sync_file.empty()) return sleep_until(due(k));
+    for (int64_t seen = durable.load(); seen <= k; seen = durable.load()) durable.wait(seen);
+  };
+
   double cpu_before = cpu_seconds();
   std::vector<std::thread> senders;
   for (auto& mine : writers) {
     senders.emplace_back([&, &mine = mine] {
       std::vector<char> frame(static_cast<size_t>(options.frame_bytes), 'x');
       for (int64_t k = 0; k < events; ++k) {
-        sleep_until(due(k));
+        wait_sendable(k);
         std::memcpy(frame.data(), &k, sizeof(k));
         for (int fd : mine) {
           if (send(fd, frame.data(), frame.size(), MSG_NOSIGNAL) !=
@@ -190,6 +227,8 @@ int main(int argc, char** argv) {
     });
   }
   for (auto& sender : senders) sender.join();
+  if (committer.joinable()) committer.join();
+  if (!options.sync_file.empty()) unlink(options.sync_file.c_str());
   // Everything sent; the last event has at most a few seconds to arrive everywhere.
   int64_t give_up = now_ns() + 5'000'000'000;
   while (now_ns() < give_up) {
@@ -212,10 +251,11 @@ int main(int argc, char** argv) {
   int64_t expected = events * options.streams;
   int64_t missing = expected - static_cast<int64_t>(latencies.size());
   std::printf(
-      "fanout_floor: %d streams x %d events/s for %d s, %d senders, %d-byte frames: p50 %.2f ms "
-      "p99 %.2f ms max %.2f ms, %lld deliveries (%lld missing), CPU %.2f us per delivery\n",
-      options.streams, options.rate, options.seconds, options.senders, options.frame_bytes, at(0.5),
-      at(0.99), sorted.empty() ? 0.0 : static_cast<double>(sorted.back()) / 1e6,
+      "fanout_floor: %d streams x %d events/s for %d s, %d senders, %d-byte frames%s: p50 %.2f "
+      "ms p99 %.2f ms max %.2f ms, %lld deliveries (%lld missing), CPU %.2f us per delivery\n",
+      options.streams, options.rate, options.seconds, options.senders, options.frame_bytes,
+      options.sync_file.empty() ? "" : ", each fdatasync'd first", at(0.5), at(0.99),
+      sorted.empty() ? 0.0 : static_cast<double>(sorted.back()) / 1e6,
       static_cast<long long>(latencies.size()), static_cast<long long>(missing),
       latencies.empty() ? 0.0 : cpu * 1e6 / static_cast<double>(latencies.size()));
   std::printf(
