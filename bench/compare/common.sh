@@ -16,3 +16,20 @@ json_field() {  # KEY FILE: a number (or null) from sse_load's one-line JSON
                                                      RLENGTH - length(key) - 3)
   }' "$2" 2>/dev/null
 }
+
+median_of() {  # SERVER SCENARIO KEY: the median over the runs kept in $results that reported it, or "-"
+  local file values=()
+  for file in "$results/$1-$2-"*.json; do
+    [ -s "$file" ] || continue
+    values+=("$(json_field "$3" "$file")")
+  done
+  printf '%s\n' "${values[@]}" | awk '
+    $0 ~ /^-?[0-9.eE+-]+$/ { v[n++] = $0 + 0 }
+    END {
+      if (n == 0) { print "-"; exit }
+      for (i = 1; i < n; i++) for (j = i; j > 0 && v[j - 1] > v[j]; j--) {
+        t = v[j]; v[j] = v[j - 1]; v[j - 1] = t
+      }
+      print (n % 2) ? v[int(n / 2)] : (v[n / 2 - 1] + v[n / 2]) / 2
+    }'
+}

@@ -9,7 +9,9 @@
 # the package start a system nginx), starts a fresh server for every run on 127.0.0.1 (relay: new
 # DATA_DIR and notify-service; nchan: new nginx with its own config, pid file and logs in a temp
 # dir), runs each scenario K times per server (default 3), and prints medians. Every run is bounded
-# in messages and seconds; everything started here is stopped by PID on exit.
+# in messages and seconds; everything started here is stopped by PID on exit. With --out DIR, the
+# table, the per-run reports and compare.svg (the medians drawn by bench/compare/chart.sh) are kept
+# there.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -25,7 +27,7 @@ while [ $# -gt 0 ]; do
     --quick) quick=1; shift ;;
     --out) out="${2:?--out needs a directory}"; shift 2 ;;
     --report) report_dir="${2:?--report needs a directory}"; shift 2 ;;
-    -h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "compare: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -336,22 +338,6 @@ done
 for n in "${sizes[@]}"; do scenarios+=("lat-$n" "thr-$n"); done
 
 # --- medians and the table ----------------------------------------------------------------------
-median_of() {  # SERVER SCENARIO KEY: the median over the runs that reported it, or "-"
-  local file values=()
-  for file in "$results/$1-$2-"*.json; do
-    [ -s "$file" ] || continue
-    values+=("$(json_field "$3" "$file")")
-  done
-  printf '%s\n' "${values[@]}" | awk '
-    $0 ~ /^-?[0-9.eE+-]+$/ { v[n++] = $0 + 0 }
-    END {
-      if (n == 0) { print "-"; exit }
-      for (i = 1; i < n; i++) for (j = i; j > 0 && v[j - 1] > v[j]; j--) {
-        t = v[j]; v[j] = v[j - 1]; v[j - 1] = t
-      }
-      print (n % 2) ? v[int(n / 2)] : (v[n / 2 - 1] + v[n / 2]) / 2
-    }'
-}
 
 clean_count() {  # SERVER SCENARIO: "clean/runs", plus a mark per run that went wrong
   local clean=0 total=0 marks="" rc file json
@@ -475,5 +461,6 @@ if [ -n "$out" ]; then
   mkdir -p "$out"
   cp "$table" "$out/table.txt"
   [ -n "$report_dir" ] || cp "$results"/* "$out/"
-  say "table and per-run reports in $out"
+  bash "$root/bench/compare/chart.sh" "$results" "$floor_size" "${sizes[@]}" >"$out/compare.svg"
+  say "table, per-run reports and compare.svg in $out"
 fi
