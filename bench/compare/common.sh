@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers shared by bench/compare/run.sh and ab.sh (sourced, not run).
 
 port_of_log() {  # LOG: the port from a relay service's first log line (waits up to 5 s)
@@ -19,7 +20,7 @@ json_field() {  # KEY FILE: a number (or null) from sse_load's one-line JSON
 
 median_of() {  # SERVER SCENARIO KEY: the median over the runs kept in $results that reported it, or "-"
   local file values=()
-  for file in "$results/$1-$2-"*.json; do
+  for file in "${results:?}/$1-$2-"*.json; do
     [ -s "$file" ] || continue
     values+=("$(json_field "$3" "$file")")
   done
