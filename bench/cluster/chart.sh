@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Draws bench/cluster's medians as one SVG on stdout (no network, no libraries): deliveries/s and
-# p99 latency against subscribers for three notify-services on Redis, and the bus's cost at 1,000
-# subscribers (BROKER=direct against BROKER=redis).
+# p99 latency against subscribers for three notify-services on Redis and for one pair, and the
+# bus's cost at 1,000 subscribers (BROKER=direct against BROKER=redis).
 #
-#   bash bench/cluster/chart.sh OUT_DIR SIZE...     (OUT_DIR holds run.sh's <point>-run<k>.tsv)
+#   bash bench/cluster/chart.sh OUT_DIR SIZE... [-- PAIR_SIZE...]
+#                                   (OUT_DIR holds run.sh's <point>-run<k>.tsv)
 set -euo pipefail
 out="$1"
 shift
@@ -12,8 +13,10 @@ median() {
     awk '{v[NR]=$1} END {if (NR==0) print 0; else print v[int((NR+1)/2)]}'
 }
 rows=""
+kind=scale
 for size in "$@"; do
-  rows+="scale $size $(median "scale-$size" 3) $(median "scale-$size" 5)"$'\n'
+  [ "$size" = -- ] && { kind=pair; continue; }
+  rows+="$kind $size $(median "$kind-$size" 3) $(median "$kind-$size" 5)"$'\n'
 done
 for broker in direct redis; do
   rows+="cost $broker $(median "cost-$broker" 3) $(median "cost-$broker" 5)"$'\n'

@@ -8,12 +8,15 @@
 # subscribers, split over the three instances and held by three sse_load processes (a process may
 # open 20,000 files): one publishes and listens, two only listen (sse_load --listen-only). Every
 # message must reach every stream once, in order. Bus cost: 1,000 subscribers on one
-# notify-service, the same load, with BROKER=direct and with BROKER=redis. Each point K times
+# notify-service, the same load, with BROKER=direct and with BROKER=redis. Single pair: the scale
+# broadcast to one message-service and one notify-service (BROKER=direct) at the sizes one process
+# can hold (10,000), the chart's second line. Each point K times
 # (default 3), medians printed; results and an SVG chart in --out DIR (default a temp dir, kept).
 # Everything runs on 127.0.0.1, bounded in messages and seconds, and is stopped by PID.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/../.." && pwd)"
+source "$root/bench/common.sh"
 build="${BUILD_DIR:-$root/build-bench}"
 runs=3
 quick=0
@@ -23,18 +26,20 @@ while [ $# -gt 0 ]; do
     --runs) runs="${2:?--runs needs a number}"; shift 2 ;;
     --quick) quick=1; shift ;;
     --out) out="${2:?--out needs a directory}"; shift 2 ;;
-    -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "cluster bench: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 [[ "$runs" =~ ^[1-9][0-9]?$ ]] || { echo "cluster bench: --runs wants 1..99" >&2; exit 2; }
 
 sizes=(10000 30000 50000)
+pair_sizes=(10000)  # one notify-service holds at most about 19,000 streams (20,000 files)
 scale_messages=50 scale_rate=10    # 5 s of broadcast: 2.5 M deliveries at 50,000
 cost_subscribers=1000 cost_messages=1000 cost_rate=100 cost_publishers=4
 time_limit=120
 if [ "$quick" -eq 1 ]; then
   sizes=(3000 6000)
+  pair_sizes=(3000 6000)
   scale_messages=10
   cost_messages=200
   time_limit=60
@@ -67,15 +72,6 @@ notify_bin="$build/notify-service/notify-service"
 message_bin="$build/message-service/message-service"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-port_of_log() {  # the port from a relay service's first log line
-  local port
-  for _ in $(seq 250); do
-    port=$(head -n 1 "$1" 2>/dev/null | sed -nE 's/.*msg=listening port=([0-9]+).*/\1/p')
-    [ -n "$port" ] && { echo "$port"; return 0; }
-    sleep 0.02
-  done
-  return 1
-}
 
 # Starts Redis (when $1 = redis), message-service and $2 notify-services in $3; sets message_port,
 # notify_ports and notify_pids.
@@ -117,12 +113,6 @@ start_relay() {
   fi
 }
 
-json_field() {  # KEY FILE: a number (or null) from sse_load's one-line JSON
-  awk -v key="$1" '{
-    if (match($0, "\"" key "\":[^,}]*")) print substr($0, RSTART + length(key) + 3,
-                                                     RLENGTH - length(key) - 3)
-  }' "$2" 2>/dev/null
-}
 
 # One run: $1 name, $2 broker, $3 instances, $4 subscribers, $5 messages, $6 rate, $7 publishers.
 # Writes $out/<name>.tsv: connected deliveries dlv/s p50 p99 missing duplicated out_of_order rss/sub
@@ -178,6 +168,9 @@ for run in $(seq "$runs"); do
   for size in "${sizes[@]}"; do
     one_run "scale-$size-run$run" redis 3 "$size" "$scale_messages" "$scale_rate" 1
   done
+  for size in "${pair_sizes[@]}"; do  # the same broadcast to one pair, for the chart's other line
+    one_run "pair-$size-run$run" direct 1 "$size" "$scale_messages" "$scale_rate" 1
+  done
   one_run "cost-direct-run$run" direct 1 "$cost_subscribers" "$cost_messages" "$cost_rate" \
     "$cost_publishers"
   one_run "cost-redis-run$run" redis 1 "$cost_subscribers" "$cost_messages" "$cost_rate" \
@@ -195,17 +188,18 @@ sum_over_runs() {  # NAME COLUMN: the total over the runs (lost, duplicated)
 {
   echo "| point | streams | deliveries/s | p50 ms | p99 ms | lost | duplicated | out of order | KB/stream |"
   echo "|---|---|---|---|---|---|---|---|---|"
-  for point in "${sizes[@]/#/scale-}" cost-direct cost-redis; do
+  for point in "${sizes[@]/#/scale-}" "${pair_sizes[@]/#/pair-}" cost-direct cost-redis; do
     printf '| %s | %s | %.0f | %.2f | %.2f | %s | %s | %s | %.2f |\n' "$point" \
       "$(median "$point" 1)" "$(median "$point" 3)" "$(median "$point" 4)" "$(median "$point" 5)" \
       "$(sum_over_runs "$point" 6)" "$(sum_over_runs "$point" 7)" "$(sum_over_runs "$point" 8)" \
       "$(median "$point" 9)"
   done
   echo
-  echo "scale: $scale_messages messages at $scale_rate/s, 3 notify-services on one Redis; cost:"
+  echo "scale: $scale_messages messages at $scale_rate/s, 3 notify-services on one Redis; pair: the"
+  echo "same broadcast to one message-service and one notify-service (BROKER=direct); cost:"
   echo "$cost_subscribers streams on one notify-service, $cost_messages messages at $cost_rate/s" \
     "from $cost_publishers publishers; median of $runs; lost/duplicated summed over the runs."
 } | tee "$out/table.md"
 
-bash "$root/bench/cluster/chart.sh" "$out" "${sizes[@]}" >"$out/cluster.svg"
+bash "$root/bench/cluster/chart.sh" "$out" "${sizes[@]}" -- "${pair_sizes[@]}" >"$out/cluster.svg"
 say "results, per-process reports and cluster.svg in $out"

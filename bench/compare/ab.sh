@@ -15,7 +15,7 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-source "$root/bench/compare/common.sh"
+source "$root/bench/common.sh"
 build="${BUILD_DIR:-$root/build-bench}"
 [ $# -ge 2 ] || { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 old_bin="$1" new_bin="$2"

@@ -7,7 +7,7 @@
 #                                                                  JSON reports, e.g. its --out)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-source "$here/common.sh"
+source "$here/../common.sh"
 # shellcheck disable=SC2034  # median_of (common.sh) reads $results
 results="$1" floor="$2"
 shift 2

@@ -15,7 +15,7 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-source "$root/bench/compare/common.sh"
+source "$root/bench/common.sh"
 build="${BUILD_DIR:-$root/build-bench}"
 runs=3
 quick=0

@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# Helpers shared by bench/compare/run.sh and ab.sh (sourced, not run).
+# Helpers shared by the bench/ scripts (sourced, not run): bench/compare (run.sh, ab.sh, chart.sh)
+# and bench/cluster/run.sh.
 
 port_of_log() {  # LOG: the port from a relay service's first log line (waits up to 5 s)
   local port
