@@ -354,6 +354,20 @@ clean_count() {  # SERVER SCENARIO: "clean/runs", plus a mark per run that went 
   echo "$clean/$total$marks"
 }
 
+floor_row() {  # NAME TEXT: one line of a bench/floor run's medians
+  printf '%s\n' "$(median_of "$1" "floor-$floor_size" latency_p50_ms)" \
+    "$(median_of "$1" "floor-$floor_size" latency_p99_ms)" \
+    "$(median_of "$1" "floor-$floor_size" cpu_us_per_delivery)" \
+    "$(clean_count "$1" "floor-$floor_size")" | awk -v text="$2" '
+    function num(v) { return v ~ /^-?[0-9.eE+-]+$/ }
+    function f(v, fmt) { return num(v) ? sprintf(fmt, v) : v }
+    { c[NR] = $0 }
+    END {
+      printf "%s: p50 %s p99 %s ms, %s us CPU per delivery  clean %s\n",
+        text, f(c[1], "%.2f"), f(c[2], "%.2f"), f(c[3], "%.2f"), c[4]
+    }'
+}
+
 table="$work/table.txt"
 {
   echo "bench/compare: relay (POST /messages -> notify-service) vs nginx + nchan, median of $runs"
@@ -428,27 +442,8 @@ table="$work/table.txt"
       printf "fan-out floor, %s subscribers x 100 msg/s straight to POST /notify (no store, no forwarder): p50 %s p99 %s ms (real path lat-%s p99 %s ms)  clean %s\n",
         n, f(c[1], "%.2f"), f(c[2], "%.2f"), n, f(c[3], "%.2f"), c[4]
     }'
-  printf '%s\n' "$(median_of kernel "floor-$floor_size" latency_p50_ms)" \
-    "$(median_of kernel "floor-$floor_size" latency_p99_ms)" \
-    "$(median_of kernel "floor-$floor_size" cpu_us_per_delivery)" \
-    "$(clean_count kernel "floor-$floor_size")" | awk -v n="$floor_size" '
-    function num(v) { return v ~ /^-?[0-9.eE+-]+$/ }
-    function f(v, fmt) { return num(v) ? sprintf(fmt, v) : v }
-    { c[NR] = $0 }
-    END {
-      printf "kernel floor, %s loopback TCP streams x 100 events/s, no server (bench/floor/fanout_floor, 2 senders, 1 reader): p50 %s p99 %s ms, %s us CPU per delivery  clean %s\n",
-        n, f(c[1], "%.2f"), f(c[2], "%.2f"), f(c[3], "%.2f"), c[4]
-    }'
-  printf '%s\n' "$(median_of durable "floor-$floor_size" latency_p50_ms)" \
-    "$(median_of durable "floor-$floor_size" latency_p99_ms)" \
-    "$(clean_count durable "floor-$floor_size")" | awk -v n="$floor_size" '
-    function num(v) { return v ~ /^-?[0-9.eE+-]+$/ }
-    function f(v, fmt) { return num(v) ? sprintf(fmt, v) : v }
-    { c[NR] = $0 }
-    END {
-      printf "durable floor, the same with each event appended to a file and fdatasync-ed before it is sent (what a store must do first): p50 %s p99 %s ms  clean %s\n",
-        f(c[1], "%.2f"), f(c[2], "%.2f"), c[3]
-    }'
+  floor_row kernel "kernel floor, $floor_size loopback TCP streams x 100 events/s, no server (bench/floor/fanout_floor, 2 senders, 1 reader)"
+  floor_row durable "durable floor, the same with each event appended to a file and fdatasync-ed before it is sent (what a store must do first)"
   echo "clean = runs with every stream connected and every message once, in order; marks per bad" \
     "run: t = sse_load's time limit hit, e = some POSTs failed, K = killed, S = server did not start."
   echo "lost/dup/reordered = totals over all streams, median of runs; lost counts every message" \
