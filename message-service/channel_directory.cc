@@ -1,140 +1,132 @@
 #include "message-service/channel_directory.h"
 
 #include <algorithm>
-#include <functional>
-
-#include "message-service/sqlite_statement.h"
 
 namespace relay {
 
 namespace {
 
-constexpr const char* kSchema = R"sql(
-CREATE TABLE IF NOT EXISTS channels (
-  name TEXT PRIMARY KEY,
-  owner TEXT NOT NULL,
-  private INTEGER NOT NULL,
-  created_ms INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS channel_members (
-  channel TEXT NOT NULL REFERENCES channels(name),
-  user TEXT NOT NULL,
-  added_ms INTEGER NOT NULL,
-  PRIMARY KEY (channel, user)
-);
-CREATE TABLE IF NOT EXISTS directory_version (
-  only INTEGER PRIMARY KEY CHECK (only = 1),
-  version INTEGER NOT NULL
-);
-INSERT OR IGNORE INTO directory_version(only, version) VALUES (1, 0);
-)sql";
+// How often a change is planned again after other instances committed first.
+constexpr int kAttempts = 8;
 
-// Runs `body` in one write transaction; commits when it returns true, else rolls back. Sets
-// `*error` from SQLite when anything failed.
-bool in_transaction(sqlite3* db, const std::function<bool()>& body, std::string* error) {
-  if (!exec(db, "BEGIN IMMEDIATE")) {
-    *error = sqlite3_errmsg(db);
-    return false;
-  }
-  if (body() && exec(db, "COMMIT")) return true;
-  *error = sqlite3_errmsg(db);
-  exec(db, "ROLLBACK");
-  return false;
-}
-
-void insert_sorted(std::vector<std::string>* names, const std::string& name) {
-  names->insert(std::lower_bound(names->begin(), names->end(), name), name);
-}
+using Channels = std::map<std::string, ChannelDirectory::Channel>;
+using Outcome = ChannelDirectory::Outcome;
+using Edits = std::vector<DirectoryEdit>;
 
 bool has_member(const ChannelDirectory::Channel& channel, const std::string& user) {
   return std::binary_search(channel.members.begin(), channel.members.end(), user);
 }
 
-// Stores `user` as a member of `channel` (inside the caller's transaction).
-bool insert_member(sqlite3* db, const std::string& channel, const std::string& user,
-                   int64_t now_ms) {
-  Statement insert(db, "INSERT INTO channel_members(channel, user, added_ms) VALUES (?, ?, ?)");
-  insert.bind(1, channel);
-  insert.bind(2, user);
-  insert.bind(3, now_ms);
-  return run(insert);
+void erase_member(std::vector<std::string>* members, const std::string& user) {
+  auto found = std::lower_bound(members->begin(), members->end(), user);
+  if (found != members->end() && *found == user) members->erase(found);
+}
+
+// What a committed edit does to the mirror: the same as to the stored table.
+void apply(const DirectoryEdit& edit, Channels* channels) {
+  using Kind = DirectoryEdit::Kind;
+  switch (edit.kind) {
+    case Kind::kAddChannel:
+      channels->emplace(
+          edit.channel,
+          ChannelDirectory::Channel{edit.channel, edit.user, edit.is_private, edit.at_ms, {}});
+      break;
+    case Kind::kAddMember: {
+      auto& members = (*channels)[edit.channel].members;
+      members.insert(std::lower_bound(members.begin(), members.end(), edit.user), edit.user);
+      break;
+    }
+    case Kind::kRemoveMember:
+      erase_member(&(*channels)[edit.channel].members, edit.user);
+      break;
+    case Kind::kRemoveUser:
+      for (auto& [name, channel] : *channels) erase_member(&channel.members, edit.user);
+      break;
+    case Kind::kSetOwner:
+      (*channels)[edit.channel].owner = edit.user;
+      break;
+    case Kind::kRemoveChannel:
+      channels->erase(edit.channel);
+      break;
+  }
+}
+
+// The private channel `name` when `member` is one of its members, else the refusal (kNotFound,
+// kNotPrivate).
+std::variant<const ChannelDirectory::Channel*, Outcome> private_channel_of(
+    const Channels& channels, const std::string& name, const std::string& member) {
+  auto found = channels.find(name);
+  if (found == channels.end() || (found->second.is_private && !has_member(found->second, member))) {
+    return Outcome::kNotFound;
+  }
+  if (!found->second.is_private) return Outcome::kNotPrivate;
+  return &found->second;
 }
 
 }  // namespace
 
 std::unique_ptr<ChannelDirectory> ChannelDirectory::open(const std::string& data_dir,
                                                          std::string* error) {
-  std::string path;
-  sqlite3* db = open_database(data_dir, "channels.db", kSchema, &path, error);
-  if (db == nullptr) return nullptr;
-  std::unique_ptr<ChannelDirectory> directory(new ChannelDirectory(db));
-  if (!directory->load(error)) return nullptr;
+  auto storage = DirectoryStorage::open_sqlite(data_dir, error);
+  return storage ? loaded(std::move(storage), error) : nullptr;
+}
+
+std::unique_ptr<ChannelDirectory> ChannelDirectory::open_postgres(const std::string& url,
+                                                                  std::string* error) {
+  auto storage = DirectoryStorage::open_postgres(url, error);
+  return storage ? loaded(std::move(storage), error) : nullptr;
+}
+
+std::unique_ptr<ChannelDirectory> ChannelDirectory::loaded(
+    std::unique_ptr<DirectoryStorage> storage, std::string* error) {
+  std::unique_ptr<ChannelDirectory> directory(new ChannelDirectory(std::move(storage)));
+  std::lock_guard lock(directory->storage_mutex_);
+  if (!directory->reload_locked(error)) return nullptr;
   return directory;
 }
 
-ChannelDirectory::~ChannelDirectory() {
-  sqlite3_close(db_);
-}
+ChannelDirectory::~ChannelDirectory() = default;
 
-bool ChannelDirectory::load(std::string* error) {
+bool ChannelDirectory::reload_locked(std::string* error) {
+  DirectoryTable table;
+  if (!storage_->load(&table, error)) return false;
   std::lock_guard lock(mutex_);
-  Statement channels(db_, "SELECT name, owner, private, created_ms FROM channels");
-  Statement members(db_, "SELECT channel, user FROM channel_members ORDER BY channel, user");
-  Statement version(db_, "SELECT version FROM directory_version WHERE only = 1");
-  if (!channels.ok() || !members.ok() || !version.ok()) {
-    *error = sqlite3_errmsg(db_);
-    return false;
-  }
-  int rc;
-  while ((rc = channels.step()) == SQLITE_ROW) {
-    Channel channel{channels.text_at(0),
-                    channels.text_at(1),
-                    channels.int64_at(2) != 0,
-                    channels.int64_at(3),
-                    {}};
-    channels_.emplace(channel.name, std::move(channel));
-  }
-  if (rc != SQLITE_DONE) {
-    *error = sqlite3_errmsg(db_);
-    return false;
-  }
-  while ((rc = members.step()) == SQLITE_ROW) {
-    auto found = channels_.find(members.text_at(0));
-    if (found != channels_.end()) found->second.members.push_back(members.text_at(1));
-  }
-  if (rc != SQLITE_DONE || version.step() != SQLITE_ROW) {
-    *error = sqlite3_errmsg(db_);
-    return false;
-  }
-  version_ = version.int64_at(0);
+  channels_ = std::move(table.channels);
+  version_ = table.version;
   publish_locked();
   return true;
 }
 
-bool ChannelDirectory::bump_version_locked() {
-  Statement bump(db_, "UPDATE directory_version SET version = version + 1 WHERE only = 1");
-  return run(bump);
+bool ChannelDirectory::sync(std::string* error) {
+  std::lock_guard lock(storage_mutex_);
+  if (!storage_->shared()) return true;
+  auto stored = storage_->version(error);
+  if (!stored) return false;
+  return *stored == version_ || reload_locked(error);
 }
 
-ChannelDirectory::Channel* ChannelDirectory::private_channel_of_locked(const std::string& name,
-                                                                       const std::string& member,
-                                                                       Outcome* refusal) {
-  auto found = channels_.find(name);
-  if (found == channels_.end() ||
-      (found->second.is_private && !has_member(found->second, member))) {
-    *refusal = Outcome::kNotFound;
-    return nullptr;
+Outcome ChannelDirectory::change_locked(const Plan& plan, std::string* error) {
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    auto planned = plan(channels_);
+    if (auto* outcome = std::get_if<Outcome>(&planned)) return *outcome;
+    const Edits& edits = std::get<Edits>(planned);
+    switch (storage_->commit(version_, edits, error)) {
+      case DirectoryStorage::Commit::kDone: {
+        std::lock_guard lock(mutex_);
+        for (const DirectoryEdit& edit : edits) apply(edit, &channels_);
+        ++version_;
+        publish_locked();
+        return Outcome::kDone;
+      }
+      case DirectoryStorage::Commit::kStale:
+        if (!reload_locked(error)) return Outcome::kFailed;
+        break;
+      case DirectoryStorage::Commit::kFailed:
+        return Outcome::kFailed;
+    }
   }
-  if (!found->second.is_private) {
-    *refusal = Outcome::kNotPrivate;
-    return nullptr;
-  }
-  return &found->second;
-}
-
-void ChannelDirectory::changed_locked() {
-  ++version_;
-  publish_locked();
+  *error = "the channel directory kept changing under this change; try again";
+  return Outcome::kFailed;
 }
 
 void ChannelDirectory::publish_locked() {
@@ -149,118 +141,74 @@ void ChannelDirectory::publish_locked() {
   snapshot_ = std::move(table);
 }
 
-ChannelDirectory::Outcome ChannelDirectory::create(const std::string& name,
-                                                   const std::string& owner, bool is_private,
-                                                   int64_t now_ms, std::string* error) {
-  std::lock_guard lock(mutex_);
-  if (channels_.count(name) > 0) return Outcome::kExists;
-  bool stored = in_transaction(
-      db_,
-      [&] {
-        Statement insert(
-            db_, "INSERT INTO channels(name, owner, private, created_ms) VALUES (?, ?, ?, ?)");
-        insert.bind(1, name);
-        insert.bind(2, owner);
-        insert.bind(3, int64_t{is_private ? 1 : 0});
-        insert.bind(4, now_ms);
-        if (!run(insert)) return false;
-        if (!is_private) return true;
-        return insert_member(db_, name, owner, now_ms) && bump_version_locked();
+Outcome ChannelDirectory::create(const std::string& name, const std::string& owner, bool is_private,
+                                 int64_t now_ms, std::string* error) {
+  std::lock_guard lock(storage_mutex_);
+  return change_locked(
+      [&](const Channels& channels) -> std::variant<Outcome, Edits> {
+        if (channels.count(name) > 0) return Outcome::kExists;
+        Edits edits{{DirectoryEdit::Kind::kAddChannel, name, owner, is_private, now_ms}};
+        if (is_private)
+          edits.push_back({DirectoryEdit::Kind::kAddMember, name, owner, true, now_ms});
+        return edits;
       },
       error);
-  if (!stored) return Outcome::kFailed;
-  Channel channel{name, owner, is_private, now_ms, {}};
-  if (is_private) channel.members.push_back(owner);
-  channels_.emplace(name, std::move(channel));
-  if (is_private) changed_locked();
-  return Outcome::kDone;
 }
 
-ChannelDirectory::Outcome ChannelDirectory::add_member(const std::string& name,
-                                                       const std::string& by,
-                                                       const std::string& user, int64_t now_ms,
-                                                       std::string* error) {
-  std::lock_guard lock(mutex_);
-  Outcome refusal = Outcome::kNotFound;
-  Channel* channel = private_channel_of_locked(name, by, &refusal);
-  if (channel == nullptr) return refusal;
-  if (has_member(*channel, user)) return Outcome::kUnchanged;
-  bool stored = in_transaction(
-      db_, [&] { return insert_member(db_, name, user, now_ms) && bump_version_locked(); }, error);
-  if (!stored) return Outcome::kFailed;
-  insert_sorted(&channel->members, user);
-  changed_locked();
-  return Outcome::kDone;
-}
-
-ChannelDirectory::Outcome ChannelDirectory::remove_member(const std::string& name,
-                                                          const std::string& by,
-                                                          const std::string& user,
-                                                          std::string* error) {
-  std::lock_guard lock(mutex_);
-  Outcome refusal = Outcome::kNotFound;
-  Channel* channel = private_channel_of_locked(name, by, &refusal);
-  if (channel == nullptr) return refusal;
-  if (by != user && by != channel->owner) return Outcome::kForbidden;
-  if (user == channel->owner) return Outcome::kOwner;
-  auto& members = channel->members;
-  auto member = std::lower_bound(members.begin(), members.end(), user);
-  if (member == members.end() || *member != user) return Outcome::kNotFound;
-  bool stored = in_transaction(
-      db_,
-      [&] {
-        Statement remove(db_, "DELETE FROM channel_members WHERE channel = ? AND user = ?");
-        remove.bind(1, name);
-        remove.bind(2, user);
-        return run(remove) && bump_version_locked();
+Outcome ChannelDirectory::add_member(const std::string& name, const std::string& by,
+                                     const std::string& user, int64_t now_ms, std::string* error) {
+  std::lock_guard lock(storage_mutex_);
+  return change_locked(
+      [&](const Channels& channels) -> std::variant<Outcome, Edits> {
+        auto channel = private_channel_of(channels, name, by);
+        if (auto* refusal = std::get_if<Outcome>(&channel)) return *refusal;
+        if (has_member(*std::get<const Channel*>(channel), user)) return Outcome::kUnchanged;
+        return Edits{{DirectoryEdit::Kind::kAddMember, name, user, true, now_ms}};
       },
       error);
-  if (!stored) return Outcome::kFailed;
-  members.erase(member);
-  changed_locked();
-  return Outcome::kDone;
+}
+
+Outcome ChannelDirectory::remove_member(const std::string& name, const std::string& by,
+                                        const std::string& user, std::string* error) {
+  std::lock_guard lock(storage_mutex_);
+  return change_locked(
+      [&](const Channels& channels) -> std::variant<Outcome, Edits> {
+        auto found = private_channel_of(channels, name, by);
+        if (auto* refusal = std::get_if<Outcome>(&found)) return *refusal;
+        const Channel& channel = *std::get<const Channel*>(found);
+        if (by != user && by != channel.owner) return Outcome::kForbidden;
+        if (user == channel.owner) return Outcome::kOwner;
+        if (!has_member(channel, user)) return Outcome::kNotFound;
+        return Edits{{DirectoryEdit::Kind::kRemoveMember, name, user, true, 0}};
+      },
+      error);
 }
 
 bool ChannelDirectory::forget_user(const std::string& user, std::string* error) {
-  std::lock_guard lock(mutex_);
-  // What changes: every private channel `user` is in loses them; one they own passes to the
-  // first remaining member by name, or goes when none remains.
-  std::map<std::string, Channel> changed;
-  for (const auto& [name, channel] : channels_) {
-    if (!channel.is_private || !has_member(channel, user)) continue;
-    Channel after = channel;
-    after.members.erase(std::lower_bound(after.members.begin(), after.members.end(), user));
-    if (after.owner == user) after.owner = after.members.empty() ? "" : after.members.front();
-    changed.emplace(name, std::move(after));
-  }
-  if (changed.empty()) return true;
-  bool stored = in_transaction(
-      db_,
-      [&] {
-        Statement remove(db_, "DELETE FROM channel_members WHERE user = ?");
-        remove.bind(1, user);
-        if (!run(remove)) return false;
-        for (const auto& [name, after] : changed) {
-          Statement update(db_, after.owner.empty()
-                                    ? "DELETE FROM channels WHERE name = ?1"
-                                    : "UPDATE channels SET owner = ?2 WHERE name = ?1");
-          update.bind(1, name);
-          if (!after.owner.empty()) update.bind(2, after.owner);
-          if (!run(update)) return false;
+  std::lock_guard lock(storage_mutex_);
+  Outcome outcome = change_locked(
+      [&](const Channels& channels) -> std::variant<Outcome, Edits> {
+        // Every private channel `user` is in loses them; one they own passes to the first
+        // remaining member by name, or goes when none remains.
+        Edits edits{{DirectoryEdit::Kind::kRemoveUser, "", user, true, 0}};
+        for (const auto& [name, channel] : channels) {
+          if (!channel.is_private || !has_member(channel, user) || channel.owner != user) continue;
+          auto heir = std::find_if(channel.members.begin(), channel.members.end(),
+                                   [&](const std::string& member) { return member != user; });
+          if (heir == channel.members.end()) {
+            edits.push_back({DirectoryEdit::Kind::kRemoveChannel, name, "", true, 0});
+          } else {
+            edits.push_back({DirectoryEdit::Kind::kSetOwner, name, *heir, true, 0});
+          }
         }
-        return bump_version_locked();
+        bool in_any = std::any_of(channels.begin(), channels.end(), [&](const auto& entry) {
+          return entry.second.is_private && has_member(entry.second, user);
+        });
+        if (!in_any) return Outcome::kUnchanged;
+        return edits;
       },
       error);
-  if (!stored) return false;
-  for (auto& [name, after] : changed) {
-    if (after.owner.empty()) {
-      channels_.erase(name);
-    } else {
-      channels_[name] = std::move(after);
-    }
-  }
-  changed_locked();
-  return true;
+  return outcome != Outcome::kFailed;
 }
 
 std::optional<ChannelDirectory::Channel> ChannelDirectory::find(const std::string& name,

@@ -1,46 +1,50 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <string>
+#include <variant>
 #include <vector>
 
+#include "message-service/directory_storage.h"
 #include "shared/private_channels.h"
-
-struct sqlite3;
 
 namespace relay {
 
-/// The channels someone created with POST /channels, and the members of the private ones, in
-/// `<data_dir>/channels.db` (SQLite, WAL, synchronous=FULL: an answered change survives a crash),
-/// mirrored in memory so that every request can ask "may this user see this channel?" without a
-/// read. Channels nobody created are public and exist as soon as a message names them; a created
-/// public channel is listed even before its first message. A private channel always has its
-/// owner as a member; the owner cannot leave it. Every change to membership increments a stored
-/// version, so notify-service can tell whether it holds the current table (private_channels()).
+/// The channels someone created with POST /channels, and the members of the private ones, kept in
+/// a DirectoryStorage (SQLite in DATA_DIR, or PostgreSQL shared by every instance) and mirrored in
+/// memory so that every request can ask "may this user see this channel?" without a read.
+/// Channels nobody created are public and exist as soon as a message names them; a created public
+/// channel is listed even before its first message. A private channel always has its owner as a
+/// member; the owner cannot leave it. Every change increments a stored version, so notify-service
+/// can tell whether it holds the current table (private_channels()).
 ///
-/// Threads: any; one mutex guards the database and the mirror. Changes block on SQLite (call them
-/// from a worker); the read-only queries only touch memory.
+/// With a shared storage another instance may change the table: a change here commits only from
+/// the version the mirror holds (else it reloads and decides again), and sync() brings the mirror
+/// up to the stored version; call it before a decision that must see every committed change.
+///
+/// Threads: any. Changes and sync() block on the storage (call them from a worker); they are
+/// serialised among themselves. The read-only queries only touch memory, under a lock that no
+/// database call holds, so an event loop may call them.
 class ChannelDirectory {
  public:
-  /// Opens (creating if needed) the database and loads it. nullptr with `*error` set when it
-  /// cannot.
+  /// Opens (creating if needed) `<data_dir>/channels.db` and loads it. nullptr with `*error` set
+  /// when it cannot.
   static std::unique_ptr<ChannelDirectory> open(const std::string& data_dir, std::string* error);
+  /// The shared directory in PostgreSQL at `url`, loaded. nullptr with `*error` set when it
+  /// cannot.
+  static std::unique_ptr<ChannelDirectory> open_postgres(const std::string& url,
+                                                         std::string* error);
   ~ChannelDirectory();
   ChannelDirectory(const ChannelDirectory&) = delete;
   ChannelDirectory& operator=(const ChannelDirectory&) = delete;
 
-  struct Channel {
-    std::string name;
-    std::string owner;
-    bool is_private = false;
-    int64_t created_ms = 0;
-    std::vector<std::string> members;  // private channels: sorted; public: empty
-  };
+  using Channel = DirectoryChannel;
 
   enum class Outcome {
     kDone,        // changed
@@ -68,6 +72,10 @@ class ChannelDirectory {
   /// when they are in none. Returns false when the database refused.
   bool forget_user(const std::string& user, std::string* error);
 
+  /// Brings the mirror up to the stored version (a shared storage only; otherwise the mirror is
+  /// the table). False with `*error` when the storage cannot be read: the mirror is unchanged.
+  bool sync(std::string* error);
+
   /// The created channel `name` if `reader` may see it (public, or a member).
   std::optional<Channel> find(const std::string& name, const std::string& reader) const;
   /// Every created channel `reader` may see, by name.
@@ -76,24 +84,29 @@ class ChannelDirectory {
   PrivateChannelsPtr private_channels() const;
 
  private:
-  explicit ChannelDirectory(sqlite3* db) : db_(db) {}
-  bool load(std::string* error);
-  /// Bumps the stored version inside the open transaction; true on success.
-  bool bump_version_locked();
-  /// The private channel `name` when `member` is one of its members, else nullptr with the
-  /// refusal (kNotFound, kNotPrivate).
-  Channel* private_channel_of_locked(const std::string& name, const std::string& member,
-                                     Outcome* refusal);
-  /// After a committed membership change: the next version, and its snapshot.
-  void changed_locked();
-  /// Rebuilds the snapshot from the mirror.
+  explicit ChannelDirectory(std::unique_ptr<DirectoryStorage> storage)
+      : storage_(std::move(storage)) {}
+  static std::unique_ptr<ChannelDirectory> loaded(std::unique_ptr<DirectoryStorage> storage,
+                                                  std::string* error);
+  /// What a change does to the table as the mirror holds it: an outcome (nothing to write), or
+  /// the edits to commit.
+  using Plan = std::function<std::variant<Outcome, std::vector<DirectoryEdit>>(
+      const std::map<std::string, Channel>&)>;
+  /// Plans against the mirror and commits; when another instance committed first, reloads and
+  /// plans again. Caller holds storage_mutex_.
+  Outcome change_locked(const Plan& plan, std::string* error);
+  /// Reads the whole table into the mirror. Caller holds storage_mutex_.
+  bool reload_locked(std::string* error);
+  /// Rebuilds the snapshot from the mirror. Caller holds mutex_.
   void publish_locked();
 
-  mutable std::mutex mutex_;
-  sqlite3* db_;                              // guarded by mutex_
-  std::map<std::string, Channel> channels_;  // guarded by mutex_; members kept sorted
-  int64_t version_ = 0;                      // guarded by mutex_
-  PrivateChannelsPtr snapshot_;              // guarded by mutex_
+  std::mutex storage_mutex_;                   // serialises changes, reloads and sync()
+  std::unique_ptr<DirectoryStorage> storage_;  // guarded by storage_mutex_
+  mutable std::mutex mutex_;                   // guards the mirror; never held over a database call
+  // The mirror: written under both locks, so either lock is enough to read it.
+  std::map<std::string, Channel> channels_;  // members kept sorted
+  int64_t version_ = 0;
+  PrivateChannelsPtr snapshot_;  // guarded by mutex_
 };
 
 }  // namespace relay

@@ -52,6 +52,7 @@ void ChannelRoutes::add_routes(Router& router) {
               .handler = sync(&ChannelRoutes::create_channel)});
   router.add({.method = "GET",
               .pattern = "/channels/{name}/members",
+              .blocking = true,
               .check_head = signed_in(),
               .handler = sync(&ChannelRoutes::list_members)});
   router.add({.method = "POST",
@@ -96,6 +97,7 @@ void ChannelRoutes::tell_notify_service() {
 }
 
 HttpReply ChannelRoutes::list_channels(HttpRequest& req) {
+  if (auto failed = sync_directory()) return std::move(*failed);
   auto listed = store_.channels();
   if (!listed.ok()) return store_unavailable(logger_, "channels", listed.error);
   PrivateChannelsPtr hidden = directory_.private_channels();
@@ -173,8 +175,15 @@ HttpReply ChannelRoutes::create_channel(HttpRequest& req) {
   return reply;
 }
 
+std::optional<HttpReply> ChannelRoutes::sync_directory() {
+  std::string error;
+  if (directory_.sync(&error)) return std::nullopt;
+  return store_unavailable(logger_, "channels", error);
+}
+
 HttpReply ChannelRoutes::list_members(HttpRequest& req) {
   const std::string& name = req.path_params.at(0);
+  if (auto failed = sync_directory()) return std::move(*failed);
   auto channel = directory_.find(name, req.caller);
   if (!channel || !channel->is_private) return HttpReply::error(channel_not_found_error(name));
   return HttpReply::json(200, channel_json(*channel));
@@ -185,6 +194,7 @@ HttpReply ChannelRoutes::add_member(HttpRequest& req) {
   auto parsed = parse_member_request(req.body);
   if (auto* error = std::get_if<ApiError>(&parsed)) return HttpReply::error(*error);
   const auto& user = std::get<std::string>(parsed);
+  if (auto failed = sync_directory()) return std::move(*failed);
   auto channel = directory_.find(name, req.caller);
   if (!channel || !channel->is_private) return HttpReply::error(channel_not_found_error(name));
   if (accounts_ != nullptr) {

@@ -35,6 +35,8 @@ class ChannelRoutes {
   HttpReply remove_member(HttpRequest& req);
   /// Sends the current private channel table to the notify-services (logs a failure).
   void tell_notify_service();
+  /// A 503 when the directory cannot be brought up to every instance's changes.
+  std::optional<HttpReply> sync_directory();
   /// The JSON of a channel as the API shows it.
   static nlohmann::json channel_json(const ChannelDirectory::Channel& channel);
 

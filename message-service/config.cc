@@ -47,14 +47,16 @@ MessageServiceConfig load_message_service_config() {
       env.refuse(
           "STORE=postgres needs BROKER=redis: the instances sharing the store forward through a "
           "Redis stream that every notify-service reads");
-    } else if (config.exposure.accounts()) {
-      env.refuse(
-          "STORE=postgres runs with AUTH_MODE=open for now: accounts and private channels live "
-          "in DATA_DIR's SQLite files, one per instance");
     }
   }
   config.http = read_http_settings(env);
   config.auth = read_auth_settings(env);
+  if (config.postgres && config.exposure.accounts() && config.auth.secret.empty() &&
+      config.auth.key_file.empty()) {
+    env.refuse(
+        "STORE=postgres with AUTH_MODE=accounts needs AUTH_SECRET or AUTH_KEY_FILE: every "
+        "instance must sign and check tokens with the same key");
+  }
   config.session_ttl_s = env.integer("SESSION_TTL", config.session_ttl_s, 300, 366LL * 24 * 3600);
   config.registration_open = env.choice("REGISTRATION", "open", {"open", "closed"}) == "open";
   config.rate_messages_burst =

@@ -109,7 +109,7 @@ HeaderList page_security_headers(const MessageServiceConfig& config, const HttpR
 }
 
 MessageRoutes::MessageRoutes(const MessageServiceConfig& config, MessageStore& store,
-                             Forwarder& forwarder, EventBus& bus, const ChannelDirectory& channels,
+                             Forwarder& forwarder, EventBus& bus, ChannelDirectory& channels,
                              MetricsRegistry& metrics, const Logger& logger,
                              const RequestAuthenticator* authenticator)
     : config_(config),
@@ -260,6 +260,7 @@ HttpReply MessageRoutes::list_messages(HttpRequest& req) {
   if (auto* error = std::get_if<ApiError>(&reader)) return HttpReply::error(*error);
   auto filter = parse_filter(req.param("channel"), std::get<std::string>(reader));
   if (auto* error = std::get_if<ApiError>(&filter)) return HttpReply::error(*error);
+  if (auto failed = sync_directory()) return std::move(*failed);
   if (auto refused = hide_private(&std::get<MessageFilter>(filter))) return std::move(*refused);
   std::string with = req.param("with");
   if (req.has_param("with") &&
@@ -294,6 +295,7 @@ HttpReply MessageRoutes::read_log(HttpRequest& req) {
   if (auto* error = std::get_if<ApiError>(&reader)) return HttpReply::error(*error);
   auto filter = parse_filter(req.param("channel"), std::get<std::string>(reader));
   if (auto* error = std::get_if<ApiError>(&filter)) return HttpReply::error(*error);
+  if (auto failed = sync_directory()) return std::move(*failed);
   if (auto refused = hide_private(&std::get<MessageFilter>(filter))) return std::move(*refused);
   auto after = read_after(req);
   if (auto* error = std::get_if<ApiError>(&after)) return HttpReply::error(*error);
@@ -314,6 +316,7 @@ HttpReply MessageRoutes::post_receipt(HttpRequest& req) {
   const auto& draft = std::get<ReceiptDraft>(parsed);
   const std::string& id_text = req.path_params.at(0);
   auto id = parse_non_negative(id_text);
+  if (auto failed = sync_directory()) return std::move(*failed);
   if (PrivateChannelsPtr table = channels_.private_channels(); id && !table->members.empty()) {
     // A receipt for a message of a private channel is the members' only.
     auto found = store_.get(*id);
@@ -353,6 +356,7 @@ HttpReply MessageRoutes::post_typing(HttpRequest& req) {
   auto parsed = parse_typing_request(req.body, req.caller);
   if (auto* error = std::get_if<ApiError>(&parsed)) return HttpReply::error(*error);
   const auto& draft = std::get<TypingDraft>(parsed);
+  if (auto failed = sync_directory()) return std::move(*failed);
   if (draft.to.empty() && !channels_.private_channels()->may_see(draft.channel, draft.user)) {
     return HttpReply::error(channel_not_found_error(draft.channel));
   }
@@ -395,6 +399,7 @@ HttpReply MessageRoutes::get_message(HttpRequest& req) {
   // A direct message is shown only to its two parties: the caller, or (open mode) ?user=.
   auto reader = reading_user(req);
   if (auto* error = std::get_if<ApiError>(&reader)) return HttpReply::error(*error);
+  if (auto failed = sync_directory()) return std::move(*failed);
   if (message && !message->to.empty()) {
     const auto& user = std::get<std::string>(reader);
     if (user != message->to && user != message->user) message.reset();
@@ -409,6 +414,12 @@ HttpReply MessageRoutes::get_message(HttpRequest& req) {
   auto receipts = store_.receipts_for({message->id});
   if (!receipts.ok()) return store_unavailable(logger_, "receipts", receipts.error);
   return HttpReply::json(200, message_reply(*message, (*receipts)[message->id]));
+}
+
+std::optional<HttpReply> MessageRoutes::sync_directory() {
+  std::string error;
+  if (channels_.sync(&error)) return std::nullopt;
+  return store_unavailable(logger_, "channels", error);
 }
 
 std::optional<HttpReply> MessageRoutes::hide_private(MessageFilter* filter) const {

@@ -36,7 +36,7 @@ HttpReply store_unavailable(const Logger& logger, const char* what, const std::s
 class MessageRoutes {
  public:
   MessageRoutes(const MessageServiceConfig& config, MessageStore& store, Forwarder& forwarder,
-                EventBus& bus, const ChannelDirectory& channels, MetricsRegistry& metrics,
+                EventBus& bus, ChannelDirectory& channels, MetricsRegistry& metrics,
                 const Logger& logger, const RequestAuthenticator* authenticator = nullptr);
 
   /// Adds the service's routes to `router`.
@@ -52,13 +52,16 @@ class MessageRoutes {
   HttpReply health(HttpRequest& req);
   /// Makes `filter` leave out the private channels its reader is not in; a 404 when it names one.
   std::optional<HttpReply> hide_private(MessageFilter* filter) const;
+  /// A 503 when the channel directory cannot be brought up to every instance's changes
+  /// (ChannelDirectory::sync); call first in a route that decides what a user may see.
+  std::optional<HttpReply> sync_directory();
   HttpReply client_config(HttpRequest& req);
 
   const MessageServiceConfig& config_;
   MessageStore& store_;
   Forwarder& forwarder_;
   EventBus& bus_;
-  const ChannelDirectory& channels_;
+  ChannelDirectory& channels_;
   MetricsRegistry& metrics_;
   const Logger& logger_;
   const RequestAuthenticator* authenticator_;

@@ -4,6 +4,7 @@
 #include "message-service/auth_routes.h"
 #include "message-service/channel_directory.h"
 #include "message-service/channel_routes.h"
+#include "message-service/cluster_watch.h"
 #include "message-service/direct_bus.h"
 #include "message-service/forwarder.h"
 #include "message-service/forwarding_lease.h"
@@ -27,11 +28,13 @@ struct MessageService::Parts {
   std::unique_ptr<EventBus> bus;
   std::unique_ptr<Forwarder> forwarder;
   std::unique_ptr<ForwardingLease> lease;  // STORE=postgres only
+  std::unique_ptr<ClusterWatch> watch;     // STORE=postgres only
   std::unique_ptr<MessageRoutes> routes;
   std::unique_ptr<ChannelRoutes> channel_routes;
   // AUTH_MODE=accounts only.
   std::unique_ptr<AccountStore> accounts;
   RevokedSessions revoked;
+  int64_t revoked_read_ms = 0;  // the watch thread's only: ended sessions were read from here
   std::unique_ptr<RequestAuthenticator> authenticator;
   std::unique_ptr<AuthRoutes> auth_routes;
   Router router;
@@ -56,7 +59,9 @@ bool MessageService::start() {
     logger_.error("cannot open the message store", {{"error", error}});
     return false;
   }
-  p.channels = ChannelDirectory::open(config_.data_dir, &error);
+  // With a shared store the directory is shared too: one set of channels for every instance.
+  p.channels = config_.postgres ? ChannelDirectory::open_postgres(config_.database_url, &error)
+                                : ChannelDirectory::open(config_.data_dir, &error);
   if (!p.channels) {
     logger_.error("cannot open the channel directory", {{"error", error}});
     return false;
@@ -75,8 +80,11 @@ bool MessageService::start() {
   options.starts_leading = !config_.postgres;  // with a shared store, the lease decides
   p.forwarder = std::make_unique<Forwarder>(
       *p.store,
-      [bus = p.bus.get()](const std::vector<Message>& batch, std::string* why) {
-        return bus->send(batch, why);
+      [bus = p.bus.get(), channels = p.channels.get()](const std::vector<Message>& batch,
+                                                       std::string* why) {
+        // Every membership change committed before these messages were read is in the table
+        // they go out under (another instance may have made it a moment ago).
+        return channels->sync(why) && bus->send(batch, why);
       },
       options, logger_, p.metrics);
   if (config_.exposure.accounts() && !start_accounts()) return false;
@@ -136,6 +144,9 @@ bool MessageService::start() {
         config_.database_url, [forwarder](bool leading) { forwarder->set_leading(leading); },
         [forwarder] { forwarder->wake(); }, logger_);
     p.lease->start();
+    p.watch = std::make_unique<ClusterWatch>(
+        config_.database_url, [this] { catch_up_with_cluster(); }, logger_);
+    p.watch->start();
   }
   auto forwarded_upto = p.store->forwarded_upto();
   auto last_id = p.store->last_id();
@@ -151,7 +162,8 @@ bool MessageService::start() {
 bool MessageService::start_accounts() {
   auto& p = *parts_;
   std::string error;
-  p.accounts = AccountStore::open(config_.data_dir, &error);
+  p.accounts = config_.postgres ? AccountStore::open_postgres(config_.database_url, &error)
+                                : AccountStore::open(config_.data_dir, &error);
   if (!p.accounts) {
     logger_.error("cannot open the account store", {{"error", error}});
     return false;
@@ -171,6 +183,7 @@ bool MessageService::start_accounts() {
   for (const auto& id : *ended) {
     p.revoked.add(id, now_ms / 1000 + config_.auth.access_token_ttl_s, now_ms / 1000);
   }
+  p.revoked_read_ms = now_ms;
   RequestAuthenticator::Options options;
   options.key = std::move(key.key);
   options.allowed_origins = config_.auth.allowed_origins;
@@ -181,6 +194,28 @@ bool MessageService::start_accounts() {
   p.auth_routes = std::make_unique<AuthRoutes>(config_, *p.accounts, *p.channels, p.revoked,
                                                *p.authenticator, p.metrics, logger_);
   return true;
+}
+
+void MessageService::catch_up_with_cluster() {
+  auto& p = *parts_;
+  std::string error;
+  if (!p.channels->sync(&error)) {
+    logger_.warn("cannot read the shared channel directory", {{"error", error}});
+  }
+  if (!p.accounts) return;
+  // Sessions other instances ended: from a little before the last read, since an instance's
+  // clock stamped them (kClockSlackMs covers clocks apart and commits in flight).
+  constexpr int64_t kClockSlackMs = 10000;
+  int64_t now_ms = now_unix_ms();
+  auto ended = p.accounts->ended_since(p.revoked_read_ms - kClockSlackMs);
+  if (!ended.ok()) {
+    logger_.warn("cannot read ended sessions", {{"error", ended.error}});
+    return;
+  }
+  for (const auto& id : *ended) {
+    p.revoked.add(id, now_ms / 1000 + config_.auth.access_token_ttl_s, now_ms / 1000);
+  }
+  p.revoked_read_ms = now_ms;
 }
 
 const std::vector<Route>& MessageService::routes() const {
@@ -195,6 +230,7 @@ void MessageService::stop() {
   // connections, but their messages are committed), then the forwarder, then the store.
   p.server->stop();
   if (p.lease) p.lease->stop();  // the lease goes to another instance at once
+  if (p.watch) p.watch->stop();
   p.forwarder->stop();
   p.store.reset();  // runs the callbacks of inserts still queued, while the routes exist
   logger_.info("stopped");

@@ -31,6 +31,9 @@ class MessageService {
   /// AUTH_MODE=accounts: the account store, the token key (created in DATA_DIR on first start),
   /// the sessions already ended, the authenticator and the /auth routes.
   bool start_accounts();
+  /// STORE=postgres, on the ClusterWatch's thread: brings the channel directory and the ended
+  /// sessions up to what every instance committed.
+  void catch_up_with_cluster();
 
   struct Parts;
   MessageServiceConfig config_;

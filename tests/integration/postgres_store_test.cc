@@ -298,7 +298,7 @@ TEST_CASE("postgres store: a combination that cannot work refuses to start with 
         {"DATABASE_URL", "postgresql://relay@127.0.0.1:1/relay"},
         {"BROKER", "redis"},
         {"AUTH_MODE", "accounts"}},
-       "AUTH_MODE"},
+       "AUTH_SECRET"},
       {{{"STORE", "mysql"}}, "STORE"},
   };
   for (const Refused& refused : cases) {

@@ -1,5 +1,9 @@
-#include "message-service/account_store.h"
+// AccountStore on SQLite: `<data_dir>/accounts.db`, one instance's own. One mutex serialises the
+// connection.
 
+#include <mutex>
+
+#include "message-service/account_store.h"
 #include "message-service/sqlite_statement.h"
 #include "shared/auth/auth_key.h"
 
@@ -29,22 +33,38 @@ StoreRead<T> failed(sqlite3* db) {
   return StoreRead<T>::failed(sqlite3_errmsg(db));
 }
 
+class SqliteAccountStore : public AccountStore {
+ public:
+  explicit SqliteAccountStore(sqlite3* db) : db_(db) {}
+  ~SqliteAccountStore() override { sqlite3_close(db_); }
+
+  CreateOutcome create_user(const std::string& name, const std::string& password_hash,
+                            int64_t now_ms, std::string* error) override;
+  StoreRead<std::optional<std::string>> password_hash(const std::string& name) override;
+  StoreRead<bool> remove_user(const std::string& name, int64_t now_ms) override;
+  StoreRead<Session> create_session(const std::string& user, int64_t now_ms,
+                                    int64_t ttl_ms) override;
+  StoreRead<std::optional<Session>> live_session(const std::string& id, int64_t now_ms) override;
+  StoreRead<bool> end_session(const std::string& id, int64_t now_ms) override;
+  StoreRead<std::vector<std::string>> ended_since(int64_t since_ms) override;
+
+ private:
+  std::mutex mutex_;
+  sqlite3* db_;  // guarded by mutex_
+};
+
 }  // namespace
 
 std::unique_ptr<AccountStore> AccountStore::open(const std::string& data_dir, std::string* error) {
   std::string path;
   sqlite3* db = open_database(data_dir, "accounts.db", kSchema, &path, error);
   if (db == nullptr) return nullptr;
-  return std::unique_ptr<AccountStore>(new AccountStore(db));
+  return std::make_unique<SqliteAccountStore>(db);
 }
 
-AccountStore::~AccountStore() {
-  sqlite3_close(db_);
-}
-
-AccountStore::CreateOutcome AccountStore::create_user(const std::string& name,
-                                                      const std::string& password_hash,
-                                                      int64_t now_ms, std::string* error) {
+AccountStore::CreateOutcome SqliteAccountStore::create_user(const std::string& name,
+                                                            const std::string& password_hash,
+                                                            int64_t now_ms, std::string* error) {
   std::lock_guard lock(mutex_);
   Statement insert(db_, "INSERT INTO users(name, password_hash, created_ms) VALUES (?, ?, ?)");
   insert.bind(1, name);
@@ -57,7 +77,7 @@ AccountStore::CreateOutcome AccountStore::create_user(const std::string& name,
   return CreateOutcome::kFailed;
 }
 
-StoreRead<std::optional<std::string>> AccountStore::password_hash(const std::string& name) {
+StoreRead<std::optional<std::string>> SqliteAccountStore::password_hash(const std::string& name) {
   std::lock_guard lock(mutex_);
   Statement find(db_, "SELECT password_hash FROM users WHERE name = ?");
   find.bind(1, name);
@@ -67,7 +87,7 @@ StoreRead<std::optional<std::string>> AccountStore::password_hash(const std::str
   return failed<std::optional<std::string>>(db_);
 }
 
-StoreRead<bool> AccountStore::remove_user(const std::string& name, int64_t now_ms) {
+StoreRead<bool> SqliteAccountStore::remove_user(const std::string& name, int64_t now_ms) {
   std::lock_guard lock(mutex_);
   Statement begin(db_, "BEGIN IMMEDIATE");
   Statement remove(db_, "DELETE FROM users WHERE name = ?");
@@ -92,8 +112,9 @@ StoreRead<bool> AccountStore::remove_user(const std::string& name, int64_t now_m
   return StoreRead<bool>::succeeded(existed);
 }
 
-StoreRead<AccountStore::Session> AccountStore::create_session(const std::string& user,
-                                                              int64_t now_ms, int64_t ttl_ms) {
+StoreRead<AccountStore::Session> SqliteAccountStore::create_session(const std::string& user,
+                                                                    int64_t now_ms,
+                                                                    int64_t ttl_ms) {
   Session session{random_hex(32), user, now_ms + ttl_ms};
   if (session.id.empty()) return StoreRead<Session>::failed("no random bytes for a session id");
   std::lock_guard lock(mutex_);
@@ -107,8 +128,8 @@ StoreRead<AccountStore::Session> AccountStore::create_session(const std::string&
   return StoreRead<Session>::succeeded(std::move(session));
 }
 
-StoreRead<std::optional<AccountStore::Session>> AccountStore::live_session(const std::string& id,
-                                                                           int64_t now_ms) {
+StoreRead<std::optional<AccountStore::Session>> SqliteAccountStore::live_session(
+    const std::string& id, int64_t now_ms) {
   using Read = StoreRead<std::optional<Session>>;
   std::lock_guard lock(mutex_);
   Statement find(db_,
@@ -122,7 +143,7 @@ StoreRead<std::optional<AccountStore::Session>> AccountStore::live_session(const
   return failed<std::optional<Session>>(db_);
 }
 
-StoreRead<bool> AccountStore::end_session(const std::string& id, int64_t now_ms) {
+StoreRead<bool> SqliteAccountStore::end_session(const std::string& id, int64_t now_ms) {
   std::lock_guard lock(mutex_);
   Statement end(db_, "UPDATE sessions SET ended_ms = ? WHERE id = ? AND ended_ms IS NULL");
   end.bind(1, now_ms);
@@ -131,7 +152,7 @@ StoreRead<bool> AccountStore::end_session(const std::string& id, int64_t now_ms)
   return StoreRead<bool>::succeeded(sqlite3_changes(db_) > 0);
 }
 
-StoreRead<std::vector<std::string>> AccountStore::ended_since(int64_t since_ms) {
+StoreRead<std::vector<std::string>> SqliteAccountStore::ended_since(int64_t since_ms) {
   std::lock_guard lock(mutex_);
   Statement find(db_, "SELECT id FROM sessions WHERE ended_ms >= ?");
   find.bind(1, since_ms);

@@ -1,0 +1,174 @@
+// DirectoryStorage on PostgreSQL (STORE=postgres): the channels and members every instance shares.
+// A commit first moves relay_directory_version on from the version its caller saw; that row lock
+// orders concurrent commits from different instances, and a caller who saw an older version is
+// told to reload (kStale) instead of deciding on a table it has not seen. Each commit notifies
+// AccountStore::kChangedChannel, so the other instances reload at once.
+
+#include "message-service/account_store.h"
+#include "message-service/directory_storage.h"
+#include "message-service/pg_connection.h"
+
+namespace relay {
+
+namespace {
+
+constexpr const char* kSchema = R"sql(
+BEGIN;
+SELECT pg_advisory_xact_lock(8243113858869231617);
+CREATE TABLE IF NOT EXISTS relay_channels (
+  name text PRIMARY KEY,
+  owner text NOT NULL,
+  private boolean NOT NULL,
+  created_ms bigint NOT NULL
+);
+CREATE TABLE IF NOT EXISTS relay_channel_members (
+  channel text NOT NULL REFERENCES relay_channels (name) ON DELETE CASCADE,
+  username text NOT NULL,
+  added_ms bigint NOT NULL,
+  PRIMARY KEY (channel, username)
+);
+CREATE INDEX IF NOT EXISTS relay_channel_members_by_user ON relay_channel_members (username);
+CREATE TABLE IF NOT EXISTS relay_directory_version (
+  singleton smallint PRIMARY KEY CHECK (singleton = 1),
+  version bigint NOT NULL
+);
+INSERT INTO relay_directory_version (singleton, version) VALUES (1, 0) ON CONFLICT DO NOTHING;
+COMMIT;
+)sql";
+
+constexpr const char* kVersionSql =
+    "SELECT version FROM relay_directory_version WHERE singleton = 1";
+
+PgResult apply(PgConnection& connection, const DirectoryEdit& edit) {
+  using Kind = DirectoryEdit::Kind;
+  switch (edit.kind) {
+    case Kind::kAddChannel:
+      return connection.exec(
+          "INSERT INTO relay_channels (name, owner, private, created_ms) VALUES ($1, $2, $3, $4)",
+          {PgParam::text(edit.channel), PgParam::text(edit.user),
+           PgParam::text(edit.is_private ? "true" : "false"), PgParam::number(edit.at_ms)});
+    case Kind::kAddMember:
+      return connection.exec(
+          "INSERT INTO relay_channel_members (channel, username, added_ms) VALUES ($1, $2, $3)",
+          {PgParam::text(edit.channel), PgParam::text(edit.user), PgParam::number(edit.at_ms)});
+    case Kind::kRemoveMember:
+      return connection.exec(
+          "DELETE FROM relay_channel_members WHERE channel = $1 AND username = $2",
+          {PgParam::text(edit.channel), PgParam::text(edit.user)});
+    case Kind::kRemoveUser:
+      return connection.exec("DELETE FROM relay_channel_members WHERE username = $1",
+                             {PgParam::text(edit.user)});
+    case Kind::kSetOwner:
+      return connection.exec("UPDATE relay_channels SET owner = $2 WHERE name = $1",
+                             {PgParam::text(edit.channel), PgParam::text(edit.user)});
+    case Kind::kRemoveChannel:
+      return connection.exec("DELETE FROM relay_channels WHERE name = $1",
+                             {PgParam::text(edit.channel)});
+  }
+  return PgResult(nullptr, "unknown directory edit");
+}
+
+class PostgresDirectoryStorage : public DirectoryStorage {
+ public:
+  explicit PostgresDirectoryStorage(const std::string& url) : connection_(url) {}
+
+  bool load(DirectoryTable* table, std::string* error) override {
+    // One snapshot for the three reads: the version matches the rows.
+    if (!ok(connection_.exec_repeatable("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"),
+            error)) {
+      return false;
+    }
+    PgResult version = connection_.exec(kVersionSql);
+    PgResult channels =
+        connection_.exec("SELECT name, owner, private, created_ms FROM relay_channels");
+    PgResult members = connection_.exec(
+        "SELECT channel, username FROM relay_channel_members ORDER BY channel, username");
+    PgResult done = connection_.exec("COMMIT");
+    if (!ok(version, error) || !ok(channels, error) || !ok(members, error) || !ok(done, error) ||
+        version.rows() != 1) {
+      if (error->empty()) *error = "relay_directory_version has no row";
+      connection_.reset();
+      return false;
+    }
+    table->channels.clear();
+    for (int row = 0; row < channels.rows(); ++row) {
+      DirectoryChannel channel{channels.text(row, 0),
+                               channels.text(row, 1),
+                               channels.text(row, 2) == "t",
+                               channels.number(row, 3),
+                               {}};
+      table->channels.emplace(channel.name, std::move(channel));
+    }
+    for (int row = 0; row < members.rows(); ++row) {
+      auto found = table->channels.find(members.text(row, 0));
+      if (found != table->channels.end()) found->second.members.push_back(members.text(row, 1));
+    }
+    table->version = version.number(0, 0);
+    return true;
+  }
+
+  std::optional<int64_t> version(std::string* error) override {
+    PgResult version = connection_.exec_repeatable(kVersionSql);
+    if (!ok(version, error)) return std::nullopt;
+    if (version.rows() != 1) {
+      *error = "relay_directory_version has no row";
+      return std::nullopt;
+    }
+    return version.number(0, 0);
+  }
+
+  bool shared() const override { return true; }
+
+  Commit commit(int64_t from_version, const std::vector<DirectoryEdit>& edits,
+                std::string* error) override {
+    if (!ok(connection_.exec_repeatable("BEGIN"), error)) return Commit::kFailed;
+    PgResult bumped = connection_.exec(
+        "UPDATE relay_directory_version SET version = version + 1 WHERE singleton = 1 AND "
+        "version = $1 RETURNING version",
+        {PgParam::number(from_version)});
+    if (!ok(bumped, error)) return abandon();
+    if (bumped.rows() == 0) {
+      connection_.exec("ROLLBACK");
+      return Commit::kStale;
+    }
+    for (const DirectoryEdit& edit : edits) {
+      if (!ok(apply(connection_, edit), error)) return abandon();
+    }
+    std::string notify =
+        std::string("SELECT pg_notify('") + AccountStore::kChangedChannel + "', 'channels')";
+    if (!ok(connection_.exec(notify), error) || !ok(connection_.exec("COMMIT"), error)) {
+      return abandon();
+    }
+    return Commit::kDone;
+  }
+
+ private:
+  static bool ok(const PgResult& result, std::string* error) {
+    if (result.ok()) return true;
+    *error = result.error();
+    return false;
+  }
+  // After a failure inside a transaction: drop the connection (PostgreSQL rolls back).
+  Commit abandon() {
+    connection_.reset();
+    return Commit::kFailed;
+  }
+
+  PgConnection connection_;  // under the caller's lock
+};
+
+}  // namespace
+
+std::unique_ptr<DirectoryStorage> DirectoryStorage::open_postgres(const std::string& url,
+                                                                  std::string* error) {
+  PgConnection setup(url);
+  PgResult created = setup.exec_script(kSchema);
+  if (!created.ok()) {
+    *error = "cannot prepare the channel directory in PostgreSQL at " + pg_url_for_display(url) +
+             ": " + created.error();
+    return nullptr;
+  }
+  return std::make_unique<PostgresDirectoryStorage>(url);
+}
+
+}  // namespace relay
