@@ -92,15 +92,14 @@ bool PgConnection::ensure(std::string* error) {
     return false;
   }
   // connect_timeout bounds a connect to a host that does not answer; keepalives notice a server
-  // that went away while the connection idled.
-  const char* keys[] = {"dbname",
-                        "connect_timeout",
-                        "keepalives_idle",
-                        "keepalives_interval",
-                        "keepalives_count",
-                        "application_name",
-                        nullptr};
-  const char* values[] = {url_.c_str(), "3", "10", "5", "3", "relay-message-service", nullptr};
+  // that went away while the connection idled; NOTICEs ("already exists, skipping" of every
+  // schema run) stay out of stderr.
+  const char* keys[] = {
+      "dbname",           "connect_timeout",  "keepalives_idle", "keepalives_interval",
+      "keepalives_count", "application_name", "options",         nullptr};
+  const char* values[] = {
+      url_.c_str(), "3", "10", "5", "3", "relay-message-service", "-c client_min_messages=warning",
+      nullptr};
   conn_ = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   if (conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK) {
     last_error_ = connection_error(conn_);

@@ -47,11 +47,6 @@ case "$store" in
     exit 1
     ;;
 esac
-if [ "$store" = "postgres" ] && [ "${AUTH_MODE:-open}" = "accounts" ]; then
-  echo "cluster: AUTH_MODE=accounts runs with STORE=sqlite for now (accounts and private channels" \
-    "live in one message-service's SQLite files)" >&2
-  exit 1
-fi
 if ! [ "$message_instances" -ge 1 ] 2>/dev/null || [ "$message_instances" -gt 10 ]; then
   echo "cluster: MESSAGE_INSTANCES must be 1 to 10 (ports +80..+89), not '$message_instances'" >&2
   exit 1

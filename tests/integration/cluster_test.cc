@@ -139,50 +139,79 @@ TEST_CASE(
   }
 }
 
-TEST_CASE(
-    "cluster: scripts/cluster.sh starts the topology, serves through nginx, stops on SIGTERM") {
+/// scripts/cluster.sh run as a user would, with its internal ports from a fixed base: below the
+/// kernel's ephemeral range (32768 and up), where the other tests' port-0 binds never land, at a
+/// random offset for parallel runs. The constructor REQUIREs "cluster: started".
+struct ClusterScript {
   TempDir dir;
-  // Internal ports from a fixed base: below the kernel's ephemeral range (32768 and up), where the
-  // other tests' port-0 binds never land, at a random offset for parallel runs of this test.
-  std::mt19937 random(std::random_device{}());
-  int base = 20000 + static_cast<int>(random() % 100) * 100;
+  int base = 0;
   int api_port = reserve_free_port();
   int stream_port = reserve_free_port();
-  std::filesystem::path build =
-      std::filesystem::path(message_service_binary()).parent_path().parent_path();
-  // The default topology: PostgreSQL and two message-services on it. Run as root, PostgreSQL runs
-  // as nobody, who must be able to reach its folder.
-  std::string cluster_dir = dir.subdir("cluster");
-  for (std::filesystem::path path = cluster_dir; path != path.root_path();
-       path = path.parent_path()) {
-    std::error_code ignored;
-    std::filesystem::permissions(path, std::filesystem::perms::others_exec,
-                                 std::filesystem::perm_options::add, ignored);
+  std::unique_ptr<ServiceProcess> process;
+
+  explicit ClusterScript(const Environment& extra = {}) {
+    std::mt19937 random(std::random_device{}());
+    base = 20000 + static_cast<int>(random() % 100) * 100;
+    std::filesystem::path build =
+        std::filesystem::path(message_service_binary()).parent_path().parent_path();
+    // The default topology: PostgreSQL and two message-services on it. Run as root, PostgreSQL
+    // runs as nobody, who must be able to reach its folder.
+    std::string cluster_dir = dir.subdir("cluster");
+    for (std::filesystem::path path = cluster_dir; path != path.root_path();
+         path = path.parent_path()) {
+      std::error_code ignored;
+      std::filesystem::permissions(path, std::filesystem::perms::others_exec,
+                                   std::filesystem::perm_options::add, ignored);
+    }
+    Environment env = {{"PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"},
+                       {"SKIP_BUILD", "1"},
+                       {"BUILD_DIR", build.string()},
+                       {"CLUSTER_DIR", cluster_dir},
+                       {"API_PORT", std::to_string(api_port)},
+                       {"STREAM_PORT", std::to_string(stream_port)},
+                       {"INTERNAL_PORT_BASE", std::to_string(base)}};
+    for (const auto& [name, value] : extra) env[name] = value;
+    process = std::make_unique<ServiceProcess>("cluster.sh", "/bin/bash", env);
+    process->set_args({scripts_dir() + "/cluster.sh"});
+    REQUIRE(process->spawn());
+    REQUIRE_MESSAGE(eventually([&] { return said("cluster: started") || !process->running(); }),
+                    process->diagnostics(60));
+    REQUIRE_MESSAGE(process->running(), process->diagnostics(60));
   }
-  ServiceProcess cluster("cluster.sh", "/bin/bash",
-                         {{"PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"},
-                          {"SKIP_BUILD", "1"},
-                          {"BUILD_DIR", build.string()},
-                          {"CLUSTER_DIR", cluster_dir},
-                          {"API_PORT", std::to_string(api_port)},
-                          {"STREAM_PORT", std::to_string(stream_port)},
-                          {"INTERNAL_PORT_BASE", std::to_string(base)}});
-  cluster.set_args({scripts_dir() + "/cluster.sh"});
-  REQUIRE(cluster.spawn());
-  INFO(cluster.diagnostics(60));
-  auto said = [&](const std::string& words) {
-    for (const auto& line : cluster.stdout_lines()) {
+
+  /// Whether the script printed a line containing `words`.
+  bool said(const std::string& words) const {
+    for (const auto& line : process->stdout_lines()) {
       if (line.find(words) != std::string::npos) return true;
     }
     return false;
-  };
-  REQUIRE(eventually([&] { return said("cluster: started") || !cluster.running(); }));
-  REQUIRE(cluster.running());
-  CHECK(said("notify-service   127.0.0.1:" + std::to_string(base + 91) + " 127.0.0.1:" +
-             std::to_string(base + 92) + " 127.0.0.1:" + std::to_string(base + 93)));
-  CHECK(said("message-service  127.0.0.1:" + std::to_string(base + 80) +
-             " 127.0.0.1:" + std::to_string(base + 81) + " (STORE=postgres"));
-  CHECK(said("postgres         127.0.0.1:" + std::to_string(base + 432)));
+  }
+
+  /// SIGTERM; CHECKs a clean exit, its goodbye, and that nothing it started still listens.
+  void stop_and_check() {
+    process->terminate();
+    auto status = process->wait_exit(30s);
+    REQUIRE(status.has_value());
+    CHECK(status->clean());
+    CHECK(said("cluster: stopped"));
+    for (int port :
+         {api_port, stream_port, base + 80, base + 81, base + 91, base + 92, base + 93}) {
+      CAPTURE(port);
+      CHECK_FALSE(listening(port));
+    }
+  }
+};
+
+TEST_CASE(
+    "cluster: scripts/cluster.sh starts the topology, serves through nginx, stops on SIGTERM") {
+  ClusterScript cluster;
+  int base = cluster.base;
+  INFO(cluster.process->diagnostics(60));
+  CHECK(cluster.said("notify-service   127.0.0.1:" + std::to_string(base + 91) + " 127.0.0.1:" +
+                     std::to_string(base + 92) + " 127.0.0.1:" + std::to_string(base + 93)));
+  CHECK(cluster.said("message-service  127.0.0.1:" + std::to_string(base + 80) +
+                     " 127.0.0.1:" + std::to_string(base + 81) + " (STORE=postgres"));
+  CHECK(cluster.said("postgres         127.0.0.1:" + std::to_string(base + 432)));
   // Both message-services on the one database; exactly one forwards.
   for (int port : {base + 80, base + 81}) {
     CHECK(HttpClient(port).get("/health").json().value("store_engine", "") == "postgres");
@@ -195,11 +224,11 @@ TEST_CASE(
     return now == 1;
   }));
 
-  SseStream first(stream_port, "/events");
-  SseStream second(stream_port, "/events");
+  SseStream first(cluster.stream_port, "/events");
+  SseStream second(cluster.stream_port, "/events");
   REQUIRE(first.wait_connected());
   REQUIRE(second.wait_connected());
-  HttpClient api(api_port);
+  HttpClient api(cluster.api_port);
   // Round robin spreads the posts over both message-services; the streams get them all, in order.
   std::vector<int64_t> ids = post_many(api, "through nginx ", 4);
   int64_t id = post_marker(api);
@@ -210,17 +239,51 @@ TEST_CASE(
   HttpResponse page = api.get("/");
   CHECK(page.status == 200);
   HttpResponse config = api.get("/config.json");
-  CHECK(config.json().value("notify_port", "") == std::to_string(stream_port));
+  CHECK(config.json().value("notify_port", "") == std::to_string(cluster.stream_port));
+  cluster.stop_and_check();
+}
 
-  cluster.terminate();
-  auto status = cluster.wait_exit(30s);
-  REQUIRE(status.has_value());
-  CHECK(status->clean());
-  CHECK(said("cluster: stopped"));
-  for (int port : {api_port, stream_port, base + 80, base + 81, base + 91, base + 92, base + 93}) {
-    CAPTURE(port);
-    CHECK_FALSE(listening(port));
+TEST_CASE(
+    "cluster: scripts/cluster.sh with AUTH_MODE=accounts: accounts, sessions and private "
+    "channels through nginx, whichever message-service answers") {
+  ClusterScript cluster(Environment{{"AUTH_MODE", "accounts"}});
+  INFO(cluster.process->diagnostics(60));
+  HttpClient api(cluster.api_port);
+  // nginx takes turns: registrations, sign-ins and channel changes land on both instances.
+  Account alice = register_account(api, "alice");
+  Account bob = register_account(api, "bob");
+  Account carol = register_account(api, "carol");
+  for (int i = 0; i < 2; ++i) {
+    CHECK(api.get("/auth/me", bearer(alice.token)).status == 200);
+    auto login = api.post_json("/auth/login", {{"username", "bob"}, {"password", kPassword}});
+    CHECK_MESSAGE(login.status == 200, login.describe());
   }
+  create_private(api, alice, "plans", {&bob});
+  auto stream_of = [&](const Account& who) {
+    auto issued = api.post("/auth/stream-ticket", "", "application/json", bearer(who.token));
+    REQUIRE_MESSAGE(issued.status == 201, issued.describe());
+    return std::make_unique<SseStream>(cluster.stream_port,
+                                       "/events?ticket=" + issued.json().value("ticket", ""));
+  };
+  auto bob_stream = stream_of(bob);
+  auto carol_stream = stream_of(carol);
+  REQUIRE_MESSAGE(bob_stream->wait_connected(), bob_stream->describe());
+  REQUIRE_MESSAGE(carol_stream->wait_connected(), carol_stream->describe());
+  std::vector<int64_t> secret;
+  for (int i = 0; i < 2; ++i) {
+    secret.push_back(
+        id_of(post_message(api, {{"content", "plan " + std::to_string(i)}, {"channel", "plans"}},
+                           bearer(alice.token))));
+  }
+  int64_t marker = post_marker(api.with_headers(bearer(carol.token)));
+  REQUIRE_MESSAGE(bob_stream->wait_message_id(marker), bob_stream->describe());
+  REQUIRE_MESSAGE(carol_stream->wait_message_id(marker), carol_stream->describe());
+  CHECK(compare_ids(bob_stream->message_ids(), with(secret, marker)) == "");
+  CHECK(compare_ids(carol_stream->message_ids(), {marker}) == "");
+  for (int i = 0; i < 2; ++i) {
+    CHECK(api.get("/messages?channel=plans", bearer(carol.token)).status == 404);
+  }
+  cluster.stop_and_check();
 }
 
 TEST_SUITE_END();

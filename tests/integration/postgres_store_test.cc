@@ -9,6 +9,7 @@
 
 #include <doctest/doctest.h>
 
+#include "tests/integration/accounts_support.h"
 #include "tests/integration/bus_support.h"
 #include "tests/support/nginx_server.h"
 #include "tests/support/postgres_server.h"
@@ -30,12 +31,18 @@ struct SharedStore {
   std::unique_ptr<Relay> relay;
   std::unique_ptr<ServiceProcess> second;
 
-  explicit SharedStore(RelayOptions options = {}) {
+  /// `accounts`: both services in AUTH_MODE=accounts with one AUTH_SECRET.
+  explicit SharedStore(RelayOptions options = {}, bool accounts = false) {
     REQUIRE_MESSAGE(postgres.start(), postgres.diagnostics());
+    if (accounts) {
+      RelayOptions signed_in = accounts_options(options.message_env, options.notify_env);
+      options.message_env = signed_in.message_env;
+      options.notify_env = signed_in.notify_env;
+    }
     options.message_env["STORE"] = "postgres";
     options.message_env["DATABASE_URL"] = postgres.url();
     relay = std::make_unique<Relay>(bus.options(options));
-    wait_ready(relay->notify_port(), false);
+    wait_ready(relay->notify_port(), accounts);
     int first = relay->message_port();
     REQUIRE(eventually([&] { return health_of(first).value("forwarding_role", "") == "leader"; }));
     Environment env = relay->message().env();
@@ -281,6 +288,162 @@ TEST_CASE(
   CHECK(compare_ids(live.message_ids(), with(all, marker)) == "");
   for (int port : ports) {
     CHECK(eventually([&] { return health_of(port).value("status", "") == "ok"; }));
+  }
+}
+
+TEST_CASE(
+    "postgres store, accounts: an account, its sessions and its private channels hold on every "
+    "instance; a removed member gets nothing more through any of them") {
+  SharedStore cluster({}, /*accounts=*/true);
+  INFO(cluster.diagnostics());
+  Relay& relay = *cluster.relay;
+  HttpClient a(relay.message_port());
+  HttpClient b(cluster.second->port());
+
+  // Registered through one instance, known to the other: the name is taken there, and the
+  // password signs in there.
+  Account alice = register_account(a, "alice");
+  auto taken = b.post_json("/auth/register", {{"username", "alice"}, {"password", kPassword}});
+  CHECK_MESSAGE(taken.status == 409, taken.describe());
+  auto on_b = b.post_json("/auth/login", {{"username", "alice"}, {"password", kPassword}});
+  REQUIRE_MESSAGE(on_b.status == 200, on_b.describe());
+  Account alice_b = signed_in_from(on_b);
+  Account bob = register_account(b, "bob");
+  Account carol = register_account(a, "carol");
+  CHECK(a.get("/auth/me", bearer(bob.token)).status == 200);
+
+  // A channel created through one instance is listed through the other before any message, and
+  // a member added through the other instance is one everywhere.
+  auto lobby = a.post_json("/channels", {{"name", "lobby"}}, bearer(carol.token));
+  REQUIRE_MESSAGE(lobby.status == 201, lobby.describe());
+  auto plans =
+      a.post_json("/channels", {{"name", "plans"}, {"private", true}}, bearer(alice.token));
+  REQUIRE_MESSAGE(plans.status == 201, plans.describe());
+  auto added = b.post_json("/channels/plans/members", {{"user", "bob"}}, bearer(alice_b.token));
+  REQUIRE_MESSAGE(added.status == 201, added.describe());
+  auto names_for = [](const HttpClient& http, const Account& who) {
+    std::set<std::string> names;
+    HttpResponse listed = http.get("/channels", bearer(who.token));
+    REQUIRE_MESSAGE(listed.status == 200, listed.describe());
+    Json body = listed.json();
+    for (const Json& channel : body["channels"]) names.insert(channel.value("name", ""));
+    std::string joined;  // "a b c", by name
+    for (const std::string& name : names) joined += (joined.empty() ? "" : " ") + name;
+    return joined;
+  };
+  CHECK(names_for(b, carol) == "lobby");
+  CHECK(names_for(b, bob) == "lobby plans");
+  CHECK(names_for(a, bob) == "lobby plans");
+  auto members = a.get("/channels/plans/members", bearer(bob.token));
+  REQUIRE_MESSAGE(members.status == 200, members.describe());
+  CHECK(members.json()["members"] == Json::array({"alice", "bob"}));
+
+  // Streams of bob and carol, each opened with a ticket from a different instance.
+  auto ticket = [](const HttpClient& http, const Account& who) {
+    auto issued = http.post("/auth/stream-ticket", "", "application/json", bearer(who.token));
+    REQUIRE_MESSAGE(issued.status == 201, issued.describe());
+    return issued.json().value("ticket", "");
+  };
+  SseStream bob_stream(relay.notify_port(), "/events?ticket=" + ticket(a, bob));
+  SseStream carol_stream(relay.notify_port(), "/events?ticket=" + ticket(b, carol));
+  REQUIRE_MESSAGE(bob_stream.wait_connected(), bob_stream.describe());
+  REQUIRE_MESSAGE(carol_stream.wait_connected(), carol_stream.describe());
+  int64_t secret = id_of(
+      post_message(a, {{"content", "for members"}, {"channel", "plans"}}, bearer(alice.token)));
+  int64_t marker = post_marker(b.with_headers(bearer(carol.token)));
+  REQUIRE_MESSAGE(bob_stream.wait_message_id(marker), bob_stream.describe());
+  REQUIRE_MESSAGE(carol_stream.wait_message_id(marker), carol_stream.describe());
+  CHECK(compare_ids(bob_stream.message_ids(), {secret, marker}) == "");
+  CHECK(compare_ids(carol_stream.message_ids(), {marker}) == "");
+
+  // Bob is removed through one instance. At once, the other hides the channel from him, and what
+  // is posted to it after goes to its members only, whichever instance forwards it.
+  auto removed = b.del("/channels/plans/members/bob", bearer(alice_b.token));
+  REQUIRE_MESSAGE(removed.status == 200, removed.describe());
+  CHECK(a.get("/messages?channel=plans", bearer(bob.token)).status == 404);
+  CHECK(a.get("/messages/" + std::to_string(secret), bearer(bob.token)).status == 404);
+  CHECK(names_for(a, bob) == "general lobby");
+  SseStream alice_stream(relay.notify_port(), "/events?ticket=" + ticket(b, alice_b));
+  REQUIRE_MESSAGE(alice_stream.wait_connected(), alice_stream.describe());
+  int64_t after = id_of(post_message(a, {{"content", "members only now"}, {"channel", "plans"}},
+                                     bearer(alice.token)));
+  int64_t second_marker = post_marker(a.with_headers(bearer(carol.token)));
+  REQUIRE_MESSAGE(bob_stream.wait_message_id(second_marker), bob_stream.describe());
+  REQUIRE_MESSAGE(alice_stream.wait_message_id(second_marker), alice_stream.describe());
+  CHECK(compare_ids(bob_stream.message_ids(), {secret, marker, second_marker}) == "");
+  CHECK(compare_ids(alice_stream.message_ids(), {after, second_marker}) == "");
+  // Posting there is refused to him through either instance (the event loop's copy of the
+  // directory follows within the watch's notification).
+  for (const HttpClient* http : {&a, &b}) {
+    CHECK(eventually([&] {
+      return http->post_json("/messages", {{"content", "let me in"}, {"channel", "plans"}},
+                             bearer(bob.token))
+                 .status == 404;
+    }));
+  }
+
+  // A logout through one instance ends the session on the other: the refresh cookie at once
+  // (it is read from the shared store), the access token as soon as the watch hears of it.
+  auto out = b.post("/auth/logout", "", "application/json", bearer(alice_b.token));
+  REQUIRE_MESSAGE(out.status == 200, out.describe());
+  auto renewed = a.post("/auth/token", "", "application/json",
+                        {{"Cookie", "relay_session=" + alice_b.session}});
+  CHECK(renewed.status == 401);
+  CHECK(eventually([&] { return a.get("/auth/me", bearer(alice_b.token)).status == 401; }));
+  CHECK(a.get("/auth/me", bearer(alice.token)).status == 200);  // her other session lives
+
+  // A restarted instance starts from the shared tables: the ended session stays ended there.
+  cluster.second->stop();
+  REQUIRE_MESSAGE(cluster.second->start(), cluster.second->diagnostics());
+  HttpClient b_again(cluster.second->port());
+  CHECK(b_again.get("/auth/me", bearer(alice_b.token)).status == 401);
+  CHECK(b_again.get("/auth/me", bearer(alice.token)).status == 200);
+  CHECK(names_for(b_again, bob) == "general lobby");
+}
+
+TEST_CASE(
+    "postgres store, accounts: members added and removed through two instances at once all "
+    "land, and both instances list the same members") {
+  SharedStore cluster({}, /*accounts=*/true);
+  INFO(cluster.diagnostics());
+  HttpClient a(cluster.relay->message_port());
+  HttpClient b(cluster.second->port());
+  Account owner = register_account(a, "owner");
+  auto plans =
+      a.post_json("/channels", {{"name", "plans"}, {"private", true}}, bearer(owner.token));
+  REQUIRE_MESSAGE(plans.status == 201, plans.describe());
+  // Two users per side (registrations are limited per address).
+  const std::vector<std::string> names[2] = {{"a0", "a1"}, {"b0", "b1"}};
+  for (const auto& side : names) {
+    for (const auto& name : side) register_account(a, name);
+  }
+  // Two changers, one per instance, each adding and removing its own users for a few rounds and
+  // adding them at the end: every change plans against its instance's copy, so many find the
+  // other's change committed first and plan again.
+  constexpr int kRounds = 10;
+  std::vector<std::string> failures[2];
+  std::vector<std::thread> changers;
+  for (int side = 0; side < 2; ++side) {
+    changers.emplace_back([&, side] {
+      const HttpClient& http = side == 0 ? a : b;
+      for (int round = 0; round < kRounds; ++round) {
+        for (const auto& name : names[side]) {
+          auto add =
+              http.post_json("/channels/plans/members", {{"user", name}}, bearer(owner.token));
+          if (add.status != 201) failures[side].push_back("add: " + add.describe());
+          if (round == kRounds - 1) continue;
+          auto remove = http.del("/channels/plans/members/" + name, bearer(owner.token));
+          if (remove.status != 200) failures[side].push_back("remove: " + remove.describe());
+        }
+      }
+    });
+  }
+  for (auto& changer : changers) changer.join();
+  for (const auto& side : failures) CHECK_MESSAGE(side.empty(), side.front());
+  for (const HttpClient* http : {&a, &b}) {
+    auto members = http->get("/channels/plans/members", bearer(owner.token));
+    REQUIRE_MESSAGE(members.status == 200, members.describe());
+    CHECK(members.json()["members"] == Json::array({"a0", "a1", "b0", "b1", "owner"}));
   }
 }
 
