@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "message-service/config.h"
 #include "message-service/store_read.h"
 
 namespace relay {
@@ -28,6 +29,12 @@ class AccountStore {
   /// Connects to PostgreSQL and creates the tables if needed. nullptr with `*error` set when it
   /// cannot.
   static std::unique_ptr<AccountStore> open_postgres(const std::string& url, std::string* error);
+  /// The store `config` names: open_postgres() with STORE=postgres, else open().
+  static std::unique_ptr<AccountStore> open_for(const MessageServiceConfig& config,
+                                                std::string* error) {
+    return config.postgres ? open_postgres(config.database_url, error)
+                           : open(config.data_dir, error);
+  }
   /// The PostgreSQL notification channel of account and channel-directory changes.
   static constexpr const char* kChangedChannel = "relay_accounts";
 

@@ -300,7 +300,7 @@ int run_user_command(const MessageServiceConfig& config, int argc, char** argv) 
   std::string action = argv[2];
   std::string name = argv[3];
   std::string error;
-  auto accounts = AccountStore::open(config.data_dir, &error);
+  auto accounts = AccountStore::open_for(config, &error);
   if (!accounts) {
     std::cerr << "message-service: cannot open the account store: " << error << "\n";
     return 1;
@@ -326,7 +326,7 @@ int run_user_command(const MessageServiceConfig& config, int argc, char** argv) 
         std::cerr << "message-service: " << error << "\n";
         return 1;
       case AccountStore::CreateOutcome::kCreated: {
-        auto channels = ChannelDirectory::open(config.data_dir, &error);
+        auto channels = ChannelDirectory::open_for(config, &error);
         if (!channels || !channels->forget_user(name, &error)) {
           accounts->remove_user(name, now_unix_ms());
           std::cerr << "message-service: the channel directory failed: " << error << "\n";
@@ -347,7 +347,7 @@ int run_user_command(const MessageServiceConfig& config, int argc, char** argv) 
       std::cerr << "message-service: no user " << name << "\n";
       return 1;
     }
-    auto channels = ChannelDirectory::open(config.data_dir, &error);
+    auto channels = ChannelDirectory::open_for(config, &error);
     if (!channels || !channels->forget_user(name, &error)) {
       std::cerr << "message-service: removed user " << name
                 << " but not from their channels: " << error << "\n";

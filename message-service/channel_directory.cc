@@ -6,9 +6,6 @@ namespace relay {
 
 namespace {
 
-// How often a change is planned again after other instances committed first.
-constexpr int kAttempts = 8;
-
 using Channels = std::map<std::string, ChannelDirectory::Channel>;
 using Outcome = ChannelDirectory::Outcome;
 using Edits = std::vector<DirectoryEdit>;
@@ -77,6 +74,11 @@ std::unique_ptr<ChannelDirectory> ChannelDirectory::open_postgres(const std::str
   return storage ? loaded(std::move(storage), error) : nullptr;
 }
 
+std::unique_ptr<ChannelDirectory> ChannelDirectory::open_for(const MessageServiceConfig& config,
+                                                             std::string* error) {
+  return config.postgres ? open_postgres(config.database_url, error) : open(config.data_dir, error);
+}
+
 std::unique_ptr<ChannelDirectory> ChannelDirectory::loaded(
     std::unique_ptr<DirectoryStorage> storage, std::string* error) {
   std::unique_ptr<ChannelDirectory> directory(new ChannelDirectory(std::move(storage)));
@@ -106,27 +108,32 @@ bool ChannelDirectory::sync(std::string* error) {
 }
 
 Outcome ChannelDirectory::change_locked(const Plan& plan, std::string* error) {
-  for (int attempt = 0; attempt < kAttempts; ++attempt) {
-    auto planned = plan(channels_);
-    if (auto* outcome = std::get_if<Outcome>(&planned)) return *outcome;
-    const Edits& edits = std::get<Edits>(planned);
-    switch (storage_->commit(version_, edits, error)) {
-      case DirectoryStorage::Commit::kDone: {
-        std::lock_guard lock(mutex_);
-        for (const DirectoryEdit& edit : edits) apply(edit, &channels_);
-        ++version_;
-        publish_locked();
-        return Outcome::kDone;
-      }
-      case DirectoryStorage::Commit::kStale:
-        if (!reload_locked(error)) return Outcome::kFailed;
-        break;
-      case DirectoryStorage::Commit::kFailed:
-        return Outcome::kFailed;
+  auto stored = storage_->begin(error);
+  if (!stored) return Outcome::kFailed;
+  if (*stored != version_) {
+    // Another instance changed the table since the mirror was loaded: decide on it as it is.
+    DirectoryTable table;
+    if (!storage_->load(&table, error)) {
+      storage_->rollback();
+      return Outcome::kFailed;
     }
+    std::lock_guard lock(mutex_);
+    channels_ = std::move(table.channels);
+    version_ = table.version;
+    publish_locked();
   }
-  *error = "the channel directory kept changing under this change; try again";
-  return Outcome::kFailed;
+  auto planned = plan(channels_);
+  if (auto* outcome = std::get_if<Outcome>(&planned)) {
+    storage_->rollback();
+    return *outcome;
+  }
+  const Edits& edits = std::get<Edits>(planned);
+  if (!storage_->commit(edits, error)) return Outcome::kFailed;
+  std::lock_guard lock(mutex_);
+  for (const DirectoryEdit& edit : edits) apply(edit, &channels_);
+  ++version_;
+  publish_locked();
+  return Outcome::kDone;
 }
 
 void ChannelDirectory::publish_locked() {

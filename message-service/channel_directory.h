@@ -11,6 +11,7 @@
 #include <variant>
 #include <vector>
 
+#include "message-service/config.h"
 #include "message-service/directory_storage.h"
 #include "shared/private_channels.h"
 
@@ -24,9 +25,10 @@ namespace relay {
 /// member; the owner cannot leave it. Every change increments a stored version, so notify-service
 /// can tell whether it holds the current table (private_channels()).
 ///
-/// With a shared storage another instance may change the table: a change here commits only from
-/// the version the mirror holds (else it reloads and decides again), and sync() brings the mirror
-/// up to the stored version; call it before a decision that must see every committed change.
+/// With a shared storage another instance may change the table: a change here runs under the
+/// storage's write lock and decides on the table as stored (reloading the mirror first when it is
+/// behind), and sync() brings the mirror up to the stored version; call it before a decision that
+/// must see every committed change.
 ///
 /// Threads: any. Changes and sync() block on the storage (call them from a worker); they are
 /// serialised among themselves. The read-only queries only touch memory, under a lock that no
@@ -40,6 +42,9 @@ class ChannelDirectory {
   /// cannot.
   static std::unique_ptr<ChannelDirectory> open_postgres(const std::string& url,
                                                          std::string* error);
+  /// The directory `config` names: open_postgres() with STORE=postgres, else open().
+  static std::unique_ptr<ChannelDirectory> open_for(const MessageServiceConfig& config,
+                                                    std::string* error);
   ~ChannelDirectory();
   ChannelDirectory(const ChannelDirectory&) = delete;
   ChannelDirectory& operator=(const ChannelDirectory&) = delete;
@@ -92,8 +97,8 @@ class ChannelDirectory {
   /// the edits to commit.
   using Plan = std::function<std::variant<Outcome, std::vector<DirectoryEdit>>(
       const std::map<std::string, Channel>&)>;
-  /// Plans against the mirror and commits; when another instance committed first, reloads and
-  /// plans again. Caller holds storage_mutex_.
+  /// Under the storage's write lock: brings the mirror up to the stored table when it is behind,
+  /// plans against it and commits. Caller holds storage_mutex_.
   Outcome change_locked(const Plan& plan, std::string* error);
   /// Reads the whole table into the mirror. Caller holds storage_mutex_.
   bool reload_locked(std::string* error);

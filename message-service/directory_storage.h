@@ -41,14 +41,16 @@ struct DirectoryEdit {
   int64_t at_ms = 0;
 };
 
-/// Where ChannelDirectory keeps its channels (the mirror in memory is ChannelDirectory's). Every
-/// committed change moves the stored version on by one, and a change commits only from the
-/// version its caller last saw, so a directory that another instance changed meanwhile is told
-/// to reload instead of writing over what it has not seen. Two engines: SQLite in DATA_DIR (one
-/// instance's own) and PostgreSQL (STORE=postgres, shared by every instance; a commit notifies
+/// Where ChannelDirectory keeps its channels (the mirror in memory is ChannelDirectory's). A change
+/// is one transaction: begin() locks the stored table against every other writer (another
+/// instance's change waits for this one to commit) and says its version, so a caller whose mirror
+/// is older reloads inside the lock and decides on the table as it is; commit() writes the edits
+/// and moves the version on by one. Two engines: SQLite in DATA_DIR (one instance's own) and
+/// PostgreSQL (STORE=postgres, shared by every instance; a commit notifies
 /// AccountStore::kChangedChannel).
 ///
-/// Threads: one caller at a time (ChannelDirectory's mutex); every call blocks on the database.
+/// Threads: one caller at a time (ChannelDirectory's storage lock); every call blocks on the
+/// database.
 class DirectoryStorage {
  public:
   /// `<data_dir>/channels.db`. nullptr with `*error` set when it cannot be opened.
@@ -60,21 +62,22 @@ class DirectoryStorage {
                                                          std::string* error);
   virtual ~DirectoryStorage() = default;
 
-  /// Reads everything; false with `*error` when it cannot.
+  /// Reads everything, as one consistent snapshot (inside a change: as the change sees it); false
+  /// with `*error` when it cannot.
   virtual bool load(DirectoryTable* table, std::string* error) = 0;
   /// The stored version, cheaply; nullopt with `*error` when it cannot be read.
   virtual std::optional<int64_t> version(std::string* error) = 0;
   /// A storage that others change too (PostgreSQL): version() is worth asking before a decision.
   virtual bool shared() const = 0;
 
-  enum class Commit {
-    kDone,    // stored; the version is now `from_version + 1`
-    kStale,   // the stored version is not `from_version`: nothing written, reload first
-    kFailed,  // the database refused; nothing written (`*error` says why)
-  };
-  /// Applies `edits` in one transaction, from `from_version`.
-  virtual Commit commit(int64_t from_version, const std::vector<DirectoryEdit>& edits,
-                        std::string* error) = 0;
+  /// Starts a change: takes the write lock and returns the stored version; nullopt with `*error`
+  /// when it cannot (no change is open then).
+  virtual std::optional<int64_t> begin(std::string* error) = 0;
+  /// Ends the open change by writing `edits` and the next version; false with `*error` when the
+  /// database refused (then nothing was written).
+  virtual bool commit(const std::vector<DirectoryEdit>& edits, std::string* error) = 0;
+  /// Ends the open change without writing.
+  virtual void rollback() = 0;
 };
 
 }  // namespace relay

@@ -437,7 +437,8 @@ HttpReply MessageRoutes::health(HttpRequest&) {
   bool store_ok = store_.healthy();
   bool bus_ok = bus_.reachable(500);
   std::optional<int64_t> backlog = forwarder_.backlog();  // nullopt: the store cannot say
-  bool forwarding = forwarder_.last_attempt_ok();
+  // A standby attempts nothing: a failure from before it lost the lease is not its to report.
+  bool forwarding = !forwarder_.leading() || forwarder_.last_attempt_ok();
   bool redis = config_.broker.redis;
   // Degraded but 200 while the bus is down: posts are still stored (201) and go out later.
   nlohmann::json body = {

@@ -21,6 +21,17 @@
 
 namespace relay {
 
+namespace {
+
+bool touches_private_channel(const std::vector<Message>& batch, const PrivateChannels& table) {
+  for (const Message& message : batch) {
+    if (message.to.empty() && table.is_private(message.channel)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 struct MessageService::Parts {
   MetricsRegistry metrics;
   std::unique_ptr<MessageStore> store;
@@ -60,8 +71,7 @@ bool MessageService::start() {
     return false;
   }
   // With a shared store the directory is shared too: one set of channels for every instance.
-  p.channels = config_.postgres ? ChannelDirectory::open_postgres(config_.database_url, &error)
-                                : ChannelDirectory::open(config_.data_dir, &error);
+  p.channels = ChannelDirectory::open_for(config_, &error);
   if (!p.channels) {
     logger_.error("cannot open the channel directory", {{"error", error}});
     return false;
@@ -83,8 +93,13 @@ bool MessageService::start() {
       [bus = p.bus.get(), channels = p.channels.get()](const std::vector<Message>& batch,
                                                        std::string* why) {
         // Every membership change committed before these messages were read is in the table
-        // they go out under (another instance may have made it a moment ago).
-        return channels->sync(why) && bus->send(batch, why);
+        // they go out under (another instance may have made it a moment ago). When the directory
+        // cannot be read, only a batch that no membership decides (public channels, direct
+        // messages) goes out: a channel with messages never becomes private.
+        if (!channels->sync(why) && touches_private_channel(batch, *channels->private_channels())) {
+          return false;
+        }
+        return bus->send(batch, why);
       },
       options, logger_, p.metrics);
   if (config_.exposure.accounts() && !start_accounts()) return false;
@@ -162,8 +177,7 @@ bool MessageService::start() {
 bool MessageService::start_accounts() {
   auto& p = *parts_;
   std::string error;
-  p.accounts = config_.postgres ? AccountStore::open_postgres(config_.database_url, &error)
-                                : AccountStore::open(config_.data_dir, &error);
+  p.accounts = AccountStore::open_for(config_, &error);
   if (!p.accounts) {
     logger_.error("cannot open the account store", {{"error", error}});
     return false;

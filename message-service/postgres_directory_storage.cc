@@ -1,7 +1,7 @@
 // DirectoryStorage on PostgreSQL (STORE=postgres): the channels and members every instance shares.
-// A commit first moves relay_directory_version on from the version its caller saw; that row lock
-// orders concurrent commits from different instances, and a caller who saw an older version is
-// told to reload (kStale) instead of deciding on a table it has not seen. Each commit notifies
+// A change starts by locking the one row of relay_directory_version (SELECT ... FOR UPDATE): every
+// writer takes it first, so changes from different instances run one after another, and a change
+// reads the table as the previous one committed it. Each commit notifies
 // AccountStore::kChangedChannel, so the other instances reload at once.
 
 #include "message-service/account_store.h"
@@ -73,8 +73,11 @@ class PostgresDirectoryStorage : public DirectoryStorage {
   explicit PostgresDirectoryStorage(const std::string& url) : connection_(url) {}
 
   bool load(DirectoryTable* table, std::string* error) override {
-    // One snapshot for the three reads: the version matches the rows.
-    if (!ok(connection_.exec_repeatable("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"),
+    // Outside a change, one snapshot for the three reads: the version matches the rows. Inside
+    // one, the lock keeps every writer out, so each read sees what the last change committed.
+    bool own_snapshot = !in_change_;
+    if (own_snapshot &&
+        !ok(connection_.exec_repeatable("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"),
             error)) {
       return false;
     }
@@ -83,11 +86,12 @@ class PostgresDirectoryStorage : public DirectoryStorage {
         connection_.exec("SELECT name, owner, private, created_ms FROM relay_channels");
     PgResult members = connection_.exec(
         "SELECT channel, username FROM relay_channel_members ORDER BY channel, username");
-    PgResult done = connection_.exec("COMMIT");
+    PgResult done = own_snapshot ? connection_.exec("COMMIT") : PgResult(nullptr, "");
     if (!ok(version, error) || !ok(channels, error) || !ok(members, error) || !ok(done, error) ||
         version.rows() != 1) {
       if (error->empty()) *error = "relay_directory_version has no row";
       connection_.reset();
+      in_change_ = false;
       return false;
     }
     table->channels.clear();
@@ -119,27 +123,37 @@ class PostgresDirectoryStorage : public DirectoryStorage {
 
   bool shared() const override { return true; }
 
-  Commit commit(int64_t from_version, const std::vector<DirectoryEdit>& edits,
-                std::string* error) override {
-    if (!ok(connection_.exec_repeatable("BEGIN"), error)) return Commit::kFailed;
+  std::optional<int64_t> begin(std::string* error) override {
+    if (!ok(connection_.exec_repeatable("BEGIN"), error)) return std::nullopt;
+    PgResult locked = connection_.exec(std::string(kVersionSql) + " FOR UPDATE");
+    if (!ok(locked, error) || locked.rows() != 1) {
+      if (error->empty()) *error = "relay_directory_version has no row";
+      connection_.reset();
+      return std::nullopt;
+    }
+    in_change_ = true;
+    return locked.number(0, 0);
+  }
+
+  bool commit(const std::vector<DirectoryEdit>& edits, std::string* error) override {
+    in_change_ = false;
     PgResult bumped = connection_.exec(
-        "UPDATE relay_directory_version SET version = version + 1 WHERE singleton = 1 AND "
-        "version = $1 RETURNING version",
-        {PgParam::number(from_version)});
-    if (!ok(bumped, error)) return abandon();
-    if (bumped.rows() == 0) {
-      connection_.exec("ROLLBACK");
-      return Commit::kStale;
-    }
-    for (const DirectoryEdit& edit : edits) {
-      if (!ok(apply(connection_, edit), error)) return abandon();
-    }
+        "UPDATE relay_directory_version SET version = version + 1 WHERE singleton = 1");
+    bool stored = ok(bumped, error);
+    for (size_t i = 0; stored && i < edits.size(); ++i)
+      stored = ok(apply(connection_, edits[i]), error);
     std::string notify =
         std::string("SELECT pg_notify('") + AccountStore::kChangedChannel + "', 'channels')";
-    if (!ok(connection_.exec(notify), error) || !ok(connection_.exec("COMMIT"), error)) {
-      return abandon();
+    if (stored && ok(connection_.exec(notify), error) && ok(connection_.exec("COMMIT"), error)) {
+      return true;
     }
-    return Commit::kDone;
+    connection_.reset();  // PostgreSQL rolls the transaction back with its session
+    return false;
+  }
+
+  void rollback() override {
+    in_change_ = false;
+    if (!connection_.exec("ROLLBACK").ok()) connection_.reset();
   }
 
  private:
@@ -148,13 +162,8 @@ class PostgresDirectoryStorage : public DirectoryStorage {
     *error = result.error();
     return false;
   }
-  // After a failure inside a transaction: drop the connection (PostgreSQL rolls back).
-  Commit abandon() {
-    connection_.reset();
-    return Commit::kFailed;
-  }
-
   PgConnection connection_;  // under the caller's lock
+  bool in_change_ = false;   // between begin() and commit() or rollback()
 };
 
 }  // namespace

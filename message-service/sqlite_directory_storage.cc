@@ -87,28 +87,27 @@ class SqliteDirectoryStorage : public DirectoryStorage {
 
   bool shared() const override { return false; }
 
-  Commit commit(int64_t from_version, const std::vector<DirectoryEdit>& edits,
-                std::string* error) override {
+  std::optional<int64_t> begin(std::string* error) override {
     if (!exec(db_, "BEGIN IMMEDIATE")) {
       failed(error);
-      return Commit::kFailed;
+      return std::nullopt;
     }
-    Statement bump(db_,
-                   "UPDATE directory_version SET version = version + 1 WHERE only = 1 AND "
-                   "version = ?");
-    bump.bind(1, from_version);
-    bool bumped = run(bump);
-    if (bumped && sqlite3_changes(db_) == 0) {
-      exec(db_, "ROLLBACK");
-      return Commit::kStale;
-    }
-    bool stored = bumped;
+    auto stored = version(error);
+    if (!stored) exec(db_, "ROLLBACK");
+    return stored;
+  }
+
+  bool commit(const std::vector<DirectoryEdit>& edits, std::string* error) override {
+    Statement bump(db_, "UPDATE directory_version SET version = version + 1 WHERE only = 1");
+    bool stored = run(bump);
     for (size_t i = 0; stored && i < edits.size(); ++i) stored = apply(edits[i]);
-    if (stored && exec(db_, "COMMIT")) return Commit::kDone;
+    if (stored && exec(db_, "COMMIT")) return true;
     failed(error);
     exec(db_, "ROLLBACK");
-    return Commit::kFailed;
+    return false;
   }
+
+  void rollback() override { exec(db_, "ROLLBACK"); }
 
  private:
   bool apply(const DirectoryEdit& edit) {

@@ -287,7 +287,8 @@ TEST_CASE(
   REQUIRE_MESSAGE(live.wait_message_id(marker, 60s), live.describe());
   CHECK(compare_ids(live.message_ids(), with(all, marker)) == "");
   for (int port : ports) {
-    CHECK(eventually([&] { return health_of(port).value("status", "") == "ok"; }));
+    CHECK_MESSAGE(eventually([&] { return health_of(port).value("status", "") == "ok"; }),
+                  health_of(port).dump());
   }
 }
 
@@ -399,6 +400,25 @@ TEST_CASE(
   CHECK(b_again.get("/auth/me", bearer(alice_b.token)).status == 401);
   CHECK(b_again.get("/auth/me", bearer(alice.token)).status == 200);
   CHECK(names_for(b_again, bob) == "general lobby");
+
+  // The operator removes bob on the command line, pointed at the shared database: his sessions
+  // end and he leaves every channel, on every instance.
+  auto readded = a.post_json("/channels/plans/members", {{"user", "bob"}}, bearer(alice.token));
+  REQUIRE_MESSAGE(readded.status == 201, readded.describe());
+  ServiceProcess tool("message-service user", message_service_binary(), relay.message().env());
+  tool.set_args({"user", "remove", "bob"});
+  REQUIRE(tool.spawn());
+  auto status = tool.wait_exit(60s);
+  REQUIRE(status);
+  CHECK_MESSAGE(status->clean(), tool.diagnostics());
+  auto left = b_again.get("/channels/plans/members", bearer(alice.token));
+  REQUIRE_MESSAGE(left.status == 200, left.describe());
+  CHECK(left.json()["members"] == Json::array({"alice"}));
+  for (const HttpClient* http : {&a, &b_again}) {
+    CHECK(eventually([&] { return http->get("/auth/me", bearer(bob.token)).status == 401; }));
+    auto login = http->post_json("/auth/login", {{"username", "bob"}, {"password", kPassword}});
+    CHECK(login.status == 401);
+  }
 }
 
 TEST_CASE(
