@@ -76,7 +76,7 @@ HttpReply accounts_unavailable(const Logger& logger, const std::string& error) {
 AuthRoutes::AuthRoutes(const MessageServiceConfig& config, AccountStore& accounts,
                        ChannelDirectory& channels, RevokedSessions& revoked,
                        const RequestAuthenticator& authenticator, MetricsRegistry& metrics,
-                       const Logger& logger)
+                       const Logger& logger, ClusterLimits* cluster)
     : config_(config),
       accounts_(accounts),
       channels_(channels),
@@ -92,7 +92,10 @@ AuthRoutes::AuthRoutes(const MessageServiceConfig& config, AccountStore& account
       tickets_issued_(metrics.counter("relay_stream_tickets_issued_total",
                                       "Stream tickets issued by POST /auth/stream-ticket.")),
       tickets_limited_(metrics.counter("relay_stream_tickets_limited_total",
-                                       "POST /auth/stream-ticket refused with 429 (per user).")) {}
+                                       "POST /auth/stream-ticket refused with 429 (per user).")),
+      throttle_(5, std::chrono::minutes(15), cluster),
+      registrations_("registrations", 5, 1.0 / 600, cluster),
+      stream_tickets_("stream-tickets", 10, 1.0, cluster) {}
 
 void AuthRoutes::add_routes(Router& router) {
   auto sync = [this](HttpReply (AuthRoutes::*handler)(HttpRequest&)) {

@@ -2,10 +2,11 @@
 
 #include "message-service/account_store.h"
 #include "message-service/channel_directory.h"
+#include "message-service/cluster_limits.h"
 #include "message-service/config.h"
-#include "message-service/login_throttle.h"
-#include "message-service/rate_limiter.h"
 #include "message-service/revoked_sessions.h"
+#include "message-service/shared_login_throttle.h"
+#include "message-service/shared_rate_limiter.h"
 #include "shared/auth/request_auth.h"
 #include "shared/http/router.h"
 #include "shared/logfmt.h"
@@ -20,13 +21,14 @@ namespace relay {
 /// session (renews tokens, lasts SESSION_TTL) and the access token (lasts ACCESS_TOKEN_TTL, for
 /// EventSource). Passwords are hashed with Argon2id on the worker pool and never logged; a wrong
 /// password and an unknown user get the same 401 in about the same time; failures are throttled
-/// per user name and per client address. Holds references only; all must outlive the server.
+/// per user name and per client address. With `cluster` (STORE=postgres) the throttle and the
+/// limits count across instances. Holds references only; all must outlive the server.
 /// Thread-safe (loops and workers call it).
 class AuthRoutes {
  public:
   AuthRoutes(const MessageServiceConfig& config, AccountStore& accounts, ChannelDirectory& channels,
              RevokedSessions& revoked, const RequestAuthenticator& authenticator,
-             MetricsRegistry& metrics, const Logger& logger);
+             MetricsRegistry& metrics, const Logger& logger, ClusterLimits* cluster = nullptr);
 
   void add_routes(Router& router);
 
@@ -56,12 +58,12 @@ class AuthRoutes {
   Counter& tickets_issued_;
   Counter& tickets_limited_;
   /// 5 failures per user name or client address within 15 minutes, then 429.
-  LoginThrottle throttle_{5, std::chrono::minutes(15)};
+  SharedLoginThrottle throttle_;
   /// Registrations per client address: 5 at once, then one every 10 minutes.
-  RateLimiter registrations_{5, 1.0 / 600};
+  SharedRateLimiter registrations_;
   /// Stream tickets per user: 10 at once, then one a second (what bounds notify-service's memory
   /// of used tickets per user: at most 40 live at a time).
-  RateLimiter stream_tickets_{10, 1.0};
+  SharedRateLimiter stream_tickets_;
 };
 
 /// Creates or removes an account from the command line (`message-service user add NAME`, the

@@ -111,7 +111,7 @@ HeaderList page_security_headers(const MessageServiceConfig& config, const HttpR
 MessageRoutes::MessageRoutes(const MessageServiceConfig& config, MessageStore& store,
                              Forwarder& forwarder, EventBus& bus, ChannelDirectory& channels,
                              MetricsRegistry& metrics, const Logger& logger,
-                             const RequestAuthenticator* authenticator)
+                             const RequestAuthenticator* authenticator, ClusterLimits* cluster)
     : config_(config),
       store_(store),
       forwarder_(forwarder),
@@ -133,7 +133,8 @@ MessageRoutes::MessageRoutes(const MessageServiceConfig& config, MessageStore& s
       posts_limited_(
           metrics.counter("relay_messages_rate_limited_total",
                           "POST /messages refused with 429 (RATE_MESSAGES_* per user).")),
-      post_limiter_(config.rate_messages_burst, config.rate_messages_per_sec) {}
+      post_limiter_("messages", config.rate_messages_burst, config.rate_messages_per_sec, cluster),
+      typing_limiter_("typing", 5, 5, cluster) {}
 
 void MessageRoutes::add_routes(Router& router) {
   auto signed_in = [this](HeadCheck next = {}, bool allow_service = false) {

@@ -4,7 +4,7 @@
 #include "message-service/config.h"
 #include "message-service/event_bus.h"
 #include "message-service/forwarder.h"
-#include "message-service/rate_limiter.h"
+#include "message-service/shared_rate_limiter.h"
 #include "message-service/store.h"
 #include "shared/auth/request_auth.h"
 #include "shared/http/router.h"
@@ -31,13 +31,15 @@ HttpReply store_unavailable(const Logger& logger, const char* what, const std::s
 /// everything is done and read as its caller. Private channels (ChannelDirectory) are invisible to
 /// non-members on every route here: posting, history, the log, one message, receipts, typing
 /// answer 404 as for a channel that does not exist, and reads over every channel leave them out.
+/// With `cluster` (STORE=postgres) the per-user limits hold across instances (SharedRateLimiter).
 /// Holds references only; everything it points to must outlive the server. Thread-safe (loops,
 /// workers and the store's commit thread call it).
 class MessageRoutes {
  public:
   MessageRoutes(const MessageServiceConfig& config, MessageStore& store, Forwarder& forwarder,
                 EventBus& bus, ChannelDirectory& channels, MetricsRegistry& metrics,
-                const Logger& logger, const RequestAuthenticator* authenticator = nullptr);
+                const Logger& logger, const RequestAuthenticator* authenticator = nullptr,
+                ClusterLimits* cluster = nullptr);
 
   /// Adds the service's routes to `router`.
   void add_routes(Router& router);
@@ -72,9 +74,9 @@ class MessageRoutes {
   Counter& typing_limited_;
   Counter& posts_limited_;
   /// Posts per signed-in user (AUTH_MODE=accounts only: in open mode a name is anyone's).
-  RateLimiter post_limiter_;
+  SharedRateLimiter post_limiter_;
   /// Typing notices per user: a burst of 5, then 5 a second.
-  RateLimiter typing_limiter_{5, 5};
+  SharedRateLimiter typing_limiter_;
 };
 
 }  // namespace relay

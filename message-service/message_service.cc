@@ -4,6 +4,7 @@
 #include "message-service/auth_routes.h"
 #include "message-service/channel_directory.h"
 #include "message-service/channel_routes.h"
+#include "message-service/cluster_limits.h"
 #include "message-service/cluster_watch.h"
 #include "message-service/direct_bus.h"
 #include "message-service/forwarder.h"
@@ -40,6 +41,7 @@ struct MessageService::Parts {
   std::unique_ptr<Forwarder> forwarder;
   std::unique_ptr<ForwardingLease> lease;  // STORE=postgres only
   std::unique_ptr<ClusterWatch> watch;     // STORE=postgres only
+  std::unique_ptr<ClusterLimits> limits;   // STORE=postgres only: rate limits across instances
   std::unique_ptr<MessageRoutes> routes;
   std::unique_ptr<ChannelRoutes> channel_routes;
   // AUTH_MODE=accounts only.
@@ -102,9 +104,14 @@ bool MessageService::start() {
         return bus->send(batch, why);
       },
       options, logger_, p.metrics);
+  // Several instances share one budget per user (STORE=postgres comes with BROKER=redis).
+  if (config_.postgres) {
+    p.limits = std::make_unique<ClusterLimits>(config_.broker.redis_url, logger_, p.metrics);
+  }
   if (config_.exposure.accounts() && !start_accounts()) return false;
-  p.routes = std::make_unique<MessageRoutes>(config_, *p.store, *p.forwarder, *p.bus, *p.channels,
-                                             p.metrics, logger_, p.authenticator.get());
+  p.routes =
+      std::make_unique<MessageRoutes>(config_, *p.store, *p.forwarder, *p.bus, *p.channels,
+                                      p.metrics, logger_, p.authenticator.get(), p.limits.get());
   p.channel_routes = std::make_unique<ChannelRoutes>(
       config_, *p.store, *p.channels, *p.bus, p.accounts.get(), logger_, p.authenticator.get());
 
@@ -205,8 +212,9 @@ bool MessageService::start_accounts() {
     return revoked.contains(id);
   };
   p.authenticator = std::make_unique<RequestAuthenticator>(std::move(options));
-  p.auth_routes = std::make_unique<AuthRoutes>(config_, *p.accounts, *p.channels, p.revoked,
-                                               *p.authenticator, p.metrics, logger_);
+  p.auth_routes =
+      std::make_unique<AuthRoutes>(config_, *p.accounts, *p.channels, p.revoked, *p.authenticator,
+                                   p.metrics, logger_, p.limits.get());
   return true;
 }
 

@@ -467,6 +467,63 @@ TEST_CASE(
   }
 }
 
+TEST_CASE(
+    "postgres store: per-user post limits and the sign-in throttle hold across instances: posts "
+    "alternating between two instances get 429 after about one burst, not two, and failed sign-ins "
+    "spread over both lock the user out of both after 5 in all, and with Redis gone posts are "
+    "still "
+    "taken") {
+  SharedStore cluster(
+      accounts_options({{"RATE_MESSAGES_BURST", "5"}, {"RATE_MESSAGES_PER_SEC", "1"}}));
+  INFO(cluster.diagnostics());
+  HttpClient instances[2] = {HttpClient(cluster.relay->message_port()),
+                             HttpClient(cluster.second->port())};
+  Account alice = register_account(instances[0], "alice");
+
+  // Counted per instance, 5 would pass on each, 10 in all; one budget lets 5 pass (plus what
+  // refilled while the burst ran).
+  int turn = 0;
+  Burst burst = send_burst(12, [&] {
+    return instances[turn++ % 2].post_json("/messages", {{"content", "burst"}},
+                                           bearer(alice.token));
+  });
+  CHECK(burst.passed + burst.limited == 12);
+  CHECK(burst.passed >= 5);
+  CHECK(burst.passed <= 5 + burst.took_s + 1);
+  double limited = 0;
+  for (const HttpClient& http : instances) {
+    std::string metrics = http.get("/metrics").body;
+    limited += metric_value(metrics, "relay_messages_rate_limited_total").value_or(0);
+    CHECK(metric_value(metrics, "relay_rate_limit_fallbacks_total").value_or(-1) == 0);
+  }
+  CHECK(limited == burst.limited);
+
+  // 5 wrong passwords, 3 on one instance and 2 on the other: each saw fewer than 5, yet both
+  // refuse even the right one now.
+  register_account(instances[1], "bob");
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    auto wrong = instances[attempt % 2].post_json(
+        "/auth/login", {{"username", "bob"}, {"password", "wrong one!"}});
+    CHECK_MESSAGE(wrong.status == 401, wrong.describe());
+  }
+  for (const HttpClient& http : instances) {
+    auto right = http.post_json("/auth/login", {{"username", "bob"}, {"password", kPassword}});
+    CHECK_MESSAGE(right.status == 429, right.describe());
+    CHECK(right.json().value("error", "") == "too_many_attempts");
+    CHECK(std::stoi(right.header("Retry-After")) > 0);
+  }
+
+  // Redis gone: each instance's own count decides, and posts are still taken.
+  Account carol = register_account(instances[0], "carol");
+  cluster.bus.redis.kill9();
+  for (const HttpClient& http : instances) {
+    auto posted = http.post_json("/messages", {{"content", "Redis is down"}}, bearer(carol.token));
+    CHECK_MESSAGE(posted.status == 201, posted.describe());
+    std::string metrics = http.get("/metrics").body;
+    CHECK(metric_value(metrics, "relay_rate_limit_fallbacks_total").value_or(0) >= 1);
+  }
+}
+
 TEST_CASE("postgres store: a combination that cannot work refuses to start with one line") {
   TempDir dir;
   struct Refused {

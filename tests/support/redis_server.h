@@ -1,5 +1,7 @@
 #pragma once
 
+#include <signal.h>
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +28,10 @@ class RedisServer {
   /// answers PING; false (see diagnostics()) when it did not.
   bool start(Millis timeout = kPatience);
   ExitStatus kill9() { return process_.kill9(); }
+  /// SIGSTOP: the kernel still accepts connections and takes commands, but nothing is answered
+  /// (a Redis too slow to answer) until resume() (SIGCONT).
+  void pause() { process_.send_signal(SIGSTOP); }
+  void resume() { process_.send_signal(SIGCONT); }
   int port() const { return port_; }
   /// redis://127.0.0.1:<port>
   std::string url() const;
