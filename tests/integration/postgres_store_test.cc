@@ -294,7 +294,7 @@ TEST_CASE(
 
 TEST_CASE(
     "postgres store, accounts: an account, its sessions and its private channels hold on every "
-    "instance; a removed member gets nothing more through any of them") {
+    "instance, and a removed member gets nothing more through any of them") {
   SharedStore cluster({}, /*accounts=*/true);
   INFO(cluster.diagnostics());
   Relay& relay = *cluster.relay;
