@@ -88,9 +88,9 @@ template <typename Call>
 std::optional<RedisReply> ClusterLimits::guarded(Call call) {
   std::optional<RedisReply> reply;
   if (steady_ms() >= paused_until_ms_.load()) {
-    std::unique_lock lock(mutex_, std::chrono::milliseconds(kTimeoutMs));
+    std::lock_guard lock(mutex_);
     // Another call may have found Redis out while this one waited.
-    if (lock.owns_lock() && steady_ms() >= paused_until_ms_.load()) {
+    if (steady_ms() >= paused_until_ms_.load()) {
       std::string error;
       reply = call(&error);
       if (reply && reply->is_error()) {

@@ -20,8 +20,9 @@ namespace relay {
 ///   by one Lua script on the Redis server's clock (TIME), so the instances' clocks do not matter;
 ///   it expires once it would be full again;
 /// - `relay:login:<key>`: a key's failed sign-ins, expiring when its window ends.
-/// Every call is bounded, since POST /messages asks from an event loop: at most kTimeoutMs waiting
-/// for the connection's lock and kTimeoutMs per round trip to Redis. When Redis cannot answer
+/// Every call is bounded, since POST /messages asks from an event loop: kTimeoutMs per round trip
+/// to Redis, and a call waiting for the connection's lock waits for at most the one call holding
+/// it (after a failure the calls behind it find the pause and do not try). When Redis cannot answer
 /// (down, slow, an error reply), the call answers nullopt, and so does every call for the next
 /// kPauseMs without trying, so callers fall back to their own per-instance count without paying the
 /// timeout on each request. An outage is logged once when it starts and once when it ends; each
@@ -63,9 +64,8 @@ class ClusterLimits {
   /// Runs `script` on `keys` and `args`; the lock is held.
   std::optional<RedisReply> eval(Script& script, const std::vector<std::string>& keys,
                                  const std::vector<std::string>& args, std::string* error);
-  /// Takes the lock (or gives up after kTimeoutMs) unless paused, runs `call`, and keeps the
-  /// outage state: nullopt when paused, when the lock was busy, or when `call` failed or got an
-  /// error reply.
+  /// Takes the lock unless paused, runs `call` unless paused meanwhile, and keeps the outage
+  /// state: nullopt when paused, or when `call` failed or got an error reply.
   template <typename Call>
   std::optional<RedisReply> guarded(Call call);
   /// The lock is held: `error` ends or continues an outage (empty: Redis answered).
@@ -75,7 +75,7 @@ class ClusterLimits {
   Counter& fallbacks_;
   /// Steady-clock ms until which calls do not try Redis (after a failure).
   std::atomic<int64_t> paused_until_ms_{0};
-  std::timed_mutex mutex_;
+  std::mutex mutex_;
   RedisConnection connection_;  // guarded by mutex_
   bool out_ = false;            // guarded by mutex_: the last call failed (and was logged)
   Script bucket_{nullptr, {}};
