@@ -239,10 +239,11 @@ HttpReply NotifyRoutes::open_stream(const HttpRequest& req) {
          "client_id must be 1 to 64 printable ASCII characters without spaces"});
   }
 
-  // Signed in: streams count against the caller's and the address's quota until they close.
+  // Signed in: streams count against the caller's and the address's quota until they close (over
+  // every instance with BROKER=redis).
   const bool counted = authenticator_ != nullptr;
   if (counted) {
-    auto verdict = quota_.acquire(req.caller, req.remote_addr);
+    auto verdict = acquire_stream(req.caller, req.remote_addr);
     if (verdict != StreamQuota::Verdict::kGranted) {
       streams_limited_.add();
       bool user_full = verdict == StreamQuota::Verdict::kUserFull;
@@ -261,7 +262,7 @@ HttpReply NotifyRoutes::open_stream(const HttpRequest& req) {
       hub_.subscribe(std::get<MessageFilter>(filter), last_event_id,
                      [wake = &wake_stream_, connection_id] { (*wake)(connection_id); });
   if (!subscription.subscriber) {
-    if (counted) quota_.release(req.caller, req.remote_addr);
+    if (counted) release_stream(req.caller, req.remote_addr);
     rejected_.add();
     HttpReply reply = HttpReply::error({503, "too_many_subscribers",
                                         "the service holds its limit of " +
@@ -288,10 +289,25 @@ HttpReply NotifyRoutes::open_stream(const HttpRequest& req) {
   session->set_on_closed(
       [this, counted, user = req.caller, address = req.remote_addr](const StreamSession& closed) {
         stream_ended(closed);
-        if (counted) quota_.release(user, address);
+        if (counted) release_stream(user, address);
       });
   reply.stream = std::move(session);
   return reply;
+}
+
+StreamQuota::Verdict NotifyRoutes::acquire_stream(const std::string& user,
+                                                  const std::string& address) {
+  auto verdict = quota_.acquire(user, address);
+  if (verdict != StreamQuota::Verdict::kGranted || !cluster_ || !cluster_->acquire_stream)
+    return verdict;
+  verdict = cluster_->acquire_stream(user, address);
+  if (verdict != StreamQuota::Verdict::kGranted) quota_.release(user, address);
+  return verdict;
+}
+
+void NotifyRoutes::release_stream(const std::string& user, const std::string& address) {
+  quota_.release(user, address);
+  if (cluster_ && cluster_->release_stream) cluster_->release_stream(user, address);
 }
 
 void NotifyRoutes::stream_ended(const StreamSession& session) {

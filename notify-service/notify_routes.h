@@ -41,8 +41,9 @@ class NotifyRoutes {
   /// `store_last_id` reads message-service's newest id for POST /notify ids far above the hub's
   /// (see IdGuard); empty: such ids are answered 503 `store_unreachable`.
   /// With `authenticator` (AUTH_MODE=accounts) GET /events and /presence need an access token,
-  /// a stream is its caller's, and streams are limited per user and per address (429). GET
-  /// /events also takes a stream ticket (`?ticket=`, see admit_stream); no other route does.
+  /// a stream is its caller's, and streams are limited per user and per address (429; over every
+  /// instance when set_cluster gave acquire_stream). GET /events also takes a stream ticket
+  /// (`?ticket=`, see admit_stream); no other route does.
   /// Private channels: PUT /notify/memberships (message-service's credential, as POST /notify) sets
   /// the hub's table; a stream or /presence naming a private channel its caller is not in is 404,
   /// and a POST /notify batch made under another table version is 409 memberships_stale.
@@ -62,6 +63,11 @@ class NotifyRoutes {
         present_users;  // GET /presence over every instance
     /// A stream ticket's first use cluster-wide (ClusterTickets::claim); unset in open mode.
     std::function<std::optional<bool>(const std::string& id, int64_t ttl_ms)> claim_ticket;
+    /// The stream limits over every instance (ClusterStreamQuota), asked after this instance's
+    /// own StreamQuota granted; unset in open mode.
+    std::function<StreamQuota::Verdict(const std::string& user, const std::string& address)>
+        acquire_stream;
+    std::function<void(const std::string& user, const std::string& address)> release_stream;
   };
   void set_cluster(Cluster cluster) { cluster_ = std::move(cluster); }
   /// Releases what a stream held once the server has closed it.
@@ -74,6 +80,9 @@ class NotifyRoutes {
   /// token as on every route.
   std::optional<HttpReply> admit_stream(HttpRequest& head);
   HttpReply open_stream(const HttpRequest& req);
+  /// Counts a signed-in caller's stream on this instance, then (BROKER=redis) over the cluster.
+  StreamQuota::Verdict acquire_stream(const std::string& user, const std::string& address);
+  void release_stream(const std::string& user, const std::string& address);
   /// Runs on the loop; hands the batch to the pool only when IdGuard must ask the store.
   HttpReply notify(const HttpRequest& req);
   /// 409 memberships_stale unless the hub holds private channel table `version`.

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "notify-service/cluster_presence.h"
+#include "notify-service/cluster_stream_quota.h"
 #include "notify-service/cluster_tickets.h"
 #include "notify-service/history_client.h"
 #include "notify-service/hub.h"
@@ -27,6 +28,7 @@ struct NotifyService::Parts {
   std::unique_ptr<RedisFeed> feed;                      // BROKER=redis only
   std::unique_ptr<ClusterPresence> cluster_presence;    // BROKER=redis only
   std::unique_ptr<ClusterTickets> cluster_tickets;      // BROKER=redis, AUTH_MODE=accounts
+  std::unique_ptr<ClusterStreamQuota> stream_quota;     // BROKER=redis, AUTH_MODE=accounts
   std::unique_ptr<RequestAuthenticator> authenticator;  // AUTH_MODE=accounts only
   Router router;
   std::unique_ptr<HttpServer> server;
@@ -113,6 +115,17 @@ bool NotifyService::start() {
                                                                  int64_t ttl_ms) {
         return tickets->claim(id, ttl_ms);
       };
+      p.stream_quota = std::make_unique<ClusterStreamQuota>(
+          config_.broker.redis_url, presence->instance_id(), config_.max_streams_per_user,
+          config_.max_streams_per_address, logger_);
+      cluster.acquire_stream = [quota = p.stream_quota.get()](const std::string& user,
+                                                              const std::string& address) {
+        return quota->acquire(user, address);
+      };
+      cluster.release_stream = [quota = p.stream_quota.get()](const std::string& user,
+                                                              const std::string& address) {
+        quota->release(user, address);
+      };
     }
     p.routes->set_cluster(std::move(cluster));
   }
@@ -151,6 +164,7 @@ bool NotifyService::start() {
   p.running = true;
   if (p.feed) p.feed->start();
   if (p.cluster_presence) p.cluster_presence->start();
+  if (p.stream_quota) p.stream_quota->start();
   // After the listening line, which operators and the tests read as the first line of a start.
   if (config_.exposure.accounts()) {
     p.table_loader = std::thread([&p, credential, this] {
@@ -189,6 +203,7 @@ void NotifyService::stop() {
   p.server->stop();
   p.presence->stop();
   if (p.cluster_presence) p.cluster_presence->stop();
+  if (p.stream_quota) p.stream_quota->stop();  // the streams closed with the server
   logger_.info("stopped");
 }
 
