@@ -100,32 +100,43 @@ bool ChannelDirectory::reload_locked(std::string* error) {
 }
 
 bool ChannelDirectory::sync(std::string* error) {
-  std::lock_guard lock(storage_mutex_);
+  // Not shared: the mirror is the table; nothing to wait for (a change being committed shows
+  // when it is done, as it always did).
   if (!storage_->shared()) return true;
+  std::lock_guard lock(storage_mutex_);
   auto stored = storage_->version(error);
   if (!stored) return false;
   return *stored == version_ || reload_locked(error);
 }
 
 Outcome ChannelDirectory::change_locked(const Plan& plan, std::string* error) {
+  bool shared = storage_->shared();
+  std::variant<Outcome, Edits> planned;
+  if (!shared) {
+    // The mirror is the table: a refusal needs no database.
+    planned = plan(channels_);
+    if (auto* outcome = std::get_if<Outcome>(&planned)) return *outcome;
+  }
   auto stored = storage_->begin(error);
   if (!stored) return Outcome::kFailed;
-  if (*stored != version_) {
-    // Another instance changed the table since the mirror was loaded: decide on it as it is.
-    DirectoryTable table;
-    if (!storage_->load(&table, error)) {
-      storage_->rollback();
-      return Outcome::kFailed;
+  if (shared) {
+    if (*stored != version_) {
+      // Another instance changed the table since the mirror was loaded: decide on it as it is.
+      DirectoryTable table;
+      if (!storage_->load(&table, error)) {
+        storage_->rollback();
+        return Outcome::kFailed;
+      }
+      std::lock_guard lock(mutex_);
+      channels_ = std::move(table.channels);
+      version_ = table.version;
+      publish_locked();
     }
-    std::lock_guard lock(mutex_);
-    channels_ = std::move(table.channels);
-    version_ = table.version;
-    publish_locked();
-  }
-  auto planned = plan(channels_);
-  if (auto* outcome = std::get_if<Outcome>(&planned)) {
-    storage_->rollback();
-    return *outcome;
+    planned = plan(channels_);
+    if (auto* outcome = std::get_if<Outcome>(&planned)) {
+      storage_->rollback();
+      return *outcome;
+    }
   }
   const Edits& edits = std::get<Edits>(planned);
   if (!storage_->commit(edits, error)) return Outcome::kFailed;
