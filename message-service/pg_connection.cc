@@ -195,6 +195,16 @@ std::string pg_value_rows(size_t rows, size_t columns, int first) {
   return sql;
 }
 
+bool pg_prepare_schema(const std::string& url, const char* schema, const char* what,
+                       std::string* error) {
+  PgConnection setup(url);
+  PgResult created = setup.exec_script(schema);
+  if (created.ok()) return true;
+  *error = std::string("cannot prepare ") + what + " at " + pg_url_for_display(url) + ": " +
+           created.error();
+  return false;
+}
+
 std::string pg_url_for_display(std::string_view url) {
   // postgresql://user:password@host/db -> postgresql://user:***@host/db
   size_t scheme = url.find("://");

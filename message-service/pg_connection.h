@@ -125,6 +125,11 @@ class PgPool {
 /// `sql` with `$1` ... numbered on from `first`: "($1, $2), ($3, $4)" for rows of `columns`.
 std::string pg_value_rows(size_t rows, size_t columns, int first = 1);
 
+/// Runs `schema` (SQL text, its own transaction) on a fresh connection to `url`; false with
+/// `*error` ("cannot prepare <what> at <url>: ...") when it fails.
+bool pg_prepare_schema(const std::string& url, const char* schema, const char* what,
+                       std::string* error);
+
 /// DATABASE_URL without its password, for logs.
 std::string pg_url_for_display(std::string_view url);
 

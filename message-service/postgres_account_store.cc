@@ -139,13 +139,7 @@ class PostgresAccountStore : public AccountStore {
 
 std::unique_ptr<AccountStore> AccountStore::open_postgres(const std::string& url,
                                                           std::string* error) {
-  PgConnection setup(url);
-  PgResult created = setup.exec_script(kSchema);
-  if (!created.ok()) {
-    *error = "cannot prepare the accounts in PostgreSQL at " + pg_url_for_display(url) + ": " +
-             created.error();
-    return nullptr;
-  }
+  if (!pg_prepare_schema(url, kSchema, "the accounts in PostgreSQL", error)) return nullptr;
   return std::make_unique<PostgresAccountStore>(url);
 }
 

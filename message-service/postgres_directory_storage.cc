@@ -170,11 +170,7 @@ class PostgresDirectoryStorage : public DirectoryStorage {
 
 std::unique_ptr<DirectoryStorage> DirectoryStorage::open_postgres(const std::string& url,
                                                                   std::string* error) {
-  PgConnection setup(url);
-  PgResult created = setup.exec_script(kSchema);
-  if (!created.ok()) {
-    *error = "cannot prepare the channel directory in PostgreSQL at " + pg_url_for_display(url) +
-             ": " + created.error();
+  if (!pg_prepare_schema(url, kSchema, "the channel directory in PostgreSQL", error)) {
     return nullptr;
   }
   return std::make_unique<PostgresDirectoryStorage>(url);

@@ -162,13 +162,7 @@ StoreRead<int64_t> read_number(PgConnection& db, const char* sql, const char* wh
 
 std::unique_ptr<MessageStore> PostgresMessageStore::open(const std::string& url,
                                                          std::string* error) {
-  PgConnection setup(url);
-  PgResult created = setup.exec_script(kSchema);
-  if (!created.ok()) {
-    *error = "cannot prepare the PostgreSQL store at " + pg_url_for_display(url) + ": " +
-             created.error();
-    return nullptr;
-  }
+  if (!pg_prepare_schema(url, kSchema, "the PostgreSQL store", error)) return nullptr;
   return std::unique_ptr<MessageStore>(new PostgresMessageStore(url));
 }
 
